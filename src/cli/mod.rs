@@ -1,0 +1,242 @@
+//! The command line: clap arguments → validated config → library calls.
+//!
+//! Only this module (and `main`) knows clap; every error maps to an exit code:
+//! 0 success, 1 data or IO error, 2 usage error (bad flags, config or mapping).
+
+use crate::config::{Config, ConfigError};
+use crate::ingest::{self, IngestError, IngestOptions, IngestReport};
+use crate::pipeline::{self, AnalyzeSettings, PipelineError};
+use crate::sample::{self, SampleConfig, SampleError};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// custlens: customer analytics for multichannel e-commerce CRM.
+#[derive(Debug, Parser)]
+#[command(name = "custlens", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file (TOML). Default: ./custlens.toml if present; for `run`/`ingest` without
+    /// --input, data/sample/custlens.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override a config key, e.g. --set rfm.monetary=average (repeatable).
+    #[arg(long = "set", global = true, value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Debug logs on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read exports into the canonical lake.
+    Ingest(IngestArgs),
+    /// Compute features, RFM and segments from the lake into out/.
+    Analyze(AnalyzeArgs),
+    /// Ingest, then analyze.
+    Run(RunArgs),
+    /// Write seeded sample exports (the bundled data/sample was made with the defaults).
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Input files or folders (default: the config's [[sources]]).
+    #[arg(long = "input", short = 'i', value_name = "PATH", num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// Lake folder (default: [paths] lake, else lake/).
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    /// Format of every --input: `canonical` (headers are canonical column names).
+    #[arg(long, value_name = "NAME")]
+    pub format: Option<String>,
+    /// Mapping file (TOML) for every --input.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Stop at the first rejected row, naming file, line and column.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Lake folder (default: [paths] lake, else lake/).
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    /// Output folder (default: [paths] out, else out/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    /// Output folder (default: [paths] out, else out/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "data/sample")]
+    pub out: PathBuf,
+    /// Number of simulated people.
+    #[arg(long, default_value_t = SampleConfig::default().customers)]
+    pub customers: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = SampleConfig::default().seed)]
+    pub seed: u64,
+    /// First day of the simulated window (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub start: Option<chrono::NaiveDate>,
+    /// Last day of the simulated window (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub end: Option<chrono::NaiveDate>,
+}
+
+/// Every failure the CLI reports.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// 1 for data and IO errors, 2 for usage errors.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Config(_) | CliError::Usage(_) => 2,
+            CliError::Ingest(e) if e.is_usage() => 2,
+            CliError::Pipeline(PipelineError::Config { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+const SAMPLE_CONFIG: &str = "data/sample/custlens.toml";
+
+/// Which config file applies: --config; else ./custlens.toml; else, for a run or ingest with no
+/// --input, the bundled sample's config.
+fn config_path(global: &GlobalArgs, wants_sample: bool) -> Option<PathBuf> {
+    if let Some(p) = &global.config {
+        return Some(p.clone());
+    }
+    if Path::new("custlens.toml").exists() {
+        return Some("custlens.toml".into());
+    }
+    (wants_sample && Path::new(SAMPLE_CONFIG).exists()).then(|| SAMPLE_CONFIG.into())
+}
+
+fn parse_as_of(cli: Option<&str>, cfg: &Config) -> Result<Option<i64>, CliError> {
+    match cli {
+        Some(a) => crate::ingest::parse::parse_as_of(a).map(Some).map_err(|m| CliError::Usage(format!("--as-of: {m}"))),
+        None => Ok(cfg.analysis.as_of.as_deref().map(crate::ingest::parse::parse_as_of).transpose().map_err(CliError::Usage)?),
+    }
+}
+
+fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
+    let specs = ingest::plan_inputs(cfg, &a.input, a.format.as_deref(), a.mapping.as_deref())?;
+    let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
+    let opts = IngestOptions { strict: a.strict || cfg.ingest.strict };
+    tracing::info!(files = specs.len(), lake = %lake.display(), "ingest");
+    let report = ingest::ingest(&specs, &lake, &opts)?;
+    let t = pipeline::totals(&report.files);
+    tracing::info!(
+        rows = t.rows_read, new = t.new, updated = t.updated, unchanged = t.unchanged, duplicate = t.duplicate,
+        rejected = t.rejected, "ingest done"
+    );
+    if t.rejected > 0 {
+        tracing::warn!("{} rows rejected; see {}/rejects/part-0.parquet (file, line, column, reason)", t.rejected, lake.display());
+    }
+    Ok(report)
+}
+
+fn do_analyze(cfg: &Config, lake: PathBuf, out: Option<PathBuf>, as_of: Option<&str>, ingest: Option<&IngestReport>) -> Result<(), CliError> {
+    let settings = AnalyzeSettings {
+        lake,
+        out: out.unwrap_or_else(|| cfg.out_dir()),
+        as_of: parse_as_of(as_of, cfg)?,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let report = pipeline::analyze(cfg, &settings, ingest)?;
+    let m = &report.manifest;
+    tracing::info!(out = %settings.out.display(), as_of = %m.as_of, outputs = ?m.outputs, "analyze done");
+    Ok(())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let wants_sample = match &cli.command {
+        Command::Run(r) => r.ingest.input.is_empty(),
+        Command::Ingest(i) => i.input.is_empty(),
+        _ => false,
+    };
+    let cfg_path = config_path(&cli.global, wants_sample);
+    let cfg = Config::load(cfg_path.as_deref(), &cli.global.set)?;
+    if let Some(p) = &cfg_path {
+        tracing::info!(config = %p.display(), "config");
+    }
+    match cli.command {
+        Command::Ingest(a) => do_ingest(&cfg, &a).map(|_| ()),
+        Command::Analyze(a) => {
+            let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
+            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), None)
+        }
+        Command::Run(a) => {
+            // Check --as-of before ingesting, so a typo costs nothing.
+            parse_as_of(a.as_of.as_deref(), &cfg)?;
+            let report = do_ingest(&cfg, &a.ingest)?;
+            let lake = a.ingest.lake.clone().unwrap_or_else(|| cfg.lake_dir());
+            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), Some(&report))
+        }
+        Command::Gen(g) => {
+            let d = SampleConfig::default();
+            let sc = SampleConfig { customers: g.customers, seed: g.seed, start: g.start.unwrap_or(d.start), end: g.end.unwrap_or(d.end) };
+            if sc.start >= sc.end {
+                return Err(CliError::Usage(format!("--start {} must be before --end {}", sc.start, sc.end)));
+            }
+            let summary = sample::generate(&sc, &g.out)?;
+            tracing::info!(out = %g.out.display(), summary = ?summary, "sample written");
+            Ok(())
+        }
+    }
+}
+
+/// Sets up logging to stderr (RUST_LOG overrides the level).
+pub fn init_logging(global: &GlobalArgs) {
+    let level = if global.quiet { "warn" } else if global.verbose { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("custlens={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

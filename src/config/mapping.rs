@@ -1,0 +1,464 @@
+//! Mapping files: how a source's columns become canonical columns, without code.
+//!
+//! ## Method
+//! A mapping is TOML: the target `table`, the `source` name, the row `grain`, file `encoding`,
+//! `timezone`, `date_format`, `currency`, cell `transforms`, and `[columns]` from canonical name to
+//! the source's header (matched after trimming). Value maps (`[status]`, `[event_types]`, `[kinds]`)
+//! turn source vocabularies into canonical ones. [`MappingFile`] is what the file says;
+//! [`MappingFile::check`] turns it into a [`Mapping`] or names the key at fault.
+//!
+//! ## Example
+//! ```
+//! use custlens::config::mapping::MappingFile;
+//! let m: MappingFile = toml::from_str(r#"
+//! table = "orders"
+//! source = "pos"
+//! currency = "CNY"
+//! [columns]
+//! order_id = "Receipt"
+//! customer_key = "Card"
+//! created_at = "Time"
+//! net_amount = "Amount"
+//! "#).unwrap();
+//! let m = m.check("pos.toml").unwrap();
+//! assert_eq!(m.source_column("order_id"), Some("Receipt"));
+//! ```
+
+use crate::schema::{OrderStatus, Table, EVENT_TYPES, ORDERS, ORDER_ITEMS, PRODUCTS, TICKETS, EVENTS, TICKET_KINDS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Why a mapping file cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MappingError {
+    #[error("mapping {file}: cannot read it: {message}")]
+    Read { file: String, message: String },
+    #[error("mapping {file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("mapping {file}: key `{key}`: {message}")]
+    Invalid { file: String, key: String, message: String },
+}
+
+/// Row grain of a source file.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Grain {
+    /// One row per order.
+    #[default]
+    Order,
+    /// One row per order line; order fields may be blank on continuation rows.
+    LineItem,
+}
+
+/// Text encoding of a source file.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// UTF-8 (BOM stripped) when valid, else GB18030.
+    #[default]
+    Auto,
+    #[serde(alias = "utf8")]
+    Utf8,
+    /// GBK is a subset of GB18030; both decode as GB18030.
+    #[serde(alias = "gb18030")]
+    Gbk,
+    #[serde(alias = "cp1252", alias = "latin1")]
+    Windows1252,
+    #[serde(alias = "cp932", alias = "sjis")]
+    ShiftJis,
+}
+
+/// File syntax.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Csv,
+    Tsv,
+    Jsonl,
+}
+
+impl FileKind {
+    /// From the file extension: `.tsv`/`.txt` → TSV, `.jsonl`/`.ndjson` → JSONL, else CSV.
+    pub fn from_path(p: &Path) -> FileKind {
+        match p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("tsv") | Some("txt") => FileKind::Tsv,
+            Some("jsonl") | Some("ndjson") => FileKind::Jsonl,
+            _ => FileKind::Csv,
+        }
+    }
+}
+
+/// A cell transform, applied after trimming.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// `="123"` → `123`, `=""` → empty (spreadsheet-safe ids in Taobao exports).
+    StripExcelFormula,
+    /// A leading `'` (phones kept as text by spreadsheets).
+    StripLeadingQuote,
+    /// A leading tab (Douyin, Pinduoduo ids).
+    StripLeadingTab,
+    /// A trailing `元` and a leading `¥`/`￥`.
+    StripYuanSuffix,
+}
+
+/// A mapping file as written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// `orders`, `order_items`, `products`, `events` or `tickets`.
+    pub table: String,
+    /// Source name; prefixes order and ticket ids (`source:id`).
+    pub source: String,
+    /// Channel written on orders and events. Default: the source name.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Store name written on orders.
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub grain: Grain,
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// `csv`, `tsv` or `jsonl`. Default: from the file extension.
+    #[serde(default)]
+    pub format: Option<FileKind>,
+    /// Field delimiter for CSV (one character). Default `,` (tab for TSV).
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// IANA zone for timestamps without an offset. Default `UTC`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// chrono format for timestamps; default: ISO 8601 / RFC 3339 and common variants.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// Currency when no `currency` column is mapped. Default `USD`... only if mapped nowhere: required then.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Prefix for `order_id` references in `order_items` and `tickets`. Default: `source`.
+    #[serde(default)]
+    pub order_source: Option<String>,
+    /// Transforms applied to every cell.
+    #[serde(default)]
+    pub transforms: Vec<Transform>,
+    /// Extra transforms per canonical column.
+    #[serde(default)]
+    pub column_transforms: BTreeMap<String, Vec<Transform>>,
+    /// Cell values read as null (after transforms), besides the empty string.
+    #[serde(default)]
+    pub null_values: Vec<String>,
+    /// Canonical column → source header.
+    pub columns: BTreeMap<String, String>,
+    /// Source status → canonical status; a key `value|detail` matches `status` with `status_detail`.
+    #[serde(default)]
+    pub status: BTreeMap<String, String>,
+    /// Source event name → canonical event type.
+    #[serde(default)]
+    pub event_types: BTreeMap<String, String>,
+    /// Source ticket type → canonical kind.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, String>,
+}
+
+/// A checked mapping, ready for ingest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub name: String,
+    pub table: Table,
+    pub file: MappingFile,
+    pub tz: chrono_tz::Tz,
+}
+
+/// Columns a mapping may name besides the table's own, per table.
+const ORDER_EXTRA: &[&str] = &["status_detail"];
+
+fn allowed_columns(table: Table) -> Vec<&'static str> {
+    let own = |spec: &'static [crate::schema::ColumnSpec]| spec.iter().map(|c| c.name).collect::<Vec<_>>();
+    match table {
+        Table::Orders => {
+            let mut v = own(ORDERS);
+            v.extend(ORDER_ITEMS.iter().map(|c| c.name).filter(|n| *n != "order_id"));
+            v.extend(ORDER_EXTRA);
+            v
+        }
+        Table::OrderItems => own(ORDER_ITEMS),
+        Table::Products => own(PRODUCTS),
+        Table::Events => own(EVENTS).into_iter().filter(|n| *n != "event_id").collect(),
+        Table::Tickets => own(TICKETS),
+        _ => Vec::new(),
+    }
+}
+
+/// Canonical columns a mapping of `table` must map (and a file must have).
+pub fn required_columns(table: Table) -> &'static [&'static str] {
+    match table {
+        Table::Orders => &["order_id", "created_at"],
+        Table::OrderItems => &["order_id"],
+        Table::Products => &["sku"],
+        Table::Events => &["ts", "event_type"],
+        Table::Tickets => &["ticket_id", "opened_at"],
+        _ => &[],
+    }
+}
+
+impl MappingFile {
+    /// Reads and checks a mapping file.
+    pub fn load(path: &Path) -> Result<Mapping, MappingError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| MappingError::Read { file: file.clone(), message: e.to_string() })?;
+        let m: MappingFile = toml::from_str(&text)
+            .map_err(|e| MappingError::Parse { file: file.clone(), message: e.to_string() })?;
+        m.check(&file)
+    }
+
+    /// Checks every rule; `name` is used in messages (usually the file path).
+    pub fn check(self, name: &str) -> Result<Mapping, MappingError> {
+        let invalid = |key: &str, message: String| MappingError::Invalid {
+            file: name.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        let table = Table::from_name(&self.table)
+            .filter(|t| !allowed_columns(*t).is_empty())
+            .ok_or_else(|| {
+                invalid("table", format!("`{}` is not one of orders, order_items, products, events, tickets", self.table))
+            })?;
+        if self.source.trim().is_empty() || self.source.contains(':') {
+            return Err(invalid("source", "must be a non-empty name without `:`".into()));
+        }
+        let allowed = allowed_columns(table);
+        for (canon, src) in &self.columns {
+            if !allowed.contains(&canon.as_str()) {
+                return Err(invalid(
+                    &format!("columns.{canon}"),
+                    format!("`{canon}` is not a canonical column of `{}`; allowed: {}", table, allowed.join(", ")),
+                ));
+            }
+            if src.trim().is_empty() {
+                return Err(invalid(&format!("columns.{canon}"), "source header is empty".into()));
+            }
+        }
+        for req in required_columns(table) {
+            if !self.columns.contains_key(*req) {
+                return Err(invalid(&format!("columns.{req}"), format!("table `{table}` needs a source column for `{req}`")));
+            }
+        }
+        if table == Table::Orders {
+            let has_customer = ["customer_key", "customer_id", "email", "phone"]
+                .iter()
+                .any(|c| self.columns.contains_key(*c));
+            if !has_customer {
+                return Err(invalid("columns", "orders need at least one of customer_key, customer_id, email, phone".into()));
+            }
+            let has_amount = ["gross_amount", "net_amount", "line_amount", "unit_price"]
+                .iter()
+                .any(|c| self.columns.contains_key(*c));
+            if !has_amount {
+                return Err(invalid("columns", "orders need gross_amount, net_amount or item prices (line_amount / unit_price)".into()));
+            }
+            if self.grain == Grain::LineItem && !self.columns.contains_key("sku") && !self.columns.contains_key("product_name") {
+                return Err(invalid("grain", "line_item grain needs a `sku` or `product_name` column".into()));
+            }
+            if !self.columns.contains_key("currency") && self.currency.is_none() {
+                return Err(invalid("currency", "give `currency = \"CNY\"` (or map a currency column)".into()));
+            }
+        }
+        for (from, to) in &self.status {
+            if OrderStatus::parse(to).is_none() {
+                return Err(invalid(
+                    &format!("status.{from}"),
+                    format!("`{to}` is not a status; use one of pending_payment, paid, shipped, completed, cancelled, refunded"),
+                ));
+            }
+        }
+        for (from, to) in &self.event_types {
+            if !EVENT_TYPES.contains(&to.as_str()) {
+                return Err(invalid(&format!("event_types.{from}"), format!("`{to}` is not an event type; use one of {}", EVENT_TYPES.join(", "))));
+            }
+        }
+        for (from, to) in &self.kinds {
+            if !TICKET_KINDS.contains(&to.as_str()) {
+                return Err(invalid(&format!("kinds.{from}"), format!("`{to}` is not a ticket kind; use one of {}", TICKET_KINDS.join(", "))));
+            }
+        }
+        for canon in self.column_transforms.keys() {
+            if !self.columns.contains_key(canon) {
+                return Err(invalid(&format!("column_transforms.{canon}"), format!("`{canon}` is not mapped in [columns]")));
+            }
+        }
+        if let Some(d) = &self.delimiter {
+            if d.chars().count() != 1 || !d.is_ascii() {
+                return Err(invalid("delimiter", format!("`{d}` must be one ASCII character, e.g. \",\" or \"\\t\"")));
+            }
+        }
+        let tz = match &self.timezone {
+            None => chrono_tz::UTC,
+            Some(z) => z
+                .parse::<chrono_tz::Tz>()
+                .map_err(|_| invalid("timezone", format!("`{z}` is not an IANA time zone, e.g. Asia/Shanghai")))?,
+        };
+        if let Some(f) = &self.date_format {
+            if chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
+                return Err(invalid("date_format", format!("`{f}` is not a valid chrono format, e.g. %Y-%m-%d %H:%M:%S")));
+            }
+        }
+        Ok(Mapping { name: name.to_string(), table, file: self, tz })
+    }
+}
+
+impl Mapping {
+    /// The canonical mapping for files whose headers are canonical column names.
+    ///
+    /// The table is inferred from the headers: `event_type` → events, `ticket_id` → tickets,
+    /// `order_id` → orders (line grain when `sku` or `product_name` is present), `sku` alone → products.
+    pub fn canonical(name: &str, headers: &[String]) -> Result<Mapping, MappingError> {
+        let has = |c: &str| headers.iter().any(|h| h == c);
+        let table = if has("event_type") {
+            Table::Events
+        } else if has("ticket_id") {
+            Table::Tickets
+        } else if has("order_id") {
+            Table::Orders
+        } else if has("sku") {
+            Table::Products
+        } else {
+            return Err(MappingError::Invalid {
+                file: name.to_string(),
+                key: "header".into(),
+                message: "a canonical file needs an order_id, sku, event_type or ticket_id column".into(),
+            });
+        };
+        let allowed = allowed_columns(table);
+        let columns = headers
+            .iter()
+            .filter(|h| allowed.contains(&h.as_str()))
+            .map(|h| (h.clone(), h.clone()))
+            .collect::<BTreeMap<_, _>>();
+        let grain = if table == Table::Orders && (has("sku") || has("product_name")) {
+            Grain::LineItem
+        } else {
+            Grain::Order
+        };
+        let file = MappingFile {
+            table: table.name().into(),
+            source: "canonical".into(),
+            channel: None,
+            store: None,
+            grain,
+            encoding: Encoding::Auto,
+            format: None,
+            delimiter: None,
+            timezone: None,
+            date_format: None,
+            currency: Some("USD".into()),
+            order_source: None,
+            transforms: Vec::new(),
+            column_transforms: BTreeMap::new(),
+            null_values: Vec::new(),
+            columns,
+            status: BTreeMap::new(),
+            event_types: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+        };
+        let mut m = file.check(name)?;
+        m.name = "canonical".into();
+        Ok(m)
+    }
+
+    /// The source header mapped to a canonical column.
+    pub fn source_column(&self, canonical: &str) -> Option<&str> {
+        self.file.columns.get(canonical).map(String::as_str)
+    }
+
+    /// The channel written on records.
+    pub fn channel(&self) -> &str {
+        self.file.channel.as_deref().unwrap_or(&self.file.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> String {
+        r#"
+table = "orders"
+source = "taobao"
+encoding = "gbk"
+timezone = "Asia/Shanghai"
+currency = "CNY"
+transforms = ["strip_excel_formula", "strip_leading_quote"]
+[column_transforms]
+net_amount = ["strip_yuan_suffix"]
+[columns]
+order_id = "订单编号"
+customer_key = "买家会员名"
+created_at = "订单创建时间"
+net_amount = "买家实际支付金额"
+status = "订单状态"
+status_detail = "订单关闭原因"
+[status]
+"交易成功" = "completed"
+"交易关闭|退款" = "refunded"
+"#
+        .to_string()
+    }
+
+    fn check(text: &str) -> Result<Mapping, MappingError> {
+        toml::from_str::<MappingFile>(text)
+            .map_err(|e| MappingError::Parse { file: "t.toml".into(), message: e.to_string() })?
+            .check("t.toml")
+    }
+
+    #[test]
+    fn parses_a_full_mapping() {
+        let m = check(&base()).unwrap();
+        assert_eq!(m.table, Table::Orders);
+        assert_eq!(m.file.encoding, Encoding::Gbk);
+        assert_eq!(m.tz, chrono_tz::Asia::Shanghai);
+        assert_eq!(m.file.transforms, vec![Transform::StripExcelFormula, Transform::StripLeadingQuote]);
+        assert_eq!(m.file.status["交易关闭|退款"], "refunded");
+        assert_eq!(m.channel(), "taobao");
+    }
+
+    #[test]
+    fn unknown_canonical_column_is_named() {
+        let err = check(&base().replace("net_amount = \"买家实际支付金额\"", "net = \"买家实际支付金额\"")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "columns.net"), "{err}");
+    }
+
+    #[test]
+    fn bad_status_target_is_named() {
+        let err = check(&base().replace("\"completed\"", "\"done\"")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "status.交易成功"), "{err}");
+    }
+
+    #[test]
+    fn bad_timezone_is_named() {
+        let err = check(&base().replace("Asia/Shanghai", "China")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "timezone"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_column() {
+        let err = check(&base().replace("created_at = \"订单创建时间\"\n", "")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "columns.created_at"), "{err}");
+    }
+
+    #[test]
+    fn unknown_transform_fails_to_parse() {
+        assert!(matches!(check(&base().replace("strip_leading_quote", "strip_all")), Err(MappingError::Parse { .. })));
+    }
+
+    #[test]
+    fn canonical_infers_table_and_grain() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let m = Mapping::canonical("x.csv", &h(&["order_id", "customer_id", "created_at", "net_amount", "sku"])).unwrap();
+        assert_eq!((m.table, m.file.grain), (Table::Orders, Grain::LineItem));
+        let m = Mapping::canonical("p.csv", &h(&["sku", "category", "price"])).unwrap();
+        assert_eq!(m.table, Table::Products);
+        assert!(Mapping::canonical("z.csv", &h(&["a", "b"])).is_err());
+    }
+}

@@ -1,0 +1,305 @@
+//! The run configuration: `custlens.toml` plus `--set section.key=value` overrides.
+//!
+//! ## Method
+//! The file is parsed to a TOML table, each `--set` override is written into it (the value is read
+//! as TOML, falling back to a plain string), and the result is deserialized with unknown keys
+//! rejected. Relative paths in `[[sources]]` and `[paths]` resolve against the config file's folder.
+//! Every error names the file (or `--set`), the key, and where possible line and column.
+//!
+//! ## Example
+//! ```
+//! use custlens::config::Config;
+//! let cfg = Config::from_str_with_overrides("[rfm]\nmonetary = \"total\"\n", None, &["rfm.monetary=average".into()]).unwrap();
+//! assert_eq!(cfg.rfm.monetary, custlens::analytics::rfm::Monetary::Average);
+//! ```
+
+pub mod mapping;
+
+use crate::analytics::rfm::RfmConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub use mapping::{Mapping, MappingError};
+
+/// Why the configuration cannot be used. Every variant names the file or key and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("--set {arg}: expected section.key=value, e.g. --set rfm.monetary=average")]
+    BadOverride { arg: String },
+    #[error("config key `{key}` in {path}: {message}")]
+    Invalid { path: String, key: String, message: String },
+}
+
+/// Where the lake and the outputs live. Paths set in a config file resolve against its folder;
+/// the defaults `lake/` and `out/` are relative to the current directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    /// Folder of canonical Parquet tables. Default `lake`.
+    pub lake: Option<PathBuf>,
+    /// Folder of analysis outputs. Default `out`.
+    pub out: Option<PathBuf>,
+}
+
+/// One input: a file or a folder of files, with how to read it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// File or folder, relative to the config file.
+    pub path: PathBuf,
+    /// `canonical` or `mapping` (the default when `mapping` is given).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Mapping file, relative to the config file.
+    #[serde(default)]
+    pub mapping: Option<PathBuf>,
+    /// Overrides the mapping's time zone (IANA name, e.g. `Asia/Shanghai`).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Overrides the mapping's channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Overrides the mapping's store.
+    #[serde(default)]
+    pub store: Option<String>,
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Stop at the first rejected row instead of writing it to `rejects`. Default false.
+    pub strict: bool,
+}
+
+/// `[analysis]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    /// Analysis date (RFC 3339 or `YYYY-MM-DD`, UTC). Default: the day after the latest order.
+    pub as_of: Option<String>,
+}
+
+/// `[currency]`: how amounts in several currencies are added up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CurrencyConfig {
+    /// Currency of monetary outputs. Default: the orders' currency when they all share one.
+    pub base: Option<String>,
+    /// Units of `base` per unit of each other currency, e.g. `rates = { CNY = 0.14 }`.
+    pub rates: std::collections::BTreeMap<String, f64>,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Replace email, phone and name in outputs by salted SHA-256 hashes. Default false.
+    pub pseudonymize: bool,
+    /// Salt for pseudonymization; required when `pseudonymize = true`.
+    pub salt: Option<String>,
+    /// Also write `segments.csv`. Default true.
+    pub csv: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { pseudonymize: false, salt: None, csv: true }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub paths: PathsConfig,
+    pub ingest: IngestConfig,
+    pub analysis: AnalysisConfig,
+    pub rfm: RfmConfig,
+    pub currency: CurrencyConfig,
+    pub output: OutputConfig,
+    pub sources: Vec<SourceConfig>,
+    /// Folder the config file is in; relative paths resolve against it. Not a config key.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Where the config came from, for messages. Not a config key.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+impl Config {
+    /// Loads a config file (or the defaults when `path` is None) and applies `--set` overrides.
+    pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigError> {
+        match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                let mut cfg = Config::from_str_with_overrides(&text, Some(p), overrides)?;
+                cfg.base_dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                Ok(cfg)
+            }
+            None => Config::from_str_with_overrides("", None, overrides),
+        }
+    }
+
+    /// Parses config text; `path` is used in messages only.
+    pub fn from_str_with_overrides(
+        text: &str,
+        path: Option<&Path>,
+        overrides: &[String],
+    ) -> Result<Config, ConfigError> {
+        let origin = path.map(|p| p.display().to_string()).unwrap_or_else(|| "<defaults>".into());
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse { path: origin.clone(), message: e.to_string() })?;
+        for arg in overrides {
+            apply_override(&mut table, arg)?;
+        }
+        let mut cfg: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let origin = if overrides.is_empty() { origin.clone() } else { format!("{origin} (with --set)") };
+            ConfigError::Parse { path: origin, message: e.message().to_string() }
+        })?;
+        cfg.origin = origin;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { path: self.origin.clone(), key: key.into(), message: message.into() }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.output.pseudonymize && self.output.salt.as_deref().unwrap_or("").is_empty() {
+            return Err(self.invalid(
+                "output.salt",
+                "pseudonymize = true needs a non-empty salt (keep it secret and stable across runs)",
+            ));
+        }
+        if let Some(a) = &self.analysis.as_of {
+            crate::ingest::parse::parse_as_of(a)
+                .map_err(|m| self.invalid("analysis.as_of", m))?;
+        }
+        crate::analytics::rfm::RfmParams::from_config(&self.rfm)
+            .check()
+            .map_err(|e| self.invalid(&format!("rfm.{}", e.key()), e.to_string()))?;
+        for (cur, rate) in &self.currency.rates {
+            if !(rate.is_finite() && *rate > 0.0) {
+                return Err(self.invalid(&format!("currency.rates.{cur}"), format!("rate {rate} must be a positive number")));
+            }
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            match (s.format.as_deref(), &s.mapping) {
+                (Some("canonical"), None) | (None, Some(_)) | (Some("mapping"), Some(_)) => {}
+                (None, None) => {}
+                (Some(f), _) => {
+                    return Err(self.invalid(
+                        &format!("sources[{i}].format"),
+                        format!("`{f}` is not usable here: use \"canonical\", or give `mapping = \"file.toml\"`"),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The lake folder: `[paths] lake` or `lake/`.
+    pub fn lake_dir(&self) -> PathBuf {
+        self.paths.lake.as_deref().map(|p| self.resolve(p)).unwrap_or_else(|| "lake".into())
+    }
+
+    /// The output folder: `[paths] out` or `out/`.
+    pub fn out_dir(&self) -> PathBuf {
+        self.paths.out.as_deref().map(|p| self.resolve(p)).unwrap_or_else(|| "out".into())
+    }
+
+    /// Resolves a path from the config against its folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() || self.base_dir.as_os_str().is_empty() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
+    let bad = || ConfigError::BadOverride { arg: arg.to_string() };
+    let (key, value) = arg.split_once('=').ok_or_else(bad)?;
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(bad());
+    }
+    let value = value.trim();
+    let parsed: toml::Value = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let mut cur = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(bad)?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), parsed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_file() {
+        let c = Config::load(None, &[]).unwrap();
+        assert_eq!(c.lake_dir(), PathBuf::from("lake"));
+        assert!(c.output.csv);
+    }
+
+    #[test]
+    fn override_sets_nested_key_and_parses_types() {
+        let c = Config::from_str_with_overrides(
+            "",
+            None,
+            &["output.csv=false".into(), "analysis.as_of=2024-01-01".into()],
+        )
+        .unwrap();
+        assert!(!c.output.csv);
+        assert_eq!(c.analysis.as_of.as_deref(), Some("2024-01-01"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_str_with_overrides("[rfm]\nmonetry = \"total\"\n", None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("monetry"), "{err}");
+    }
+
+    #[test]
+    fn bad_override_syntax() {
+        let err = Config::from_str_with_overrides("", None, &["rfm".into()]).unwrap_err();
+        assert!(matches!(err, ConfigError::BadOverride { .. }));
+    }
+
+    #[test]
+    fn pseudonymize_needs_salt() {
+        let err = Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("output.salt"), "{err}");
+    }
+
+    #[test]
+    fn bad_as_of_names_key() {
+        let err = Config::from_str_with_overrides("", None, &["analysis.as_of=yesterday".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("analysis.as_of"), "{err}");
+    }
+}

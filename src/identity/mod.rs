@@ -1,0 +1,509 @@
+//! Identity resolution, first cut: one `customer_id` per person across sources.
+//!
+//! ## Method
+//! Every identifier on an order, event or ticket becomes a node: the source's member key
+//! (`source` + `customer_key`), the normalized email, the normalized phone, or a customer id
+//! given by a canonical input. Identifiers seen on the same record are joined with union-find,
+//! so two member keys that share an email or a phone become one customer. Components are never
+//! merged when each already holds a different given id. A component's id is its given id, or
+//! `c` + the first 16 hex digits of SHA-256 of its earliest-seen identifier (ties broken by the
+//! identifier text) — deterministic, and stable across re-runs and later loads as long as no
+//! earlier identifier joins the component.
+//!
+//! Normalization: emails are trimmed and lower-cased and need `x@y`; phones keep digits only,
+//! drop a `+86`/`0086` prefix on 11-digit mainland mobiles, and need at least 7 digits.
+//!
+//! ## Example
+//! ```
+//! use custlens::identity::{normalize_email, normalize_phone};
+//! assert_eq!(normalize_email(" Jane.Doe@Example.COM "), Some("jane.doe@example.com".into()));
+//! assert_eq!(normalize_phone("+86 139-2513-0165"), Some("13925130165".into()));
+//! assert_eq!(normalize_phone("'13925130165"), Some("13925130165".into()));
+//! ```
+
+use crate::ingest::rows::hex;
+use crate::lake::records::{Customer, Identity};
+use crate::lake::Lake;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Normalizes an email for matching; None when it is not an address.
+pub fn normalize_email(s: &str) -> Option<String> {
+    let e = s.trim().trim_matches(['<', '>', '"', '\'']).to_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    let ok = !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !e.contains(char::is_whitespace);
+    ok.then_some(e)
+}
+
+/// Normalizes a phone for matching; None when fewer than 7 digits remain.
+pub fn normalize_phone(s: &str) -> Option<String> {
+    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+    let d = if let Some(rest) = digits.strip_prefix("0086") {
+        rest.to_string()
+    } else if digits.len() == 13 && digits.starts_with("861") {
+        digits[2..].to_string()
+    } else {
+        digits
+    };
+    (d.len() >= 7).then_some(d)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    Given(String),
+    Member(String, String),
+    Email(String),
+    Phone(String),
+    Order(String),
+}
+
+impl Key {
+    fn kind(&self) -> &'static str {
+        match self {
+            Key::Given(_) => "customer_id",
+            Key::Member(..) => "member_id",
+            Key::Email(_) => "email",
+            Key::Phone(_) => "phone",
+            Key::Order(_) => "order",
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Key::Given(k) | Key::Email(k) | Key::Phone(k) | Key::Order(k) => k.clone(),
+            Key::Member(src, k) => format!("{src}:{k}"),
+        }
+    }
+}
+
+/// Union-find over interned keys, refusing to join two different given ids.
+#[derive(Default)]
+struct Graph {
+    ids: HashMap<Key, usize>,
+    keys: Vec<Key>,
+    parent: Vec<usize>,
+    given: Vec<Option<usize>>,
+    first_seen: Vec<i64>,
+    sources: Vec<BTreeSet<String>>,
+}
+
+impl Graph {
+    fn node(&mut self, k: Key, ts: i64, source: &str) -> usize {
+        let i = match self.ids.get(&k) {
+            Some(&i) => i,
+            None => {
+                let i = self.keys.len();
+                self.given.push(matches!(k, Key::Given(_)).then_some(i));
+                self.ids.insert(k.clone(), i);
+                self.keys.push(k);
+                self.parent.push(i);
+                self.first_seen.push(ts);
+                self.sources.push(BTreeSet::new());
+                i
+            }
+        };
+        self.first_seen[i] = self.first_seen[i].min(ts);
+        self.sources[i].insert(source.to_string());
+        i
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        if let (Some(x), Some(y)) = (self.given[ra], self.given[rb]) {
+            if x != y {
+                return;
+            }
+        }
+        let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        self.parent[child] = root;
+        self.given[root] = self.given[root].or(self.given[child]);
+    }
+}
+
+/// The identifiers of one record.
+struct RecordKeys<'a> {
+    source: &'a str,
+    ts: i64,
+    given: Option<&'a str>,
+    customer_key: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+}
+
+fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>) -> Vec<usize> {
+    let mut nodes = Vec::new();
+    if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
+        nodes.push(g.node(Key::Given(id.to_string()), r.ts, r.source));
+    }
+    if let Some(k) = r.customer_key.map(str::trim).filter(|k| !k.is_empty()) {
+        nodes.push(g.node(Key::Member(r.source.to_string(), k.to_string()), r.ts, r.source));
+    }
+    if let Some(e) = r.email.and_then(normalize_email) {
+        nodes.push(g.node(Key::Email(e), r.ts, r.source));
+    }
+    if let Some(p) = r.phone.and_then(normalize_phone) {
+        nodes.push(g.node(Key::Phone(p), r.ts, r.source));
+    }
+    for w in nodes.windows(2) {
+        g.union(w[0], w[1]);
+    }
+    nodes
+}
+
+/// Resolves every order, event and ticket to a customer and rebuilds `customers` and `identities`.
+///
+/// ## Parameters
+/// - `lake`: all tables; `customer_id` is (re)assigned on orders, events and tickets.
+/// - `given_now`: customer ids given by inputs of this ingest; ids recorded with rule `given` in the
+///   lake's `identities` are kept too. Any other stored id is recomputed.
+pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
+    let mut given_ids: HashSet<String> = lake
+        .identities
+        .iter()
+        .filter(|i| i.rule == "given")
+        .map(|i| i.customer_id.clone())
+        .collect();
+    given_ids.extend(given_now.iter().cloned());
+    lake.sort();
+    let mut g = Graph::default();
+    let order_nodes: Vec<Vec<usize>> = lake
+        .orders
+        .iter()
+        .map(|o| {
+            let r = RecordKeys { source: &o.source, ts: o.created_at, given: o.customer_id.as_deref(), customer_key: o.customer_key.as_deref(), email: o.email.as_deref(), phone: o.phone.as_deref() };
+            record_nodes(&mut g, &r, &given_ids)
+        })
+        .collect();
+    let event_nodes: Vec<Vec<usize>> = lake
+        .events
+        .iter()
+        .map(|e| {
+            let r = RecordKeys { source: &e.source, ts: e.ts, given: e.customer_id.as_deref(), customer_key: e.customer_key.as_deref(), email: e.email.as_deref(), phone: e.phone.as_deref() };
+            record_nodes(&mut g, &r, &given_ids)
+        })
+        .collect();
+    let ticket_nodes: Vec<Vec<usize>> = lake
+        .tickets
+        .iter()
+        .map(|t| {
+            let r = RecordKeys { source: &t.source, ts: t.opened_at, given: t.customer_id.as_deref(), customer_key: t.customer_key.as_deref(), email: t.email.as_deref(), phone: t.phone.as_deref() };
+            let mut n = record_nodes(&mut g, &r, &given_ids);
+            if n.is_empty() {
+                // A ticket known only by its order belongs to the order's customer.
+                if let Some(oid) = &t.order_id {
+                    n.push(g.node(Key::Order(oid.clone()), t.opened_at, &t.source));
+                }
+            }
+            n
+        })
+        .collect();
+    // Orders referenced by such tickets join their order's customer.
+    let order_index: HashMap<&str, usize> = lake.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    for (t, nodes) in lake.tickets.iter().zip(&ticket_nodes) {
+        if let (Some(&n), Some(oid)) = (nodes.first(), t.order_id.as_deref()) {
+            if matches!(g.keys[n], Key::Order(_)) {
+                if let Some(&o) = order_index.get(oid) {
+                    if let Some(&on) = order_nodes[o].first() {
+                        g.union(n, on);
+                    }
+                }
+            }
+        }
+    }
+    let ids = component_ids(&mut g);
+    let id_of = |g: &mut Graph, nodes: &[usize]| nodes.first().map(|&n| ids[&g.find(n)].clone());
+    for (o, n) in lake.orders.iter_mut().zip(&order_nodes) {
+        o.customer_id = id_of(&mut g, n);
+    }
+    for (e, n) in lake.events.iter_mut().zip(&event_nodes) {
+        e.customer_id = id_of(&mut g, n);
+    }
+    for (t, n) in lake.tickets.iter_mut().zip(&ticket_nodes) {
+        t.customer_id = id_of(&mut g, n);
+    }
+    lake.identities = identities(&mut g, &ids);
+    lake.customers = customers(lake, &mut g, &ids);
+}
+
+/// The customer id of every component root.
+fn component_ids(g: &mut Graph) -> HashMap<usize, String> {
+    let mut best: BTreeMap<usize, (i64, Key)> = BTreeMap::new();
+    for i in 0..g.keys.len() {
+        let r = g.find(i);
+        let cand = (g.first_seen[i], g.keys[i].clone());
+        match best.get(&r) {
+            Some(b) if *b <= cand => {}
+            _ => {
+                best.insert(r, cand);
+            }
+        }
+    }
+    best.into_iter()
+        .map(|(root, (_, key))| {
+            let id = match g.given[root] {
+                Some(gn) => g.keys[gn].text(),
+                None => {
+                    let h = Sha256::digest(format!("{}\u{1f}{}", key.kind(), key.text()).as_bytes());
+                    format!("c{}", &hex(&h)[..16])
+                }
+            };
+            (root, id)
+        })
+        .collect()
+}
+
+fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
+    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    for i in 0..g.keys.len() {
+        *sizes.entry(g.find(i)).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for i in 0..g.keys.len() {
+        let root = g.find(i);
+        let key = &g.keys[i];
+        let rule = match key {
+            Key::Given(_) => "given",
+            _ if sizes[&root] == 1 => "self",
+            Key::Email(_) => "exact_email",
+            Key::Phone(_) => "exact_phone",
+            Key::Member(..) | Key::Order(_) => "same_record",
+        };
+        for source in &g.sources[i] {
+            out.push(Identity {
+                source: source.clone(),
+                key_type: key.kind().to_string(),
+                key: key.text(),
+                customer_id: ids[&root].clone(),
+                rule: rule.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Latest-wins accumulator for contact fields.
+#[derive(Default)]
+struct Latest<T> {
+    at: Option<i64>,
+    value: Option<T>,
+}
+
+impl<T> Latest<T> {
+    fn offer(&mut self, ts: i64, v: Option<T>) {
+        if v.is_some() && self.at.is_none_or(|a| ts >= a) {
+            self.at = Some(ts);
+            self.value = v;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    first_seen: Option<i64>,
+    channels: BTreeSet<String>,
+    sources: BTreeSet<String>,
+    email: Latest<String>,
+    phone: Latest<String>,
+    name: Latest<String>,
+    email_opt_in: Latest<bool>,
+    sms_opt_in: Latest<bool>,
+    unsubscribed_at: Option<i64>,
+}
+
+impl Acc {
+    fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>) {
+        self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
+        self.sources.insert(source.to_string());
+        self.email.offer(ts, email.and_then(normalize_email));
+        self.phone.offer(ts, phone.and_then(normalize_phone));
+    }
+}
+
+fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Customer> {
+    let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
+    for o in &lake.orders {
+        let Some(id) = &o.customer_id else { continue };
+        let a = acc.entry(id.clone()).or_default();
+        a.seen(o.created_at, &o.source, o.email.as_deref(), o.phone.as_deref());
+        a.channels.insert(o.channel.clone());
+        a.name.offer(o.created_at, o.name.clone());
+        a.email_opt_in.offer(o.created_at, o.email_opt_in);
+        a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
+    }
+    for e in &lake.events {
+        let Some(id) = &e.customer_id else { continue };
+        let a = acc.entry(id.clone()).or_default();
+        a.seen(e.ts, &e.source, e.email.as_deref(), e.phone.as_deref());
+        if e.event_type == "unsubscribe" {
+            a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts)));
+        }
+    }
+    for t in &lake.tickets {
+        let Some(id) = &t.customer_id else { continue };
+        acc.entry(id.clone()).or_default().seen(t.opened_at, &t.source, t.email.as_deref(), t.phone.as_deref());
+    }
+    let mut n_keys: HashMap<&String, i64> = HashMap::new();
+    for i in 0..g.keys.len() {
+        *n_keys.entry(&ids[&g.find(i)]).or_default() += 1;
+    }
+    acc.into_iter()
+        .map(|(id, a)| {
+            // An unsubscribe after the latest opt-in seen wins.
+            let email_opt_in = match (a.email_opt_in.value, a.email_opt_in.at, a.unsubscribed_at) {
+                (_, Some(at), Some(u)) if u >= at => Some(false),
+                (None, None, Some(_)) => Some(false),
+                (v, _, _) => v,
+            };
+            Customer {
+                n_keys: n_keys.get(&id).copied().unwrap_or(0),
+                customer_id: id,
+                first_seen_at: a.first_seen.unwrap_or(0),
+                channels: a.channels.into_iter().collect::<Vec<_>>().join(";"),
+                sources: a.sources.into_iter().collect::<Vec<_>>().join(";"),
+                email: a.email.value,
+                phone: a.phone.value,
+                name: a.name.value,
+                email_opt_in,
+                sms_opt_in: a.sms_opt_in.value,
+                unsubscribed_at: a.unsubscribed_at,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::records::{Event, Order};
+
+    fn order(id: &str, source: &str, key: Option<&str>, email: Option<&str>, phone: Option<&str>, ts: i64) -> Order {
+        Order {
+            order_id: format!("{source}:{id}"),
+            source: source.into(),
+            channel: source.into(),
+            store: None,
+            customer_key: key.map(Into::into),
+            customer_id: None,
+            status: "completed".into(),
+            created_at: ts,
+            paid_at: None,
+            shipped_at: None,
+            completed_at: None,
+            currency: "CNY".into(),
+            gross_amount: 1.0,
+            discount: 0.0,
+            shipping: 0.0,
+            tax: 0.0,
+            refund_amount: 0.0,
+            net_amount: 1.0,
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            name: None,
+            email_opt_in: Some(true),
+            sms_opt_in: None,
+        }
+    }
+
+    fn lake() -> Lake {
+        Lake {
+            orders: vec![
+                order("1", "shop", None, Some("A@x.com"), Some("'13900000001"), 10),
+                order("2", "taobao", Some("tb_a"), None, Some("+86 139 0000 0001"), 20),
+                order("3", "pos", Some("M1"), None, Some("13900000001"), 30),
+                order("4", "pos", Some("M2"), None, Some("13900000002"), 5),
+                order("5", "shop", None, Some("b@x.com"), None, 40),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn links_by_email_and_phone_across_sources() {
+        let mut l = lake();
+        resolve(&mut l, &HashSet::new());
+        let id = |oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
+        assert_eq!(id("shop:1"), id("taobao:2"));
+        assert_eq!(id("shop:1"), id("pos:3"));
+        assert_ne!(id("shop:1"), id("pos:4"));
+        assert_ne!(id("shop:1"), id("shop:5"));
+        assert_eq!(l.customers.len(), 3);
+        let c = l.customers.iter().find(|c| c.customer_id == id("shop:1")).unwrap();
+        assert_eq!(c.channels, "pos;shop;taobao");
+        assert_eq!(c.n_keys, 4); // email, phone, tb_a, M1
+        assert_eq!(c.email.as_deref(), Some("a@x.com"));
+    }
+
+    #[test]
+    fn ids_are_deterministic_and_independent_of_input_order() {
+        let mut a = lake();
+        let mut b = lake();
+        b.orders.reverse();
+        resolve(&mut a, &HashSet::new());
+        resolve(&mut b, &HashSet::new());
+        a.sort();
+        b.sort();
+        assert_eq!(a.orders, b.orders);
+        assert_eq!(a.identities, b.identities);
+        // Re-resolving a resolved lake changes nothing.
+        let before = a.orders.clone();
+        resolve(&mut a, &HashSet::new());
+        assert_eq!(a.orders, before);
+    }
+
+    #[test]
+    fn given_ids_are_kept_and_never_merged_with_each_other() {
+        let mut l = Lake::default();
+        let mut o1 = order("1", "canonical", None, Some("same@x.com"), None, 1);
+        o1.customer_id = Some("CUST-1".into());
+        let mut o2 = order("2", "canonical", None, Some("same@x.com"), None, 2);
+        o2.customer_id = Some("CUST-2".into());
+        l.orders = vec![o1, o2];
+        let given: HashSet<String> = ["CUST-1".to_string(), "CUST-2".to_string()].into();
+        resolve(&mut l, &given);
+        let ids: Vec<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
+        assert_eq!(ids, vec!["CUST-1", "CUST-2"]);
+        // Stored with rule `given`, so a later resolve keeps them without being told again.
+        resolve(&mut l, &HashSet::new());
+        assert_eq!(l.orders[1].customer_id.as_deref(), Some("CUST-2"));
+    }
+
+    #[test]
+    fn unsubscribe_after_opt_in_wins() {
+        let mut l = lake();
+        l.events.push(Event {
+            event_id: "e".into(),
+            source: "email".into(),
+            customer_key: None,
+            customer_id: None,
+            email: Some("b@x.com".into()),
+            phone: None,
+            ts: 50,
+            channel: "email".into(),
+            event_type: "unsubscribe".into(),
+            campaign_id: None,
+            sku: None,
+        });
+        resolve(&mut l, &HashSet::new());
+        let c = l.customers.iter().find(|c| c.email.as_deref() == Some("b@x.com")).unwrap();
+        assert_eq!((c.email_opt_in, c.unsubscribed_at), (Some(false), Some(50)));
+    }
+
+    #[test]
+    fn normalization() {
+        assert_eq!(normalize_email("not-an-email"), None);
+        assert_eq!(normalize_phone("008613925130165"), Some("13925130165".into()));
+        assert_eq!(normalize_phone("123"), None);
+        assert_eq!(normalize_phone("\t"), None);
+    }
+}

@@ -1,0 +1,434 @@
+//! Ingest: source exports → canonical rows → the lake, with row accounting and rejects.
+//!
+//! ## Method
+//! For each input file, in the order given: hash it (SHA-256), decode it to UTF-8, read records
+//! with their physical line numbers, convert them through the file's mapping into units
+//! (orders with lines, item groups, products, events, tickets), and merge the units into the lake:
+//! a unit whose key was already given earlier in this ingest is a *duplicate*; one that is not in
+//! the lake is *new*; one equal to the stored version is *unchanged*; one that differs *updated*
+//! (replaces it). Every record is counted once: `rows_read = new + updated + unchanged +
+//! duplicate + rejected`. Then identities are resolved over the whole lake and every table is
+//! rewritten atomically. With `strict`, the first reject stops the ingest before anything is written.
+//!
+//! Only this module (with `config::mapping`) knows channel-specific columns.
+
+pub mod parse;
+pub mod read;
+pub mod rows;
+
+use crate::config::mapping::{FileKind, Mapping, MappingError, MappingFile};
+use crate::config::{Config, SourceConfig};
+use crate::identity;
+use crate::lake::records::{FileEntry, Item, Reject};
+use crate::lake::{Lake, LakeError};
+use crate::schema::Table;
+use rows::{Unit, UnitData};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Ingest failures. Each names the file (and line/column where there is one) and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error("{path}:{line}: {column}{reason} (--strict stops at the first rejected row; fix the row or drop --strict to send it to the rejects table)", column = .column.as_ref().map(|c| format!("column `{c}`: ")).unwrap_or_default())]
+    Strict { path: String, line: i64, column: Option<String>, reason: String },
+    #[error("no format for {path}: its header is not canonical; pass --format canonical, --mapping FILE.toml, or add a [[sources]] entry with `mapping = ...` in custlens.toml")]
+    NoFormat { path: String },
+    #[error("unknown --format `{name}`: available formats are `canonical` (or give --mapping FILE.toml)")]
+    UnknownFormat { name: String },
+    #[error("no input files: {message}")]
+    NoInput { message: String },
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+}
+
+impl IngestError {
+    /// True when the user must change how custlens is called (exit code 2), not the data.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, IngestError::Mapping(_) | IngestError::NoFormat { .. } | IngestError::UnknownFormat { .. } | IngestError::NoInput { .. })
+    }
+}
+
+/// How to read one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Format {
+    /// Headers are canonical column names.
+    Canonical,
+    /// A mapping file.
+    Mapping(PathBuf),
+    /// Decide from the header (canonical if it is).
+    Detect,
+}
+
+/// One input file and how to read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    pub path: PathBuf,
+    pub format: Format,
+    pub timezone: Option<String>,
+    pub channel: Option<String>,
+    pub store: Option<String>,
+}
+
+/// Ingest settings.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Stop at the first reject.
+    pub strict: bool,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IngestReport {
+    /// Row accounting per file, in input order.
+    pub files: Vec<FileEntry>,
+    /// Rows written per lake table.
+    pub tables: Vec<(String, usize)>,
+}
+
+/// Expands files and folders (sorted, skipping hidden files, `.toml` and `.md`) into input specs.
+///
+/// `format` (`--format`) and `mapping` (`--mapping`) apply to every CLI input; with no CLI inputs
+/// the config's `[[sources]]` are used, paths relative to the config file.
+pub fn plan_inputs(cfg: &Config, inputs: &[PathBuf], format: Option<&str>, mapping: Option<&Path>) -> Result<Vec<InputSpec>, IngestError> {
+    let cli_format = match (format, mapping) {
+        (_, Some(m)) => Some(Format::Mapping(m.to_path_buf())),
+        (Some("canonical"), None) => Some(Format::Canonical),
+        (Some(other), None) => return Err(IngestError::UnknownFormat { name: other.to_string() }),
+        (None, None) => None,
+    };
+    let sources: Vec<SourceConfig> = if inputs.is_empty() {
+        cfg.sources.clone()
+    } else {
+        inputs
+            .iter()
+            .map(|p| SourceConfig { path: p.clone(), format: None, mapping: None, timezone: None, channel: None, store: None })
+            .collect()
+    };
+    if sources.is_empty() {
+        return Err(IngestError::NoInput { message: "pass --input PATH or list [[sources]] in custlens.toml".into() });
+    }
+    let mut specs = Vec::new();
+    for s in &sources {
+        let from_cfg = inputs.is_empty();
+        let path = if from_cfg { cfg.resolve(&s.path) } else { s.path.clone() };
+        let fmt = match (&cli_format, from_cfg) {
+            (Some(f), _) => f.clone(),
+            (None, true) => match (&s.mapping, s.format.as_deref()) {
+                (Some(m), _) => Format::Mapping(cfg.resolve(m)),
+                (None, Some("canonical")) => Format::Canonical,
+                _ => Format::Detect,
+            },
+            (None, false) => Format::Detect,
+        };
+        for file in expand(&path)? {
+            specs.push(InputSpec {
+                path: file,
+                format: fmt.clone(),
+                timezone: s.timezone.clone(),
+                channel: s.channel.clone(),
+                store: s.store.clone(),
+            });
+        }
+    }
+    Ok(specs)
+}
+
+fn expand(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
+    let io = |e: std::io::Error| IngestError::Io { path: path.display().to_string(), message: e.to_string() };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let p = entry.map_err(io)?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let skip = name.starts_with('.') || name.ends_with(".toml") || name.ends_with(".md") || p.is_dir();
+        if !skip {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(IngestError::NoInput { message: format!("folder {} has no data files", path.display()) });
+    }
+    Ok(files)
+}
+
+/// Ingests the inputs into the lake at `lake_dir`.
+pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Result<IngestReport, IngestError> {
+    let mut lake = Lake::load(lake_dir)?;
+    let mut merger = Merger::new(&lake);
+    let mut report = IngestReport::default();
+    for spec in specs {
+        let file = read_file(spec)?;
+        if opts.strict {
+            if let Some(r) = file.rejects.iter().min_by_key(|r| r.line) {
+                return Err(IngestError::Strict { path: r.source_file.clone(), line: r.line, column: r.column.clone(), reason: r.reason.clone() });
+            }
+        }
+        let mut entry = FileEntry {
+            path: spec.path.display().to_string(),
+            sha256: file.sha256,
+            format: file.format,
+            table: file.table.name().to_string(),
+            rows_read: file.rows_read,
+            rejected: file.rejects.len() as i64,
+            ..Default::default()
+        };
+        for unit in file.units {
+            merger.merge(&mut lake, unit, &mut entry);
+        }
+        debug_assert_eq!(entry.rows_read, entry.new + entry.updated + entry.unchanged + entry.duplicate + entry.rejected);
+        tracing::info!(
+            file = %entry.path, table = %entry.table, rows = entry.rows_read, new = entry.new, updated = entry.updated,
+            unchanged = entry.unchanged, duplicate = entry.duplicate, rejected = entry.rejected, "ingested"
+        );
+        lake.rejects.retain(|r| r.source_file != entry.path);
+        lake.rejects.extend(file.rejects);
+        lake.files.retain(|f| f.path != entry.path);
+        lake.files.push(entry.clone());
+        report.files.push(entry);
+    }
+    merger.apply_items(&mut lake);
+    identity::resolve(&mut lake, &merger.given);
+    let written = lake.write(lake_dir)?;
+    report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
+    Ok(report)
+}
+
+/// One file converted.
+struct ReadFile {
+    sha256: String,
+    format: String,
+    table: Table,
+    rows_read: i64,
+    units: Vec<Unit>,
+    rejects: Vec<Reject>,
+}
+
+fn read_file(spec: &InputSpec) -> Result<ReadFile, IngestError> {
+    let shown = spec.path.display().to_string();
+    let bytes = std::fs::read(&spec.path).map_err(|e| IngestError::Io { path: shown.clone(), message: e.to_string() })?;
+    let sha256 = rows::hex(&Sha256::digest(&bytes));
+    let file_err = |message: String| IngestError::File { path: shown.clone(), message };
+    let mapping = match &spec.format {
+        Format::Mapping(p) => Some(MappingFile::load(p)?),
+        _ => None,
+    };
+    let (encoding, kind, delimiter) = match &mapping {
+        Some(m) => (
+            m.file.encoding,
+            m.file.format.unwrap_or_else(|| FileKind::from_path(&spec.path)),
+            m.file.delimiter.as_ref().and_then(|d| d.bytes().next()),
+        ),
+        None => (Default::default(), FileKind::from_path(&spec.path), None),
+    };
+    let text = read::decode(&bytes, encoding).map_err(file_err)?;
+    let table = read::read_text(&text, kind, delimiter).map_err(file_err)?;
+    let mut mapping = match (mapping, &spec.format) {
+        (Some(m), _) => m,
+        (None, Format::Canonical) => Mapping::canonical(&shown, &table.headers)?,
+        (None, _) => Mapping::canonical(&shown, &table.headers).map_err(|_| IngestError::NoFormat { path: shown.clone() })?,
+    };
+    apply_overrides(&mut mapping, spec)?;
+    let converted = rows::convert(&mapping, &table, &shown).map_err(file_err)?;
+    let mut rejects: Vec<Reject> = table
+        .rejects
+        .iter()
+        .map(|r| Reject { source_file: shown.clone(), line: r.line as i64, column: None, raw: r.raw.clone(), reason: r.reason.clone() })
+        .collect();
+    rejects.extend(converted.rejects);
+    rejects.sort_by_key(|r| r.line);
+    Ok(ReadFile {
+        sha256,
+        format: mapping.name.clone(),
+        table: mapping.table,
+        rows_read: (table.records.len() + table.rejects.len()) as i64,
+        units: converted.units,
+        rejects,
+    })
+}
+
+fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError> {
+    if spec.timezone.is_none() && spec.channel.is_none() && spec.store.is_none() {
+        return Ok(());
+    }
+    let mut file = m.file.clone();
+    if let Some(tz) = &spec.timezone {
+        file.timezone = Some(tz.clone());
+    }
+    if let Some(c) = &spec.channel {
+        file.channel = Some(c.clone());
+    }
+    if let Some(s) = &spec.store {
+        file.store = Some(s.clone());
+    }
+    let name = m.name.clone();
+    *m = file.check(&name)?;
+    m.name = name;
+    Ok(())
+}
+
+/// Merges units into the lake and counts what happened to each record.
+struct Merger {
+    seen: HashSet<(Table, String)>,
+    orders: HashMap<String, usize>,
+    products: HashMap<String, usize>,
+    events: HashSet<String>,
+    tickets: HashMap<String, usize>,
+    /// Lines per order as stored, and the replacements decided in this ingest.
+    items: HashMap<String, Vec<Item>>,
+    items_changed: HashSet<String>,
+    /// Customer ids given by inputs (canonical files), kept as is by identity resolution.
+    given: HashSet<String>,
+}
+
+impl Merger {
+    fn new(lake: &Lake) -> Merger {
+        let index = |keys: Vec<&String>| keys.into_iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        let mut items: HashMap<String, Vec<Item>> = HashMap::new();
+        for it in &lake.items {
+            items.entry(it.order_id.clone()).or_default().push(it.clone());
+        }
+        Merger {
+            seen: HashSet::new(),
+            orders: index(lake.orders.iter().map(|o| &o.order_id).collect()),
+            products: index(lake.products.iter().map(|p| &p.sku).collect()),
+            events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
+            tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
+            items,
+            items_changed: HashSet::new(),
+            given: HashSet::new(),
+        }
+    }
+
+    fn merge(&mut self, lake: &mut Lake, unit: Unit, entry: &mut FileEntry) {
+        let n = unit.lines.len() as i64;
+        let table = match &unit.data {
+            UnitData::Order(..) => Table::Orders,
+            UnitData::Items(_) => Table::OrderItems,
+            UnitData::Product(_) => Table::Products,
+            UnitData::Event(_) => Table::Events,
+            UnitData::Ticket(_) => Table::Tickets,
+        };
+        if !self.seen.insert((table, unit.key.clone())) {
+            entry.duplicate += n;
+            return;
+        }
+        let given = match &unit.data {
+            UnitData::Order(o, _) => o.customer_id.clone(),
+            UnitData::Event(e) => e.customer_id.clone(),
+            UnitData::Ticket(t) => t.customer_id.clone(),
+            _ => None,
+        };
+        self.given.extend(given);
+        let outcome = match unit.data {
+            UnitData::Order(mut order, items) => {
+                let stored_items = self.items.get(&order.order_id);
+                let items_same = items.is_empty() || stored_items == Some(&items);
+                let outcome = match self.orders.get(&order.order_id) {
+                    None => {
+                        self.orders.insert(order.order_id.clone(), lake.orders.len());
+                        lake.orders.push(order.clone());
+                        Outcome::New
+                    }
+                    Some(&i) => {
+                        let stored = &lake.orders[i];
+                        let mut candidate = order.clone();
+                        if candidate.customer_id.is_none() {
+                            candidate.customer_id = stored.customer_id.clone();
+                        }
+                        if candidate == *stored && items_same {
+                            Outcome::Unchanged
+                        } else {
+                            order.customer_id = candidate.customer_id;
+                            lake.orders[i] = order.clone();
+                            Outcome::Updated
+                        }
+                    }
+                };
+                if !items.is_empty() && !items_same {
+                    self.items.insert(order.order_id.clone(), items);
+                    self.items_changed.insert(order.order_id);
+                }
+                outcome
+            }
+            UnitData::Items(items) => {
+                let id = unit.key.clone();
+                match self.items.get(&id) {
+                    Some(stored) if *stored == items => Outcome::Unchanged,
+                    stored => {
+                        let o = if stored.is_some() { Outcome::Updated } else { Outcome::New };
+                        self.items.insert(id.clone(), items);
+                        self.items_changed.insert(id);
+                        o
+                    }
+                }
+            }
+            UnitData::Product(p) => upsert(&mut self.products, &mut lake.products, unit.key, p),
+            UnitData::Ticket(mut t) => {
+                if let Some(&i) = self.tickets.get(&unit.key) {
+                    if t.customer_id.is_none() {
+                        t.customer_id = lake.tickets[i].customer_id.clone();
+                    }
+                }
+                upsert(&mut self.tickets, &mut lake.tickets, unit.key, t)
+            }
+            UnitData::Event(e) => {
+                if self.events.insert(unit.key) {
+                    lake.events.push(e);
+                    Outcome::New
+                } else {
+                    Outcome::Unchanged
+                }
+            }
+        };
+        match outcome {
+            Outcome::New => entry.new += n,
+            Outcome::Updated => entry.updated += n,
+            Outcome::Unchanged => entry.unchanged += n,
+        }
+    }
+
+    /// Writes the item groups replaced in this ingest back into the lake's lines.
+    fn apply_items(&mut self, lake: &mut Lake) {
+        if self.items_changed.is_empty() {
+            return;
+        }
+        lake.items.retain(|i| !self.items_changed.contains(&i.order_id));
+        let mut ids: Vec<&String> = self.items_changed.iter().collect();
+        ids.sort();
+        for id in ids {
+            lake.items.extend(self.items[id].iter().cloned());
+        }
+    }
+}
+
+enum Outcome {
+    New,
+    Updated,
+    Unchanged,
+}
+
+fn upsert<T: PartialEq>(index: &mut HashMap<String, usize>, rows: &mut Vec<T>, key: String, row: T) -> Outcome {
+    match index.get(&key) {
+        None => {
+            index.insert(key, rows.len());
+            rows.push(row);
+            Outcome::New
+        }
+        Some(&i) if rows[i] == row => Outcome::Unchanged,
+        Some(&i) => {
+            rows[i] = row;
+            Outcome::Updated
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Cell-level parsing: transforms, numbers, booleans, timestamps.
+//!
+//! Every function takes untrusted text and returns `Result<_, String>` (the reason that goes into
+//! `rejects`); none panics on any input (see the property tests).
+
+use crate::config::mapping::Transform;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use chrono_tz::Tz;
+
+/// Applies the transforms after trimming whitespace.
+///
+/// ## Example
+/// ```
+/// use custlens::config::mapping::Transform;
+/// use custlens::ingest::parse::clean;
+/// assert_eq!(clean(" =\"123\" ", &[Transform::StripExcelFormula]), "123");
+/// assert_eq!(clean("'139", &[Transform::StripLeadingQuote]), "139");
+/// assert_eq!(clean("¥12.5元", &[Transform::StripYuanSuffix]), "12.5");
+/// ```
+pub fn clean(raw: &str, transforms: &[Transform]) -> String {
+    let mut s = raw.trim_matches(|c: char| c.is_whitespace() && c != '\t').to_string();
+    for t in transforms {
+        s = match t {
+            Transform::StripExcelFormula => strip_excel_formula(&s).to_string(),
+            Transform::StripLeadingQuote => s.strip_prefix('\'').unwrap_or(&s).to_string(),
+            Transform::StripLeadingTab => s.trim_start_matches('\t').to_string(),
+            Transform::StripYuanSuffix => {
+                let x = s.trim_end_matches('元').trim();
+                x.trim_start_matches(['¥', '￥']).trim().to_string()
+            }
+        };
+    }
+    s.trim().to_string()
+}
+
+fn strip_excel_formula(s: &str) -> &str {
+    s.strip_prefix("=\"")
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(s)
+}
+
+/// Parses an amount: optional sign, digits with an optional decimal point; `,` thousands
+/// separators are accepted only in groups of three (`1,234.50`).
+pub fn parse_money(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let plain: String = if t.contains(',') {
+        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+        let groups: Vec<&str> = int.trim_start_matches(['-', '+']).split(',').collect();
+        let ok = groups.len() > 1
+            && !groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups[1..].iter().all(|g| g.len() == 3);
+        if !ok {
+            return Err(format!("`{s}` is not an amount"));
+        }
+        if frac.is_empty() { int.replace(',', "") } else { format!("{}.{frac}", int.replace(',', "")) }
+    } else {
+        t.to_string()
+    };
+    let valid = !plain.is_empty()
+        && plain
+            .trim_start_matches(['-', '+'])
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
+        && plain.chars().filter(|c| *c == '.').count() <= 1
+        && plain.chars().any(|c| c.is_ascii_digit());
+    if !valid {
+        return Err(format!("`{s}` is not an amount"));
+    }
+    plain
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{s}` is not an amount"))
+}
+
+/// Parses a whole number of units; `3.0` is accepted, `2.5` and `two` are not.
+pub fn parse_count(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if let Ok(v) = t.parse::<i64>() {
+        return Ok(v);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 => Ok(v as i64),
+        _ => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+/// Parses a yes/no cell: true/false, yes/no, y/n, 1/0, 是/否 (case-insensitive).
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "是" | "subscribed" | "opted_in" => Ok(true),
+        "false" | "no" | "n" | "0" | "否" | "unsubscribed" | "not_subscribed" => Ok(false),
+        _ => Err(format!("`{s}` is not yes/no")),
+    }
+}
+
+const NAIVE_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+];
+
+const OFFSET_FORMATS: &[&str] = &["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z"];
+
+/// Parses a timestamp to microseconds since the epoch (UTC).
+///
+/// ## Method
+/// With `format`, the cell must match it (with or without `%z`). Without, RFC 3339, `… %z`
+/// offsets and common naive layouts are tried, then a bare date (midnight). Naive times are local
+/// to `tz`; an ambiguous local time (DST fall-back) takes the earlier instant, a skipped one is an error.
+pub fn parse_timestamp(s: &str, format: Option<&str>, tz: Tz) -> Result<i64, String> {
+    let t = s.trim();
+    let err = || match format {
+        Some(f) => format!("`{s}` does not match date_format `{f}`"),
+        None => format!("`{s}` is not a date/time"),
+    };
+    if let Some(f) = format {
+        if let Ok(dt) = DateTime::parse_from_str(t, f) {
+            return Ok(dt.with_timezone(&Utc).timestamp_micros());
+        }
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
+            return localize(n, tz).ok_or_else(err);
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
+            return d.and_hms_opt(0, 0, 0).and_then(|n| localize(n, tz)).ok_or_else(err);
+        }
+        return Err(err());
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc).timestamp_micros());
+    }
+    for f in OFFSET_FORMATS {
+        if let Ok(dt) = DateTime::parse_from_str(t, f) {
+            return Ok(dt.with_timezone(&Utc).timestamp_micros());
+        }
+    }
+    for f in NAIVE_FORMATS {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
+            return localize(n, tz).ok_or_else(err);
+        }
+    }
+    for f in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
+            return d.and_hms_opt(0, 0, 0).and_then(|n| localize(n, tz)).ok_or_else(err);
+        }
+    }
+    Err(err())
+}
+
+fn localize(n: NaiveDateTime, tz: Tz) -> Option<i64> {
+    tz.from_local_datetime(&n).earliest().map(|dt| dt.with_timezone(&Utc).timestamp_micros())
+}
+
+/// Parses the analysis date: RFC 3339 or `YYYY-MM-DD` (midnight UTC), to microseconds.
+pub fn parse_as_of(s: &str) -> Result<i64, String> {
+    parse_timestamp(s, None, chrono_tz::UTC)
+        .map_err(|_| format!("`{s}` is not a timestamp; use RFC 3339 (2024-06-30T00:00:00Z) or a date (2024-06-30)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn us(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn transforms() {
+        let all = [
+            Transform::StripExcelFormula,
+            Transform::StripLeadingQuote,
+            Transform::StripLeadingTab,
+            Transform::StripYuanSuffix,
+        ];
+        assert_eq!(clean("=\"\"", &all), "");
+        assert_eq!(clean("=\"35153131473293579\"", &all), "35153131473293579");
+        assert_eq!(clean("'13925130165", &all), "13925130165");
+        assert_eq!(clean("\t12345", &all), "12345");
+        assert_eq!(clean("128.00元", &all), "128.00");
+        assert_eq!(clean("  plain  ", &[]), "plain");
+        assert_eq!(clean("'keep", &[]), "'keep");
+    }
+
+    #[test]
+    fn money() {
+        assert_eq!(parse_money("95.40"), Ok(95.4));
+        assert_eq!(parse_money("-3"), Ok(-3.0));
+        assert_eq!(parse_money("1,234.50"), Ok(1234.5));
+        assert!(parse_money("1,23.5").is_err());
+        assert!(parse_money("12元").is_err());
+        assert!(parse_money("").is_err());
+        assert!(parse_money("1.2.3").is_err());
+        assert!(parse_money("NaN").is_err());
+    }
+
+    #[test]
+    fn counts_and_bools() {
+        assert_eq!(parse_count("3"), Ok(3));
+        assert_eq!(parse_count("3.0"), Ok(3));
+        assert!(parse_count("2.5").is_err());
+        assert!(parse_count("two").is_err());
+        assert_eq!(parse_bool("Yes"), Ok(true));
+        assert_eq!(parse_bool("否"), Ok(false));
+        assert!(parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn timestamps() {
+        let sh = chrono_tz::Asia::Shanghai;
+        assert_eq!(parse_timestamp("2022-01-11 04:32:31 -0500", None, sh), Ok(us(2022, 1, 11, 9, 32, 31)));
+        assert_eq!(parse_timestamp("2017-06-17T08:04:21+00:00", None, sh), Ok(us(2017, 6, 17, 8, 4, 21)));
+        assert_eq!(parse_timestamp("2017-07-08 00:42:32", None, sh), Ok(us(2017, 7, 7, 16, 42, 32)));
+        assert_eq!(parse_timestamp("2024/03/05 14:22", Some("%Y/%m/%d %H:%M"), sh), Ok(us(2024, 3, 5, 6, 22, 0)));
+        assert_eq!(parse_timestamp("2024-03-05", None, chrono_tz::UTC), Ok(us(2024, 3, 5, 0, 0, 0)));
+        assert!(parse_timestamp("2024/13/45 10:00", None, sh).is_err());
+        assert!(parse_timestamp("2024-03-05", Some("%d.%m.%Y"), sh).unwrap_err().contains("date_format"));
+        // DST: 02:30 on 2024-03-10 does not exist in New York.
+        assert!(parse_timestamp("2024-03-10 02:30:00", None, chrono_tz::America::New_York).is_err());
+    }
+
+    #[test]
+    fn as_of() {
+        assert_eq!(parse_as_of("2024-06-30"), Ok(us(2024, 6, 30, 0, 0, 0)));
+        assert!(parse_as_of("tomorrow").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,40}") {
+            let _ = clean(&s, &[Transform::StripExcelFormula, Transform::StripLeadingQuote, Transform::StripLeadingTab, Transform::StripYuanSuffix]);
+            let _ = parse_money(&s);
+            let _ = parse_count(&s);
+            let _ = parse_bool(&s);
+            let _ = parse_timestamp(&s, None, chrono_tz::Asia::Shanghai);
+            let _ = parse_timestamp(&s, Some("%Y-%m-%d %H:%M:%S"), chrono_tz::UTC);
+        }
+
+        #[test]
+        fn money_roundtrips(cents in -10_000_000i64..10_000_000) {
+            let text = format!("{}.{:02}", cents / 100, (cents % 100).abs());
+            let text = if cents < 0 && cents > -100 { format!("-{}", text) } else { text };
+            prop_assert!((parse_money(&text).unwrap() - cents as f64 / 100.0).abs() < 1e-9);
+        }
+    }
+}

@@ -1,0 +1,715 @@
+//! From read records to canonical rows, through a checked [`Mapping`].
+//!
+//! ## Method
+//! Each record is cleaned cell by cell (trim, the mapping's transforms, null values) and parsed
+//! into typed parts; a cell that does not parse rejects its record, naming the source column.
+//! Records are then grouped into *units*, the thing the lake stores and deduplicates: an order
+//! with its lines, the lines of one order (`order_items` files), a product, an event, a ticket.
+//! On line-item grain, order fields come from the first non-empty value among the order's rows
+//! (Shopify leaves them blank on continuation rows); if the order as a whole is unusable, each of
+//! its rows is rejected with the reason.
+
+use super::parse::{clean, parse_bool, parse_count, parse_money, parse_timestamp};
+use super::read::{RawRecord, RawTable};
+use crate::config::mapping::{Grain, Mapping};
+use crate::lake::records::{Event, Item, Order, Product, Reject, Ticket};
+use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The content of one unit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitData {
+    Order(Order, Vec<Item>),
+    Items(Vec<Item>),
+    Product(Product),
+    Event(Event),
+    Ticket(Ticket),
+}
+
+/// A deduplication unit and the physical lines it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// The key the lake deduplicates on (order id, sku, event id, ticket id).
+    pub key: String,
+    pub lines: Vec<u64>,
+    pub data: UnitData,
+}
+
+/// A file's units and rejects.
+#[derive(Debug, Default)]
+pub struct Converted {
+    pub units: Vec<Unit>,
+    pub rejects: Vec<Reject>,
+}
+
+/// A cell that could not be used: the source column and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+type FResult<T> = Result<T, FieldError>;
+
+/// Resolves mapped columns to header positions once per file.
+struct Cells<'a> {
+    m: &'a Mapping,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Cells<'a> {
+    fn new(m: &'a Mapping, table: &RawTable) -> Result<Self, String> {
+        let mut index = HashMap::new();
+        let mut missing = Vec::new();
+        for (canon, src) in &m.file.columns {
+            match table.index(src) {
+                Some(i) => {
+                    index.insert(canon.as_str(), i);
+                }
+                None => missing.push(format!("`{}` (for {canon})", src.trim())),
+            }
+        }
+        let required = crate::config::mapping::required_columns(m.table);
+        let fatal: Vec<&String> = missing
+            .iter()
+            .filter(|s| required.iter().any(|r| s.ends_with(&format!("(for {r})"))))
+            .collect();
+        if !fatal.is_empty() {
+            return Err(format!(
+                "header has no column {} required by mapping {}; the header has: {}",
+                fatal.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                m.name,
+                table.headers.join(", ")
+            ));
+        }
+        for s in missing {
+            tracing::warn!(mapping = %m.name, "optional column {s} not in this file's header; left empty");
+        }
+        Ok(Cells { m, index })
+    }
+
+    fn header(&self, canon: &str) -> Option<String> {
+        self.m.source_column(canon).map(|s| s.trim().to_string())
+    }
+
+    /// The cleaned cell, or None when unmapped, empty or a null value.
+    fn get(&self, rec: &RawRecord, canon: &str) -> Option<String> {
+        let i = *self.index.get(canon)?;
+        let raw = rec.fields.get(i)?;
+        let mut v = clean(raw, &self.m.file.transforms);
+        if let Some(extra) = self.m.file.column_transforms.get(canon) {
+            v = clean(&v, extra);
+        }
+        if v.is_empty() || self.m.file.null_values.iter().any(|n| n == &v) {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    fn parse<T>(&self, rec: &RawRecord, canon: &str, f: impl Fn(&str) -> Result<T, String>) -> FResult<Option<T>> {
+        match self.get(rec, canon) {
+            None => Ok(None),
+            Some(v) => f(&v).map(Some).map_err(|reason| FieldError { column: self.header(canon), reason }),
+        }
+    }
+
+    fn money(&self, rec: &RawRecord, canon: &str) -> FResult<Option<f64>> {
+        self.parse(rec, canon, parse_money)
+    }
+
+    fn count(&self, rec: &RawRecord, canon: &str) -> FResult<Option<i64>> {
+        self.parse(rec, canon, parse_count)
+    }
+
+    fn flag(&self, rec: &RawRecord, canon: &str) -> FResult<Option<bool>> {
+        self.parse(rec, canon, parse_bool)
+    }
+
+    fn ts(&self, rec: &RawRecord, canon: &str) -> FResult<Option<i64>> {
+        let fmt = self.m.file.date_format.as_deref();
+        self.parse(rec, canon, |v| parse_timestamp(v, fmt, self.m.tz))
+    }
+
+    fn missing(&self, canon: &str) -> FieldError {
+        FieldError { column: self.header(canon), reason: format!("{canon} is empty") }
+    }
+
+    /// `source:id` for mapped sources; as given for canonical files.
+    fn scoped_id(&self, source: &str, id: String) -> String {
+        if self.m.name == "canonical" { id } else { format!("{source}:{id}") }
+    }
+}
+
+/// Converts a read file into units and rejects.
+pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, String> {
+    let cells = Cells::new(m, table)?;
+    let mut out = Converted::default();
+    let reject = |rec: &RawRecord, e: FieldError| Reject {
+        source_file: file.to_string(),
+        line: rec.line as i64,
+        column: e.column,
+        raw: rec.raw.clone(),
+        reason: e.reason,
+    };
+    match m.table {
+        Table::Orders => convert_orders(&cells, table, &mut out, &reject),
+        Table::OrderItems => convert_items(&cells, table, &mut out, &reject),
+        _ => {
+            for rec in &table.records {
+                let unit = match m.table {
+                    Table::Products => product(&cells, rec),
+                    Table::Events => event(&cells, rec),
+                    Table::Tickets => ticket(&cells, rec),
+                    other => Err(FieldError { column: None, reason: format!("table {other} cannot be ingested") }),
+                };
+                match unit {
+                    Ok(u) => out.units.push(u),
+                    Err(e) => out.rejects.push(reject(rec, e)),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Order-level fields of one row; None where the cell was empty.
+#[derive(Debug, Default, Clone)]
+struct OrderPart {
+    source: Option<String>,
+    channel: Option<String>,
+    store: Option<String>,
+    customer_key: Option<String>,
+    customer_id: Option<String>,
+    status: Option<String>,
+    status_detail: Option<String>,
+    created_at: Option<i64>,
+    paid_at: Option<i64>,
+    shipped_at: Option<i64>,
+    completed_at: Option<i64>,
+    currency: Option<String>,
+    gross_amount: Option<f64>,
+    discount: Option<f64>,
+    shipping: Option<f64>,
+    tax: Option<f64>,
+    refund_amount: Option<f64>,
+    net_amount: Option<f64>,
+    email: Option<String>,
+    phone: Option<String>,
+    name: Option<String>,
+    email_opt_in: Option<bool>,
+    sms_opt_in: Option<bool>,
+}
+
+macro_rules! fill {
+    ($dst:expr, $src:expr; $($f:ident),*) => { $( if $dst.$f.is_none() { $dst.$f = $src.$f.clone(); } )* };
+}
+
+impl OrderPart {
+    fn read(c: &Cells, r: &RawRecord) -> FResult<OrderPart> {
+        Ok(OrderPart {
+            source: c.get(r, "source"),
+            channel: c.get(r, "channel"),
+            store: c.get(r, "store"),
+            customer_key: c.get(r, "customer_key"),
+            customer_id: c.get(r, "customer_id"),
+            status: c.get(r, "status"),
+            status_detail: c.get(r, "status_detail"),
+            created_at: c.ts(r, "created_at")?,
+            paid_at: c.ts(r, "paid_at")?,
+            shipped_at: c.ts(r, "shipped_at")?,
+            completed_at: c.ts(r, "completed_at")?,
+            currency: c.get(r, "currency"),
+            gross_amount: c.money(r, "gross_amount")?,
+            discount: c.money(r, "discount")?,
+            shipping: c.money(r, "shipping")?,
+            tax: c.money(r, "tax")?,
+            refund_amount: c.money(r, "refund_amount")?,
+            net_amount: c.money(r, "net_amount")?,
+            email: c.get(r, "email"),
+            phone: c.get(r, "phone"),
+            name: c.get(r, "name"),
+            email_opt_in: c.flag(r, "email_opt_in")?,
+            sms_opt_in: c.flag(r, "sms_opt_in")?,
+        })
+    }
+
+    fn merge(&mut self, o: &OrderPart) {
+        fill!(self, o; source, channel, store, customer_key, customer_id, status, status_detail, created_at,
+            paid_at, shipped_at, completed_at, currency, gross_amount, discount, shipping, tax, refund_amount,
+            net_amount, email, phone, name, email_opt_in, sms_opt_in);
+    }
+}
+
+/// Item fields of one row.
+#[derive(Debug, Clone)]
+struct ItemPart {
+    sku: Option<String>,
+    product_name: Option<String>,
+    quantity: Option<i64>,
+    unit_price: Option<f64>,
+    line_amount: Option<f64>,
+    refunded_quantity: Option<i64>,
+}
+
+impl ItemPart {
+    fn read(c: &Cells, r: &RawRecord) -> FResult<ItemPart> {
+        Ok(ItemPart {
+            sku: c.get(r, "sku"),
+            product_name: c.get(r, "product_name"),
+            quantity: c.count(r, "quantity")?,
+            unit_price: c.money(r, "unit_price")?,
+            line_amount: c.money(r, "line_amount")?,
+            refunded_quantity: c.count(r, "refunded_quantity")?,
+        })
+    }
+
+    fn finish(self, c: &Cells, order_id: &str, line_no: i64) -> FResult<Item> {
+        if self.sku.is_none() && self.product_name.is_none() {
+            return Err(FieldError { column: c.header("sku"), reason: "line has neither sku nor product_name".into() });
+        }
+        let quantity = self.quantity.unwrap_or(1);
+        if quantity <= 0 {
+            return Err(FieldError { column: c.header("quantity"), reason: format!("quantity {quantity} is not positive") });
+        }
+        let (unit_price, line_amount) = match (self.unit_price, self.line_amount) {
+            (Some(p), Some(a)) => (p, a),
+            (Some(p), None) => (p, round2(p * quantity as f64)),
+            (None, Some(a)) => (round2(a / quantity as f64), a),
+            (None, None) => {
+                return Err(FieldError { column: c.header("unit_price"), reason: "line has neither unit_price nor line_amount".into() })
+            }
+        };
+        Ok(Item {
+            order_id: order_id.to_string(),
+            line_no,
+            sku: self.sku,
+            product_name: self.product_name,
+            quantity,
+            unit_price,
+            line_amount,
+            refunded_quantity: self.refunded_quantity.unwrap_or(0),
+        })
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Rows of one order (or one item group) in the order they appear.
+struct Group<'r> {
+    id: String,
+    rows: Vec<&'r RawRecord>,
+}
+
+/// Groups records by their id column, keeping first-appearance order; records without an id are rejected.
+fn group_by_id<'r>(
+    c: &Cells,
+    table: &'r RawTable,
+    id_col: &str,
+    out: &mut Converted,
+    reject: &dyn Fn(&RawRecord, FieldError) -> Reject,
+) -> Vec<Group<'r>> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for rec in &table.records {
+        match c.get(rec, id_col) {
+            None => out.rejects.push(reject(rec, c.missing(id_col))),
+            Some(id) => {
+                let i = *at.entry(id.clone()).or_insert_with(|| {
+                    groups.push(Group { id, rows: Vec::new() });
+                    groups.len() - 1
+                });
+                groups[i].rows.push(rec);
+            }
+        }
+    }
+    groups
+}
+
+fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn Fn(&RawRecord, FieldError) -> Reject) {
+    let line_grain = c.m.file.grain == Grain::LineItem;
+    let groups: Vec<Group> = if line_grain {
+        group_by_id(c, table, "order_id", out, reject)
+    } else {
+        // On order grain every record is its own unit; a repeated id is a duplicate, found by the lake merge.
+        table
+            .records
+            .iter()
+            .filter_map(|rec| match c.get(rec, "order_id") {
+                Some(id) => Some(Group { id, rows: vec![rec] }),
+                None => {
+                    out.rejects.push(reject(rec, c.missing("order_id")));
+                    None
+                }
+            })
+            .collect()
+    };
+    for g in groups {
+        let mut part = OrderPart::default();
+        let mut items = Vec::new();
+        let mut good_rows = Vec::new();
+        for rec in &g.rows {
+            let parsed = OrderPart::read(c, rec).and_then(|p| {
+                let item = if line_grain { Some(ItemPart::read(c, rec)?) } else { None };
+                Ok((p, item))
+            });
+            match parsed {
+                Ok((p, item)) => {
+                    part.merge(&p);
+                    if let Some(i) = item {
+                        items.push(i);
+                    }
+                    good_rows.push(*rec);
+                }
+                Err(e) => out.rejects.push(reject(rec, e)),
+            }
+        }
+        if good_rows.is_empty() {
+            continue;
+        }
+        match finish_order(c, &g.id, part, items) {
+            Ok((order, items)) => out.units.push(Unit {
+                key: order.order_id.clone(),
+                lines: good_rows.iter().map(|r| r.line).collect(),
+                data: UnitData::Order(order, items),
+            }),
+            Err(e) => {
+                let first = good_rows[0].line;
+                for (k, rec) in good_rows.iter().enumerate() {
+                    let e = if k == 0 {
+                        e.clone()
+                    } else {
+                        FieldError { column: e.column.clone(), reason: format!("order rejected at line {first}: {}", e.reason) }
+                    };
+                    out.rejects.push(reject(rec, e));
+                }
+            }
+        }
+    }
+}
+
+fn resolve_status(c: &Cells, p: &OrderPart) -> FResult<String> {
+    let Some(raw) = &p.status else {
+        return Ok(OrderStatus::Completed.as_str().to_string());
+    };
+    let map = &c.m.file.status;
+    if let Some(detail) = &p.status_detail {
+        if let Some(s) = map.get(&format!("{raw}|{detail}")) {
+            return Ok(s.clone());
+        }
+    }
+    if let Some(s) = map.get(raw) {
+        return Ok(s.clone());
+    }
+    match OrderStatus::parse(raw) {
+        Some(s) => Ok(s.as_str().to_string()),
+        None => Err(FieldError {
+            column: c.header("status"),
+            reason: format!("status `{raw}` is not mapped; add it under [status] in mapping {}", c.m.name),
+        }),
+    }
+}
+
+fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FResult<(Order, Vec<Item>)> {
+    let source = p.source.clone().unwrap_or_else(|| c.m.file.source.clone());
+    let order_id = c.scoped_id(&source, id.to_string());
+    let created_at = p.created_at.ok_or_else(|| c.missing("created_at"))?;
+    if p.customer_key.is_none() && p.customer_id.is_none() && p.email.is_none() && p.phone.is_none() {
+        return Err(FieldError {
+            column: c.header("customer_key").or_else(|| c.header("email")),
+            reason: "no customer identifier (customer_key, customer_id, email or phone)".into(),
+        });
+    }
+    let status = resolve_status(c, &p)?;
+    let items = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| part.finish(c, &order_id, i as i64 + 1))
+        .collect::<FResult<Vec<_>>>()?;
+    let discount = p.discount.unwrap_or(0.0);
+    let mut refund = p.refund_amount.unwrap_or(0.0);
+    let gross = match (p.gross_amount, items.is_empty(), p.net_amount) {
+        (Some(g), _, _) => g,
+        (None, false, _) => round2(items.iter().map(|i| i.line_amount).sum()),
+        (None, true, Some(n)) => round2(n + discount + refund),
+        (None, true, None) => {
+            return Err(FieldError { column: c.header("gross_amount"), reason: "no amount: gross_amount, net_amount and lines are all empty".into() })
+        }
+    };
+    if status == "refunded" && refund == 0.0 && p.net_amount.is_none() {
+        refund = round2(gross - discount);
+    }
+    let net = p.net_amount.unwrap_or_else(|| round2(gross - discount - refund));
+    let currency = p
+        .currency
+        .or_else(|| c.m.file.currency.clone())
+        .ok_or_else(|| c.missing("currency"))?;
+    let order = Order {
+        order_id,
+        channel: p.channel.unwrap_or_else(|| c.m.channel().to_string()),
+        source,
+        store: p.store.or_else(|| c.m.file.store.clone()),
+        customer_key: p.customer_key,
+        customer_id: p.customer_id,
+        status,
+        created_at,
+        paid_at: p.paid_at,
+        shipped_at: p.shipped_at,
+        completed_at: p.completed_at,
+        currency,
+        gross_amount: gross,
+        discount,
+        shipping: p.shipping.unwrap_or(0.0),
+        tax: p.tax.unwrap_or(0.0),
+        refund_amount: refund,
+        net_amount: net,
+        email: p.email,
+        phone: p.phone,
+        name: p.name,
+        email_opt_in: p.email_opt_in,
+        sms_opt_in: p.sms_opt_in,
+    };
+    Ok((order, items))
+}
+
+fn order_ref(c: &Cells, id: String) -> String {
+    if c.m.name == "canonical" {
+        return id;
+    }
+    let src = c.m.file.order_source.as_deref().unwrap_or(&c.m.file.source);
+    format!("{src}:{id}")
+}
+
+fn convert_items(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn Fn(&RawRecord, FieldError) -> Reject) {
+    for g in group_by_id(c, table, "order_id", out, reject) {
+        let order_id = order_ref(c, g.id.clone());
+        let mut items = Vec::new();
+        let mut lines = Vec::new();
+        for rec in g.rows {
+            let line_no = items.len() as i64 + 1;
+            match ItemPart::read(c, rec).and_then(|p| p.finish(c, &order_id, line_no)) {
+                Ok(i) => {
+                    items.push(i);
+                    lines.push(rec.line);
+                }
+                Err(e) => out.rejects.push(reject(rec, e)),
+            }
+        }
+        if !items.is_empty() {
+            out.units.push(Unit { key: order_id, lines, data: UnitData::Items(items) });
+        }
+    }
+}
+
+fn product(c: &Cells, r: &RawRecord) -> FResult<Unit> {
+    let sku = c.get(r, "sku").ok_or_else(|| c.missing("sku"))?;
+    let p = Product {
+        sku: sku.clone(),
+        product_name: c.get(r, "product_name"),
+        category: c.get(r, "category"),
+        price: c.money(r, "price")?,
+        cost: c.money(r, "cost")?,
+    };
+    Ok(Unit { key: sku, lines: vec![r.line], data: UnitData::Product(p) })
+}
+
+fn map_vocab(c: &Cells, canon: &str, raw: String, map: &std::collections::BTreeMap<String, String>, vocab: &[&str], section: &str) -> FResult<String> {
+    if let Some(v) = map.get(&raw) {
+        return Ok(v.clone());
+    }
+    if vocab.contains(&raw.as_str()) {
+        return Ok(raw);
+    }
+    Err(FieldError {
+        column: c.header(canon),
+        reason: format!("`{raw}` is not mapped; add it under [{section}] in mapping {}", c.m.name),
+    })
+}
+
+fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
+    let ts = c.ts(r, "ts")?.ok_or_else(|| c.missing("ts"))?;
+    let raw_type = c.get(r, "event_type").ok_or_else(|| c.missing("event_type"))?;
+    let event_type = map_vocab(c, "event_type", raw_type, &c.m.file.event_types, EVENT_TYPES, "event_types")?;
+    let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
+    let (email, phone) = (c.get(r, "email"), c.get(r, "phone"));
+    if customer_key.is_none() && customer_id.is_none() && email.is_none() && phone.is_none() {
+        return Err(FieldError { column: c.header("email").or_else(|| c.header("customer_key")), reason: "no customer identifier".into() });
+    }
+    let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
+    let channel = c.get(r, "channel").unwrap_or_else(|| c.m.channel().to_string());
+    let (campaign_id, sku) = (c.get(r, "campaign_id"), c.get(r, "sku"));
+    let mut h = Sha256::new();
+    for part in [
+        Some(source.as_str()),
+        customer_key.as_deref(),
+        customer_id.as_deref(),
+        email.as_deref(),
+        phone.as_deref(),
+        Some(channel.as_str()),
+        Some(event_type.as_str()),
+        campaign_id.as_deref(),
+        sku.as_deref(),
+    ] {
+        h.update(part.unwrap_or("\u{0}").as_bytes());
+        h.update([0x1f]);
+    }
+    h.update(ts.to_le_bytes());
+    let event_id = hex(&h.finalize()[..16]);
+    let e = Event { event_id: event_id.clone(), source, customer_key, customer_id, email, phone, ts, channel, event_type, campaign_id, sku };
+    Ok(Unit { key: event_id, lines: vec![r.line], data: UnitData::Event(e) })
+}
+
+fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
+    let id = c.get(r, "ticket_id").ok_or_else(|| c.missing("ticket_id"))?;
+    let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
+    let ticket_id = c.scoped_id(&source, id);
+    let opened_at = c.ts(r, "opened_at")?.ok_or_else(|| c.missing("opened_at"))?;
+    let kind = match c.get(r, "kind") {
+        Some(k) => map_vocab(c, "kind", k, &c.m.file.kinds, TICKET_KINDS, "kinds")?,
+        None => "inquiry".to_string(),
+    };
+    let t = Ticket {
+        ticket_id: ticket_id.clone(),
+        source,
+        customer_key: c.get(r, "customer_key"),
+        customer_id: c.get(r, "customer_id"),
+        email: c.get(r, "email"),
+        phone: c.get(r, "phone"),
+        order_id: c.get(r, "order_id").map(|o| order_ref(c, o)),
+        kind,
+        reason: c.get(r, "reason"),
+        status: c.get(r, "status"),
+        opened_at,
+        resolved_at: c.ts(r, "resolved_at")?,
+        satisfaction: c.money(r, "satisfaction")?,
+    };
+    if t.customer_key.is_none() && t.customer_id.is_none() && t.email.is_none() && t.phone.is_none() && t.order_id.is_none() {
+        return Err(FieldError { column: c.header("email"), reason: "no customer identifier and no order".into() });
+    }
+    Ok(Unit { key: ticket_id, lines: vec![r.line], data: UnitData::Ticket(t) })
+}
+
+/// Lower-case hex of bytes (sha2's digests are formatted by hand: the `{:x}` impl changed across versions).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::mapping::{FileKind, MappingFile};
+    use crate::ingest::read::read_text;
+
+    fn mapping(text: &str) -> Mapping {
+        toml::from_str::<MappingFile>(text).unwrap().check("m.toml").unwrap()
+    }
+
+    const SHOP: &str = r#"
+table = "orders"
+source = "shop"
+grain = "line_item"
+currency = "USD"
+transforms = ["strip_leading_quote"]
+[columns]
+order_id = "Name"
+email = "Email"
+status = "Financial Status"
+status_detail = "Fulfillment Status"
+created_at = "Created at"
+discount = "Discount Amount"
+refund_amount = "Refunded Amount"
+quantity = "Lineitem quantity"
+unit_price = "Lineitem price"
+sku = "Lineitem sku"
+phone = "Phone"
+[status]
+"paid|fulfilled" = "shipped"
+"paid" = "paid"
+"voided" = "cancelled"
+"#;
+
+    fn run(m: &Mapping, text: &str) -> Converted {
+        let t = read_text(text, FileKind::Csv, None).unwrap();
+        convert(m, &t, "f.csv").unwrap()
+    }
+
+    #[test]
+    fn line_items_merge_into_one_order() {
+        let m = mapping(SHOP);
+        let text = "Name,Email,Financial Status,Fulfillment Status,Created at,Discount Amount,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku,Phone\n\
+#1,A@x.com,paid,fulfilled,2024-01-02 10:00:00 -0500,5,2,2,10.00,S1,'+86 139 0000 0000\n\
+#1,A@x.com,,,2024-01-02 10:00:00 -0500,,,1,7.50,S2,\n";
+        let c = run(&m, text);
+        assert!(c.rejects.is_empty(), "{:?}", c.rejects);
+        assert_eq!(c.units.len(), 1);
+        let UnitData::Order(o, items) = &c.units[0].data else { panic!() };
+        assert_eq!(o.order_id, "shop:#1");
+        assert_eq!(o.status, "shipped");
+        assert_eq!((o.gross_amount, o.discount, o.refund_amount, o.net_amount), (27.5, 5.0, 2.0, 20.5));
+        assert_eq!(o.phone.as_deref(), Some("+86 139 0000 0000"));
+        assert_eq!(items.len(), 2);
+        assert_eq!((items[1].line_no, items[1].line_amount), (2, 7.5));
+        assert_eq!(c.units[0].lines, vec![2, 3]);
+    }
+
+    #[test]
+    fn bad_cell_rejects_row_with_column_and_order_rows_follow() {
+        let m = mapping(SHOP);
+        let text = "Name,Email,Financial Status,Fulfillment Status,Created at,Discount Amount,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku,Phone\n\
+#1,a@x.com,paid,,not a date,,,1,10,S1,\n\
+#1,a@x.com,,,,,,1,5,S2,\n\
+#2,b@x.com,unknown,,2024-01-02,,,1,5,S2,\n";
+        let c = run(&m, text);
+        assert!(c.units.is_empty());
+        let r: Vec<(i64, Option<&str>)> = c.rejects.iter().map(|r| (r.line, r.column.as_deref())).collect();
+        assert_eq!(r, vec![(2, Some("Created at")), (3, Some("Created at")), (4, Some("Financial Status"))]);
+        assert!(c.rejects[1].reason.contains("order rejected at line 3") || c.rejects[1].reason.contains("created_at is empty"));
+        assert!(c.rejects[2].reason.contains("[status]"));
+    }
+
+    #[test]
+    fn refunded_order_without_amount_is_fully_refunded() {
+        let m = mapping(
+            r#"
+table = "orders"
+source = "tb"
+currency = "CNY"
+[columns]
+order_id = "id"
+customer_key = "buyer"
+created_at = "t"
+gross_amount = "g"
+status = "s"
+status_detail = "why"
+[status]
+"交易关闭|退款" = "refunded"
+"交易关闭|买家未付款" = "cancelled"
+"#,
+        );
+        let c = run(&m, "id,buyer,t,g,s,why\n1,b,2024-01-01,100,交易关闭,退款\n2,b,2024-01-01,50,交易关闭,买家未付款\n");
+        let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
+        assert_eq!((o.status.as_str(), o.refund_amount, o.net_amount), ("refunded", 100.0, 0.0));
+        let UnitData::Order(o, _) = &c.units[1].data else { panic!() };
+        assert_eq!(o.status, "cancelled");
+    }
+
+    #[test]
+    fn missing_required_header_is_a_file_error() {
+        let m = mapping(SHOP);
+        let t = read_text("Name,Email\n#1,a@x\n", FileKind::Csv, None).unwrap();
+        let err = convert(&m, &t, "f.csv").unwrap_err();
+        assert!(err.contains("`Created at` (for created_at)"), "{err}");
+    }
+
+    #[test]
+    fn canonical_orders_keep_ids() {
+        let h: Vec<String> = ["order_id", "customer_id", "created_at", "net_amount"].iter().map(|s| s.to_string()).collect();
+        let m = Mapping::canonical("c.csv", &h).unwrap();
+        let c = run(&m, "order_id,customer_id,created_at,net_amount\nA-1,c9,2024-05-01T00:00:00Z,12.5\n");
+        let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
+        assert_eq!((o.order_id.as_str(), o.customer_id.as_deref(), o.gross_amount), ("A-1", Some("c9"), 12.5));
+    }
+}

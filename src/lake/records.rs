@@ -1,0 +1,537 @@
+//! Typed rows of the canonical tables and their conversion to and from frames.
+
+use crate::schema::{FrameBuilder, FrameReader, Table};
+use polars::prelude::*;
+
+/// An `orders` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub order_id: String,
+    pub source: String,
+    pub channel: String,
+    pub store: Option<String>,
+    pub customer_key: Option<String>,
+    /// Given by the input (canonical format) before resolution; always set after it.
+    pub customer_id: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub shipped_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub currency: String,
+    pub gross_amount: f64,
+    pub discount: f64,
+    pub shipping: f64,
+    pub tax: f64,
+    pub refund_amount: f64,
+    pub net_amount: f64,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub email_opt_in: Option<bool>,
+    pub sms_opt_in: Option<bool>,
+}
+
+/// An `order_items` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub order_id: String,
+    pub line_no: i64,
+    pub sku: Option<String>,
+    pub product_name: Option<String>,
+    pub quantity: i64,
+    pub unit_price: f64,
+    pub line_amount: f64,
+    pub refunded_quantity: i64,
+}
+
+/// A `products` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub sku: String,
+    pub product_name: Option<String>,
+    pub category: Option<String>,
+    pub price: Option<f64>,
+    pub cost: Option<f64>,
+}
+
+/// An `events` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub event_id: String,
+    pub source: String,
+    pub customer_key: Option<String>,
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub ts: i64,
+    pub channel: String,
+    pub event_type: String,
+    pub campaign_id: Option<String>,
+    pub sku: Option<String>,
+}
+
+/// A `tickets` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub ticket_id: String,
+    pub source: String,
+    pub customer_key: Option<String>,
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub order_id: Option<String>,
+    pub kind: String,
+    pub reason: Option<String>,
+    pub status: Option<String>,
+    pub opened_at: i64,
+    pub resolved_at: Option<i64>,
+    pub satisfaction: Option<f64>,
+}
+
+/// A `rejects` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub source_file: String,
+    pub line: i64,
+    pub column: Option<String>,
+    pub raw: String,
+    pub reason: String,
+}
+
+/// A `files` row: one ingested file and its row accounting.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    pub format: String,
+    pub table: String,
+    pub rows_read: i64,
+    pub new: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub duplicate: i64,
+    pub rejected: i64,
+}
+
+/// A `customers` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub customer_id: String,
+    pub first_seen_at: i64,
+    pub channels: String,
+    pub sources: String,
+    pub n_keys: i64,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub email_opt_in: Option<bool>,
+    pub sms_opt_in: Option<bool>,
+    pub unsubscribed_at: Option<i64>,
+}
+
+/// An `identities` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub source: String,
+    pub key_type: String,
+    pub key: String,
+    pub customer_id: String,
+    pub rule: String,
+}
+
+/// Conversion between typed rows and canonical frames.
+pub trait Row: Sized {
+    const TABLE: Table;
+    fn push(&self, b: &mut FrameBuilder);
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>>;
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        let mut b = FrameBuilder::new(Self::TABLE);
+        for row in rows {
+            row.push(&mut b);
+        }
+        b.finish()
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        Self::read(&FrameReader::new(df))
+    }
+}
+
+fn req<T>(v: Option<T>, col: &str) -> PolarsResult<T> {
+    v.ok_or_else(|| polars_err!(ComputeError: "unexpected null in required column `{}`", col))
+}
+
+/// Zips typed column vectors into rows: `rows!(reader, |i| Struct { .. })`.
+macro_rules! columns {
+    ($r:expr; $($name:ident : $kind:ident),* $(,)?) => {
+        $( let $name = $r.$kind(stringify!($name))?; )*
+    };
+}
+
+impl Row for Order {
+    const TABLE: Table = Table::Orders;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("order_id", Some(&self.order_id));
+        b.str("source", Some(&self.source));
+        b.str("channel", Some(&self.channel));
+        b.str("store", self.store.as_deref());
+        b.str("customer_key", self.customer_key.as_deref());
+        b.str("customer_id", self.customer_id.as_deref());
+        b.str("status", Some(&self.status));
+        b.ts("created_at", Some(self.created_at));
+        b.ts("paid_at", self.paid_at);
+        b.ts("shipped_at", self.shipped_at);
+        b.ts("completed_at", self.completed_at);
+        b.str("currency", Some(&self.currency));
+        b.f64("gross_amount", Some(self.gross_amount));
+        b.f64("discount", Some(self.discount));
+        b.f64("shipping", Some(self.shipping));
+        b.f64("tax", Some(self.tax));
+        b.f64("refund_amount", Some(self.refund_amount));
+        b.f64("net_amount", Some(self.net_amount));
+        b.str("email", self.email.as_deref());
+        b.str("phone", self.phone.as_deref());
+        b.str("name", self.name.as_deref());
+        b.bool("email_opt_in", self.email_opt_in);
+        b.bool("sms_opt_in", self.sms_opt_in);
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; order_id: str, source: str, channel: str, store: str, customer_key: str, customer_id: str,
+            status: str, created_at: ts, paid_at: ts, shipped_at: ts, completed_at: ts, currency: str,
+            gross_amount: f64, discount: f64, shipping: f64, tax: f64, refund_amount: f64, net_amount: f64,
+            email: str, phone: str, name: str, email_opt_in: bool, sms_opt_in: bool);
+        (0..r.height())
+            .map(|i| {
+                Ok(Order {
+                    order_id: req(order_id[i].clone(), "order_id")?,
+                    source: req(source[i].clone(), "source")?,
+                    channel: req(channel[i].clone(), "channel")?,
+                    store: store[i].clone(),
+                    customer_key: customer_key[i].clone(),
+                    customer_id: customer_id[i].clone(),
+                    status: req(status[i].clone(), "status")?,
+                    created_at: req(created_at[i], "created_at")?,
+                    paid_at: paid_at[i],
+                    shipped_at: shipped_at[i],
+                    completed_at: completed_at[i],
+                    currency: req(currency[i].clone(), "currency")?,
+                    gross_amount: req(gross_amount[i], "gross_amount")?,
+                    discount: req(discount[i], "discount")?,
+                    shipping: req(shipping[i], "shipping")?,
+                    tax: req(tax[i], "tax")?,
+                    refund_amount: req(refund_amount[i], "refund_amount")?,
+                    net_amount: req(net_amount[i], "net_amount")?,
+                    email: email[i].clone(),
+                    phone: phone[i].clone(),
+                    name: name[i].clone(),
+                    email_opt_in: email_opt_in[i],
+                    sms_opt_in: sms_opt_in[i],
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Item {
+    const TABLE: Table = Table::OrderItems;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("order_id", Some(&self.order_id));
+        b.i64("line_no", Some(self.line_no));
+        b.str("sku", self.sku.as_deref());
+        b.str("product_name", self.product_name.as_deref());
+        b.i64("quantity", Some(self.quantity));
+        b.f64("unit_price", Some(self.unit_price));
+        b.f64("line_amount", Some(self.line_amount));
+        b.i64("refunded_quantity", Some(self.refunded_quantity));
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; order_id: str, line_no: i64, sku: str, product_name: str, quantity: i64, unit_price: f64,
+            line_amount: f64, refunded_quantity: i64);
+        (0..r.height())
+            .map(|i| {
+                Ok(Item {
+                    order_id: req(order_id[i].clone(), "order_id")?,
+                    line_no: req(line_no[i], "line_no")?,
+                    sku: sku[i].clone(),
+                    product_name: product_name[i].clone(),
+                    quantity: req(quantity[i], "quantity")?,
+                    unit_price: req(unit_price[i], "unit_price")?,
+                    line_amount: req(line_amount[i], "line_amount")?,
+                    refunded_quantity: req(refunded_quantity[i], "refunded_quantity")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Product {
+    const TABLE: Table = Table::Products;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("sku", Some(&self.sku));
+        b.str("product_name", self.product_name.as_deref());
+        b.str("category", self.category.as_deref());
+        b.f64("price", self.price);
+        b.f64("cost", self.cost);
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; sku: str, product_name: str, category: str, price: f64, cost: f64);
+        (0..r.height())
+            .map(|i| {
+                Ok(Product {
+                    sku: req(sku[i].clone(), "sku")?,
+                    product_name: product_name[i].clone(),
+                    category: category[i].clone(),
+                    price: price[i],
+                    cost: cost[i],
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Event {
+    const TABLE: Table = Table::Events;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("event_id", Some(&self.event_id));
+        b.str("source", Some(&self.source));
+        b.str("customer_key", self.customer_key.as_deref());
+        b.str("customer_id", self.customer_id.as_deref());
+        b.str("email", self.email.as_deref());
+        b.str("phone", self.phone.as_deref());
+        b.ts("ts", Some(self.ts));
+        b.str("channel", Some(&self.channel));
+        b.str("event_type", Some(&self.event_type));
+        b.str("campaign_id", self.campaign_id.as_deref());
+        b.str("sku", self.sku.as_deref());
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; event_id: str, source: str, customer_key: str, customer_id: str, email: str, phone: str,
+            ts: ts, channel: str, event_type: str, campaign_id: str, sku: str);
+        (0..r.height())
+            .map(|i| {
+                Ok(Event {
+                    event_id: req(event_id[i].clone(), "event_id")?,
+                    source: req(source[i].clone(), "source")?,
+                    customer_key: customer_key[i].clone(),
+                    customer_id: customer_id[i].clone(),
+                    email: email[i].clone(),
+                    phone: phone[i].clone(),
+                    ts: req(ts[i], "ts")?,
+                    channel: req(channel[i].clone(), "channel")?,
+                    event_type: req(event_type[i].clone(), "event_type")?,
+                    campaign_id: campaign_id[i].clone(),
+                    sku: sku[i].clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Ticket {
+    const TABLE: Table = Table::Tickets;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("ticket_id", Some(&self.ticket_id));
+        b.str("source", Some(&self.source));
+        b.str("customer_key", self.customer_key.as_deref());
+        b.str("customer_id", self.customer_id.as_deref());
+        b.str("email", self.email.as_deref());
+        b.str("phone", self.phone.as_deref());
+        b.str("order_id", self.order_id.as_deref());
+        b.str("kind", Some(&self.kind));
+        b.str("reason", self.reason.as_deref());
+        b.str("status", self.status.as_deref());
+        b.ts("opened_at", Some(self.opened_at));
+        b.ts("resolved_at", self.resolved_at);
+        b.f64("satisfaction", self.satisfaction);
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; ticket_id: str, source: str, customer_key: str, customer_id: str, email: str, phone: str,
+            order_id: str, kind: str, reason: str, status: str, opened_at: ts, resolved_at: ts, satisfaction: f64);
+        (0..r.height())
+            .map(|i| {
+                Ok(Ticket {
+                    ticket_id: req(ticket_id[i].clone(), "ticket_id")?,
+                    source: req(source[i].clone(), "source")?,
+                    customer_key: customer_key[i].clone(),
+                    customer_id: customer_id[i].clone(),
+                    email: email[i].clone(),
+                    phone: phone[i].clone(),
+                    order_id: order_id[i].clone(),
+                    kind: req(kind[i].clone(), "kind")?,
+                    reason: reason[i].clone(),
+                    status: status[i].clone(),
+                    opened_at: req(opened_at[i], "opened_at")?,
+                    resolved_at: resolved_at[i],
+                    satisfaction: satisfaction[i],
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Reject {
+    const TABLE: Table = Table::Rejects;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("source_file", Some(&self.source_file));
+        b.i64("line", Some(self.line));
+        b.str("column", self.column.as_deref());
+        b.str("raw", Some(&self.raw));
+        b.str("reason", Some(&self.reason));
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; source_file: str, line: i64, column: str, raw: str, reason: str);
+        (0..r.height())
+            .map(|i| {
+                Ok(Reject {
+                    source_file: req(source_file[i].clone(), "source_file")?,
+                    line: req(line[i], "line")?,
+                    column: column[i].clone(),
+                    raw: req(raw[i].clone(), "raw")?,
+                    reason: req(reason[i].clone(), "reason")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for FileEntry {
+    const TABLE: Table = Table::Files;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("path", Some(&self.path));
+        b.str("sha256", Some(&self.sha256));
+        b.str("format", Some(&self.format));
+        b.str("table", Some(&self.table));
+        for (k, v) in [
+            ("rows_read", self.rows_read),
+            ("new", self.new),
+            ("updated", self.updated),
+            ("unchanged", self.unchanged),
+            ("duplicate", self.duplicate),
+            ("rejected", self.rejected),
+        ] {
+            b.i64(k, Some(v));
+        }
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; path: str, sha256: str, format: str, table: str, rows_read: i64, new: i64, updated: i64,
+            unchanged: i64, duplicate: i64, rejected: i64);
+        (0..r.height())
+            .map(|i| {
+                Ok(FileEntry {
+                    path: req(path[i].clone(), "path")?,
+                    sha256: req(sha256[i].clone(), "sha256")?,
+                    format: req(format[i].clone(), "format")?,
+                    table: req(table[i].clone(), "table")?,
+                    rows_read: req(rows_read[i], "rows_read")?,
+                    new: req(new[i], "new")?,
+                    updated: req(updated[i], "updated")?,
+                    unchanged: req(unchanged[i], "unchanged")?,
+                    duplicate: req(duplicate[i], "duplicate")?,
+                    rejected: req(rejected[i], "rejected")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Customer {
+    const TABLE: Table = Table::Customers;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("customer_id", Some(&self.customer_id));
+        b.ts("first_seen_at", Some(self.first_seen_at));
+        b.str("channels", Some(&self.channels));
+        b.str("sources", Some(&self.sources));
+        b.i64("n_keys", Some(self.n_keys));
+        b.str("email", self.email.as_deref());
+        b.str("phone", self.phone.as_deref());
+        b.str("name", self.name.as_deref());
+        b.bool("email_opt_in", self.email_opt_in);
+        b.bool("sms_opt_in", self.sms_opt_in);
+        b.ts("unsubscribed_at", self.unsubscribed_at);
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; customer_id: str, first_seen_at: ts, channels: str, sources: str, n_keys: i64, email: str,
+            phone: str, name: str, email_opt_in: bool, sms_opt_in: bool, unsubscribed_at: ts);
+        (0..r.height())
+            .map(|i| {
+                Ok(Customer {
+                    customer_id: req(customer_id[i].clone(), "customer_id")?,
+                    first_seen_at: req(first_seen_at[i], "first_seen_at")?,
+                    channels: req(channels[i].clone(), "channels")?,
+                    sources: req(sources[i].clone(), "sources")?,
+                    n_keys: req(n_keys[i], "n_keys")?,
+                    email: email[i].clone(),
+                    phone: phone[i].clone(),
+                    name: name[i].clone(),
+                    email_opt_in: email_opt_in[i],
+                    sms_opt_in: sms_opt_in[i],
+                    unsubscribed_at: unsubscribed_at[i],
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Identity {
+    const TABLE: Table = Table::Identities;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("source", Some(&self.source));
+        b.str("key_type", Some(&self.key_type));
+        b.str("key", Some(&self.key));
+        b.str("customer_id", Some(&self.customer_id));
+        b.str("rule", Some(&self.rule));
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; source: str, key_type: str, key: str, customer_id: str, rule: str);
+        (0..r.height())
+            .map(|i| {
+                Ok(Identity {
+                    source: req(source[i].clone(), "source")?,
+                    key_type: req(key_type[i].clone(), "key_type")?,
+                    key: req(key[i].clone(), "key")?,
+                    customer_id: req(customer_id[i].clone(), "customer_id")?,
+                    rule: req(rule[i].clone(), "rule")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_roundtrips_through_a_frame() {
+        let o = Order {
+            order_id: "pos:1".into(),
+            source: "pos".into(),
+            channel: "offline".into(),
+            store: None,
+            customer_key: Some("M1".into()),
+            customer_id: Some("c1".into()),
+            status: "completed".into(),
+            created_at: 1_700_000_000_000_000,
+            paid_at: None,
+            shipped_at: Some(1_700_000_100_000_000),
+            completed_at: None,
+            currency: "CNY".into(),
+            gross_amount: 10.0,
+            discount: 1.0,
+            shipping: 0.0,
+            tax: 0.0,
+            refund_amount: 0.0,
+            net_amount: 9.0,
+            email: None,
+            phone: Some("13900000000".into()),
+            name: Some("王".into()),
+            email_opt_in: Some(true),
+            sms_opt_in: None,
+        };
+        let df = Order::to_frame(std::slice::from_ref(&o)).unwrap();
+        crate::schema::validate(Table::Orders, &df).unwrap();
+        assert_eq!(Order::from_frame(&df).unwrap(), vec![o]);
+    }
+}

@@ -1,0 +1,30 @@
+//! custlens: customer analytics for multichannel e-commerce CRM.
+//!
+//! Data flows one way (see ARCHITECTURE.md):
+//!
+//! ```text
+//! exports (CSV/TSV/JSONL, UTF-8/GBK) --ingest--> lake/ (canonical zstd Parquet)
+//!     --scan--> LazyFrames --analytics--> features, RFM, segments --pipeline--> out/ + manifest.json
+//! ```
+//!
+//! - [`schema`]: canonical tables, one place for names, dtypes, nullability; validation.
+//! - [`config`]: `custlens.toml`, `--set` overrides, mapping files.
+//! - [`ingest`]: decoding, reading, mapping to canonical rows, rejects, row accounting.
+//! - [`identity`]: one `customer_id` per person across sources.
+//! - [`lake`]: canonical tables on disk, atomic writes.
+//! - [`analytics`]: pure LazyFrame → LazyFrame analyses.
+//! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
+//! - [`output`]: atomic output files, pseudonymization, manifest.
+//! - [`sample`]: the seeded generator of the bundled sample exports.
+//! - [`cli`]: clap arguments and exit codes.
+
+pub mod analytics;
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod ingest;
+pub mod lake;
+pub mod output;
+pub mod pipeline;
+pub mod sample;
+pub mod schema;

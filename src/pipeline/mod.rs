@@ -1,0 +1,281 @@
+//! The pipeline: scans the lake, runs the analyses, collects, writes `out/` and the manifest.
+//!
+//! ## Method
+//! 1. *prepare*: scan `orders` and `customers`; find the orders' currencies and the default
+//!    `as_of` (UTC midnight after the latest valid order) — the only collects outside stages.
+//! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
+//! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
+//! 4. *segments*: every customer (buyers and prospects) joined with features and RFM.
+//! 5. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
+//!    always describes a complete `out/`.
+//!
+//! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
+//! collected features and run side by side with rayon.
+
+use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
+use crate::config::Config;
+use crate::ingest::IngestReport;
+use crate::lake::{self, records::FileEntry, LakeError, Lake};
+use crate::output::{self, Manifest, OutputError, StageTime, SCHEMA_VERSION};
+use crate::schema::Table;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Pipeline failures.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Analytics(#[from] AnalyticsError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("stage `{stage}` failed: {message}")]
+    Stage { stage: &'static str, message: String },
+    #[error("the lake at {lake} has no valid orders (paid, shipped or completed){hint}")]
+    NoOrders { lake: PathBuf, hint: String },
+    #[error("config key `{key}`: {message}")]
+    Config { key: String, message: String },
+}
+
+/// Where and how to analyze.
+#[derive(Debug, Clone)]
+pub struct AnalyzeSettings {
+    pub lake: PathBuf,
+    pub out: PathBuf,
+    /// µs since the epoch, UTC; None → the day after the latest valid order.
+    pub as_of: Option<i64>,
+    /// The command line, for the manifest.
+    pub command: String,
+}
+
+/// What `analyze` wrote.
+#[derive(Debug, Clone)]
+pub struct AnalyzeReport {
+    pub manifest: Manifest,
+}
+
+struct Timer {
+    stages: Vec<StageTime>,
+}
+
+impl Timer {
+    fn run<T>(&mut self, stage: &'static str, f: impl FnOnce() -> Result<T, PipelineError>) -> Result<T, PipelineError> {
+        let t = Instant::now();
+        let out = f()?;
+        let seconds = t.elapsed().as_secs_f64();
+        tracing::info!(stage, seconds = format!("{seconds:.3}"), "stage done");
+        self.stages.push(StageTime { stage: stage.into(), seconds });
+        Ok(out)
+    }
+}
+
+fn stage_err(stage: &'static str) -> impl Fn(PolarsError) -> PipelineError {
+    move |e| PipelineError::Stage { stage, message: e.to_string() }
+}
+
+/// Base currency and conversion rates (including the base at 1.0) for the orders' currencies.
+fn rates(cfg: &Config, currencies: &[String]) -> Result<(String, Vec<(String, f64)>), PipelineError> {
+    let base = match (&cfg.currency.base, currencies) {
+        (Some(b), _) => b.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => {
+            return Err(PipelineError::Config {
+                key: "currency.base".into(),
+                message: format!(
+                    "orders use several currencies ({}); set `[currency] base = \"...\"` and `rates`, e.g. --set currency.base={} --set currency.rates.{}=RATE",
+                    currencies.join(", "),
+                    currencies[0],
+                    currencies.get(1).map(String::as_str).unwrap_or("XXX")
+                ),
+            })
+        }
+    };
+    let mut out = vec![(base.clone(), 1.0)];
+    for c in currencies.iter().filter(|c| **c != base) {
+        let r = cfg
+            .currency
+            .rates
+            .get(c)
+            .ok_or_else(|| AnalyticsError::MissingRate { currency: c.clone(), base: base.clone() })?;
+        out.push((c.clone(), *r));
+    }
+    Ok((base, out))
+}
+
+/// Default `as_of`: UTC midnight after the latest valid order.
+fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineError> {
+    let latest = analytics::valid_orders(orders, i64::MAX, &[])
+        .select([col("created_at").cast(DataType::Int64).max().alias("m")])
+        .collect()
+        .map_err(stage_err("prepare"))?;
+    let m = latest.column("m").and_then(|c| c.i64().map(|c| c.get(0))).map_err(stage_err("prepare"))?;
+    let m = m.ok_or_else(|| PipelineError::NoOrders { lake: lake_dir.to_path_buf(), hint: "; check the rejects table and the status mapping".into() })?;
+    Ok((m.div_euclid(analytics::DAY_US) + 1) * analytics::DAY_US)
+}
+
+fn currencies(orders: LazyFrame) -> Result<Vec<String>, PipelineError> {
+    let df = orders
+        .select([col("currency").unique().sort(SortOptions::default())])
+        .collect()
+        .map_err(stage_err("prepare"))?;
+    let c = df.column("currency").and_then(|c| c.str().cloned()).map_err(stage_err("prepare"))?;
+    Ok(c.iter().flatten().map(str::to_string).collect())
+}
+
+/// The segments table: every customer, with features and RFM when they have valid orders.
+/// Customers without a valid order (only events, tickets, or cancelled orders) get segment `Prospect`.
+pub fn segments(customers: LazyFrame, features: LazyFrame, rfm: LazyFrame, base_currency: &str) -> LazyFrame {
+    customers
+        .select([
+            col("customer_id"),
+            col("channels"),
+            col("email"),
+            col("phone"),
+            col("name"),
+            col("email_opt_in"),
+            col("sms_opt_in"),
+        ])
+        .left_join(features, col("customer_id"), col("customer_id"))
+        .left_join(
+            rfm.select([col("customer_id"), col("r_score"), col("f_score"), col("m_score"), col("fm_score"), col("segment")]),
+            col("customer_id"),
+            col("customer_id"),
+        )
+        .with_columns([
+            col("segment").fill_null(lit("Prospect")),
+            col("orders").fill_null(lit(0i64)),
+            col("monetary_total").fill_null(lit(0.0)),
+            lit(base_currency.to_string()).alias("currency"),
+        ])
+        .select([
+            col("customer_id"),
+            col("segment"),
+            col("r_score"),
+            col("f_score"),
+            col("m_score"),
+            col("fm_score"),
+            col("recency_days"),
+            col("purchase_days"),
+            col("orders"),
+            col("monetary_total"),
+            col("monetary_avg"),
+            col("currency"),
+            col("first_order_at"),
+            col("last_order_at"),
+            col("channels"),
+            col("email"),
+            col("phone"),
+            col("name"),
+            col("email_opt_in"),
+            col("sms_opt_in"),
+        ])
+        .sort(["customer_id"], SortMultipleOptions::default())
+}
+
+/// Runs every analysis over the lake and writes `out/`.
+pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>) -> Result<AnalyzeReport, PipelineError> {
+    let started = Instant::now();
+    let mut timer = Timer { stages: Vec::new() };
+    let rfm_params = rfm::RfmParams::from_config(&cfg.rfm)
+        .check()
+        .map_err(|e| PipelineError::Config { key: format!("rfm.{}", e.key()), message: e.to_string() })?;
+    let orders = lake::scan(&s.lake, Table::Orders)?;
+    let customers = lake::scan(&s.lake, Table::Customers)?;
+    let (as_of, base, rates) = timer.run("prepare", || {
+        let as_of = match s.as_of {
+            Some(a) => a,
+            None => default_as_of(orders.clone(), &s.lake)?,
+        };
+        let (base, rates) = rates(cfg, &currencies(orders.clone())?)?;
+        Ok((as_of, base, rates))
+    })?;
+    let mut features = timer.run("features", || {
+        customer_features(analytics::valid_orders(orders.clone(), as_of, &rates), as_of)
+            .collect()
+            .map_err(stage_err("features"))
+    })?;
+    if features.height() == 0 {
+        return Err(PipelineError::NoOrders { lake: s.lake.clone(), hint: " before as_of".into() });
+    }
+    let mut rfm_df = timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
+    let mut seg = timer.run("segments", || {
+        let mut df = segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
+            .collect()
+            .map_err(stage_err("segments"))?;
+        if cfg.output.pseudonymize {
+            output::pseudonymize(&mut df, cfg.output.salt.as_deref().unwrap_or(""), &["email", "phone", "name"])?;
+        }
+        Ok(df)
+    })?;
+    let out = &s.out;
+    let mut seg_csv = seg.clone();
+    let outputs = vec![
+        ("customer_features".to_string(), features.height()),
+        ("rfm".to_string(), rfm_df.height()),
+        ("segments".to_string(), seg.height()),
+    ];
+    timer.run("write", || {
+        let (a, (b, (c, d))) = rayon::join(
+            || output::parquet(&out.join("customer_features.parquet"), &mut features),
+            || {
+                rayon::join(
+                    || output::parquet(&out.join("rfm.parquet"), &mut rfm_df),
+                    || {
+                        rayon::join(
+                            || output::parquet(&out.join("segments.parquet"), &mut seg),
+                            || if cfg.output.csv { output::csv(&out.join("segments.csv"), &mut seg_csv) } else { Ok(()) },
+                        )
+                    },
+                )
+            },
+        );
+        a.and(b).and(c).and(d).map_err(PipelineError::from)
+    })?;
+    let lake_state = Lake::load(&s.lake)?;
+    let manifest = Manifest {
+        engine: "custlens".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: SCHEMA_VERSION,
+        command: s.command.clone(),
+        as_of: chrono::DateTime::from_timestamp_micros(as_of).map(|d| d.to_rfc3339()).unwrap_or_default(),
+        base_currency: base,
+        ingested: ingest.map(|r| r.files.clone()).unwrap_or_default(),
+        lake_files: lake_state.files.clone(),
+        lake_rows: lake_rows(&lake_state),
+        parameters: serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null),
+        outputs,
+        stages: timer.stages,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    output::json(&out.join("manifest.json"), &manifest)?;
+    Ok(AnalyzeReport { manifest })
+}
+
+fn lake_rows(l: &Lake) -> Vec<(String, usize)> {
+    vec![
+        ("orders".into(), l.orders.len()),
+        ("order_items".into(), l.items.len()),
+        ("products".into(), l.products.len()),
+        ("customers".into(), l.customers.len()),
+        ("identities".into(), l.identities.len()),
+        ("events".into(), l.events.len()),
+        ("tickets".into(), l.tickets.len()),
+        ("rejects".into(), l.rejects.len()),
+        ("files".into(), l.files.len()),
+    ]
+}
+
+/// Sum of a files list, for logs and tests.
+pub fn totals(files: &[FileEntry]) -> FileEntry {
+    files.iter().fold(FileEntry::default(), |mut t, f| {
+        t.rows_read += f.rows_read;
+        t.new += f.new;
+        t.updated += f.updated;
+        t.unchanged += f.unchanged;
+        t.duplicate += f.duplicate;
+        t.rejected += f.rejected;
+        t
+    })
+}
