@@ -67,7 +67,7 @@ fn sample_run_writes_tables_with_row_accounting_and_is_reproducible() {
 
     let m = manifest(&out);
     let files = m["ingested"].as_array().unwrap();
-    assert_eq!(files.len(), 8, "{files:?}");
+    assert_eq!(files.len(), 7, "{files:?}");
     let mut rejected = 0;
     for f in files {
         assert_eq!(
@@ -119,7 +119,8 @@ fn bad_date_on_line_7_is_a_reject_and_strict_stops_there() {
     rows[5] = "o6,c1,2024-02-30 10:00,12.00,completed,USD".into(); // header is line 1, so this is line 7
     let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
     let f = canonical_file(tmp.path(), "bad.csv", &refs);
-    let o = custlens(tmp.path(), &["ingest", "--input", f.to_str().unwrap(), "--format", "canonical", "--lake", "lake"]);
+    let o =
+        custlens(tmp.path(), &["ingest", "--input", f.to_str().unwrap(), "--format", "canonical", "--lake", "lake"]);
     ok(&o);
     let rejects = read(&tmp.path().join("lake/rejects/part-0.parquet"));
     assert_eq!(rejects.height(), 1);
@@ -128,7 +129,10 @@ fn bad_date_on_line_7_is_a_reject_and_strict_stops_there() {
     assert!(rejects.column("raw").unwrap().str().unwrap().get(0).unwrap().starts_with("o6,c1,2024-02-30"));
     assert_eq!(read(&tmp.path().join("lake/orders/part-0.parquet")).height(), 7);
 
-    let o = custlens(tmp.path(), &["ingest", "--input", f.to_str().unwrap(), "--format", "canonical", "--lake", "strict-lake", "--strict"]);
+    let o = custlens(
+        tmp.path(),
+        &["ingest", "--input", f.to_str().unwrap(), "--format", "canonical", "--lake", "strict-lake", "--strict"],
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.csv:7"), "{err}");
@@ -143,7 +147,21 @@ fn overlapping_exports_count_duplicates_and_reingest_counts_updates() {
     let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
     let a = canonical_file(tmp.path(), "a.csv", &refs[..5]);
     let b = canonical_file(tmp.path(), "b.csv", &refs[3..]);
-    let o = custlens(tmp.path(), &["run", "--input", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "canonical", "--lake", "lake", "--out", "out"]);
+    let o = custlens(
+        tmp.path(),
+        &[
+            "run",
+            "--input",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--format",
+            "canonical",
+            "--lake",
+            "lake",
+            "--out",
+            "out",
+        ],
+    );
     ok(&o);
     let m = manifest(&tmp.path().join("out"));
     let f = &m["ingested"][1];
@@ -153,7 +171,10 @@ fn overlapping_exports_count_duplicates_and_reingest_counts_updates() {
     changed[0] = changed[0].replace("10.50", "11.50");
     let refs: Vec<&str> = changed.iter().map(String::as_str).collect();
     let c = canonical_file(tmp.path(), "c.csv", &refs);
-    ok(&custlens(tmp.path(), &["run", "--input", c.to_str().unwrap(), "--format", "canonical", "--lake", "lake", "--out", "out"]));
+    ok(&custlens(
+        tmp.path(),
+        &["run", "--input", c.to_str().unwrap(), "--format", "canonical", "--lake", "lake", "--out", "out"],
+    ));
     let f = &manifest(&tmp.path().join("out"))["ingested"][0];
     assert_eq!((int(f, "updated"), int(f, "unchanged"), int(f, "new")), (1, 7, 0), "{f}");
     // Given customer ids are kept.
@@ -196,7 +217,19 @@ fn pseudonymized_outputs_hide_contacts() {
     let cfg = repo().join("data/sample/custlens.toml");
     let o = custlens(
         tmp.path(),
-        &["run", "--config", cfg.to_str().unwrap(), "--lake", "lake", "--out", "out", "--set", "output.pseudonymize=true", "--set", "output.salt=s3cret"],
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--lake",
+            "lake",
+            "--out",
+            "out",
+            "--set",
+            "output.pseudonymize=true",
+            "--set",
+            "output.salt=s3cret",
+        ],
     );
     ok(&o);
     let seg = read(&tmp.path().join("out/segments.parquet"));
@@ -232,4 +265,65 @@ fn segment_summary_snapshot() {
         text.push_str(&format!("{}\n", row.0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ")));
     }
     insta::assert_snapshot!(text);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn run_without_arguments_uses_the_bundled_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("data/sample"), &tmp.path().join("data/sample"));
+    let o = custlens(tmp.path(), &["run"]);
+    ok(&o);
+    for f in ["customer_features.parquet", "rfm.parquet", "segments.parquet", "segments.csv", "manifest.json"] {
+        assert!(tmp.path().join("out").join(f).exists(), "{f}");
+    }
+    assert!(tmp.path().join("lake/orders/part-0.parquet").exists());
+    let csv = std::fs::read_to_string(tmp.path().join("out/segments.csv")).unwrap();
+    assert!(csv.starts_with("customer_id,segment,r_score"), "{}", &csv[..80]);
+}
+
+#[test]
+fn bundled_sample_is_what_the_generator_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(&custlens(tmp.path(), &["gen", "--out", "gen"]));
+    let bundled = repo().join("data/sample");
+    let generated = tmp.path().join("gen");
+    let rel = |base: &Path, v: Vec<PathBuf>| {
+        v.into_iter().map(|p| p.strip_prefix(base).unwrap().to_path_buf()).collect::<Vec<_>>()
+    };
+    let files = rel(&bundled, files_under(&bundled));
+    assert_eq!(files, rel(&generated, files_under(&generated)));
+    for f in files {
+        assert!(
+            std::fs::read(bundled.join(&f)).unwrap() == std::fs::read(generated.join(&f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
 }

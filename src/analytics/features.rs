@@ -54,7 +54,10 @@ pub fn customer_features(valid_orders: LazyFrame, as_of_us: i64) -> LazyFrame {
         ])
         .with_column(
             when(col("frequency").gt(lit(0i64)))
-                .then((col("_last_day") - col("_first_day")).cast(DataType::Float64) / col("frequency").cast(DataType::Float64))
+                .then(
+                    (col("_last_day") - col("_first_day")).cast(DataType::Float64)
+                        / col("frequency").cast(DataType::Float64),
+                )
                 .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias("mean_days_between"),
         )

@@ -46,21 +46,13 @@ pub fn day_of(c: Expr) -> Expr {
 /// ```
 pub fn valid_orders(orders: LazyFrame, as_of_us: i64, rates: &[(String, f64)]) -> LazyFrame {
     let purchase: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_purchase()).map(|s| s.as_str()).collect();
-    let is_purchase = purchase
-        .iter()
-        .map(|s| col("status").eq(lit(*s)))
-        .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(false));
+    let is_purchase = purchase.iter().map(|s| col("status").eq(lit(*s))).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
     let fully_refunded = col("refund_amount").gt(lit(0.0)).and(col("net_amount").lt_eq(lit(0.0)));
     let mut rate = lit(NULL).cast(DataType::Float64);
     for (cur, r) in rates.iter().rev() {
         rate = when(col("currency").eq(lit(cur.as_str()))).then(lit(*r)).otherwise(rate);
     }
     orders
-        .filter(
-            is_purchase
-                .and(fully_refunded.not())
-                .and(col("created_at").cast(DataType::Int64).lt(lit(as_of_us))),
-        )
+        .filter(is_purchase.and(fully_refunded.not()).and(col("created_at").cast(DataType::Int64).lt(lit(as_of_us))))
         .with_column((col("net_amount") * rate).alias("net_base"))
 }

@@ -157,9 +157,8 @@ impl RfmParams {
         let mut out: [[String; 5]; 5] = Default::default();
         for r in 0..5 {
             for fm in 0..5 {
-                out[r][fm] = grid[r][fm]
-                    .clone()
-                    .ok_or(RfmParamsError::UncoveredCell { r: r as u8 + 1, fm: fm as u8 + 1 })?;
+                out[r][fm] =
+                    grid[r][fm].clone().ok_or(RfmParamsError::UncoveredCell { r: r as u8 + 1, fm: fm as u8 + 1 })?;
             }
         }
         Ok(RfmValidParams { monetary: self.0.monetary, grid: out })
@@ -175,9 +174,7 @@ impl RfmValidParams {
 
 /// Quintile score of a column: `floor(5 · (min-rank − 1) / n) + 1`, in exact integer arithmetic.
 fn quintile(e: Expr, descending: bool) -> Expr {
-    let rank = e
-        .rank(RankOptions { method: RankMethod::Min, descending }, None)
-        .cast(DataType::Int64);
+    let rank = e.rank(RankOptions { method: RankMethod::Min, descending }, None).cast(DataType::Int64);
     ((rank - lit(1i64)) * lit(5i64)).floor_div(len().cast(DataType::Int64)) + lit(1i64)
 }
 
@@ -257,8 +254,16 @@ mod tests {
         assert_eq!(
             seg,
             [
-                "Champions", "Champions", "Champions", "Loyal Customers", "Need Attention", "Need Attention",
-                "Hibernating", "At Risk", "Lost", "Cannot Lose Them"
+                "Champions",
+                "Champions",
+                "Champions",
+                "Loyal Customers",
+                "Need Attention",
+                "Need Attention",
+                "Hibernating",
+                "At Risk",
+                "Lost",
+                "Cannot Lose Them"
             ]
         );
     }
@@ -290,7 +295,8 @@ mod tests {
 
     #[test]
     fn uncovered_cell_is_an_error() {
-        let err = RfmParams::new().segments(vec![rule("All but one", &[1, 2, 3, 4], &[1, 2, 3, 4, 5])]).check().unwrap_err();
+        let err =
+            RfmParams::new().segments(vec![rule("All but one", &[1, 2, 3, 4], &[1, 2, 3, 4, 5])]).check().unwrap_err();
         assert_eq!(err, RfmParamsError::UncoveredCell { r: 5, fm: 1 });
     }
 
@@ -309,7 +315,8 @@ mod tests {
     #[test]
     fn all_one_time_buyers_share_f1() {
         let f = df!("customer_id" => ["a", "b", "c"], "recency_days" => [1i64, 2, 3], "purchase_days" => [1i64, 1, 1],
-            "monetary_total" => [1.0, 1.0, 1.0], "monetary_avg" => [1.0, 1.0, 1.0]).unwrap();
+            "monetary_total" => [1.0, 1.0, 1.0], "monetary_avg" => [1.0, 1.0, 1.0])
+        .unwrap();
         let out = rfm(f.lazy(), &RfmParams::new().check().unwrap()).collect().unwrap();
         assert_eq!(ints(&out, "f_score"), vec![1, 1, 1]);
         assert_eq!(ints(&out, "m_score"), vec![1, 1, 1]);

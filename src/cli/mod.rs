@@ -157,7 +157,13 @@ fn config_path(global: &GlobalArgs, wants_sample: bool) -> Option<PathBuf> {
 fn parse_as_of(cli: Option<&str>, cfg: &Config) -> Result<Option<i64>, CliError> {
     match cli {
         Some(a) => crate::ingest::parse::parse_as_of(a).map(Some).map_err(|m| CliError::Usage(format!("--as-of: {m}"))),
-        None => Ok(cfg.analysis.as_of.as_deref().map(crate::ingest::parse::parse_as_of).transpose().map_err(CliError::Usage)?),
+        None => Ok(cfg
+            .analysis
+            .as_of
+            .as_deref()
+            .map(crate::ingest::parse::parse_as_of)
+            .transpose()
+            .map_err(CliError::Usage)?),
     }
 }
 
@@ -169,16 +175,31 @@ fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
     let report = ingest::ingest(&specs, &lake, &opts)?;
     let t = pipeline::totals(&report.files);
     tracing::info!(
-        rows = t.rows_read, new = t.new, updated = t.updated, unchanged = t.unchanged, duplicate = t.duplicate,
-        rejected = t.rejected, "ingest done"
+        rows = t.rows_read,
+        new = t.new,
+        updated = t.updated,
+        unchanged = t.unchanged,
+        duplicate = t.duplicate,
+        rejected = t.rejected,
+        "ingest done"
     );
     if t.rejected > 0 {
-        tracing::warn!("{} rows rejected; see {}/rejects/part-0.parquet (file, line, column, reason)", t.rejected, lake.display());
+        tracing::warn!(
+            "{} rows rejected; see {}/rejects/part-0.parquet (file, line, column, reason)",
+            t.rejected,
+            lake.display()
+        );
     }
     Ok(report)
 }
 
-fn do_analyze(cfg: &Config, lake: PathBuf, out: Option<PathBuf>, as_of: Option<&str>, ingest: Option<&IngestReport>) -> Result<(), CliError> {
+fn do_analyze(
+    cfg: &Config,
+    lake: PathBuf,
+    out: Option<PathBuf>,
+    as_of: Option<&str>,
+    ingest: Option<&IngestReport>,
+) -> Result<(), CliError> {
     let settings = AnalyzeSettings {
         lake,
         out: out.unwrap_or_else(|| cfg.out_dir()),
@@ -218,7 +239,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Gen(g) => {
             let d = SampleConfig::default();
-            let sc = SampleConfig { customers: g.customers, seed: g.seed, start: g.start.unwrap_or(d.start), end: g.end.unwrap_or(d.end) };
+            let sc = SampleConfig {
+                customers: g.customers,
+                seed: g.seed,
+                start: g.start.unwrap_or(d.start),
+                end: g.end.unwrap_or(d.end),
+            };
             if sc.start >= sc.end {
                 return Err(CliError::Usage(format!("--start {} must be before --end {}", sc.start, sc.end)));
             }
@@ -231,12 +257,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 /// Sets up logging to stderr (RUST_LOG overrides the level).
 pub fn init_logging(global: &GlobalArgs) {
-    let level = if global.quiet { "warn" } else if global.verbose { "debug" } else { "info" };
+    let level = if global.quiet {
+        "warn"
+    } else if global.verbose {
+        "debug"
+    } else {
+        "info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("custlens={level},warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

@@ -24,7 +24,7 @@
 //! assert_eq!(m.source_column("order_id"), Some("Receipt"));
 //! ```
 
-use crate::schema::{OrderStatus, Table, EVENT_TYPES, ORDERS, ORDER_ITEMS, PRODUCTS, TICKETS, EVENTS, TICKET_KINDS};
+use crate::schema::{OrderStatus, Table, EVENTS, EVENT_TYPES, ORDERS, ORDER_ITEMS, PRODUCTS, TICKETS, TICKET_KINDS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -208,8 +208,8 @@ impl MappingFile {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| MappingError::Read { file: file.clone(), message: e.to_string() })?;
-        let m: MappingFile = toml::from_str(&text)
-            .map_err(|e| MappingError::Parse { file: file.clone(), message: e.to_string() })?;
+        let m: MappingFile =
+            toml::from_str(&text).map_err(|e| MappingError::Parse { file: file.clone(), message: e.to_string() })?;
         m.check(&file)
     }
 
@@ -220,11 +220,9 @@ impl MappingFile {
             key: key.to_string(),
             message,
         };
-        let table = Table::from_name(&self.table)
-            .filter(|t| !allowed_columns(*t).is_empty())
-            .ok_or_else(|| {
-                invalid("table", format!("`{}` is not one of orders, order_items, products, events, tickets", self.table))
-            })?;
+        let table = Table::from_name(&self.table).filter(|t| !allowed_columns(*t).is_empty()).ok_or_else(|| {
+            invalid("table", format!("`{}` is not one of orders, order_items, products, events, tickets", self.table))
+        })?;
         if self.source.trim().is_empty() || self.source.contains(':') {
             return Err(invalid("source", "must be a non-empty name without `:`".into()));
         }
@@ -242,23 +240,34 @@ impl MappingFile {
         }
         for req in required_columns(table) {
             if !self.columns.contains_key(*req) {
-                return Err(invalid(&format!("columns.{req}"), format!("table `{table}` needs a source column for `{req}`")));
+                return Err(invalid(
+                    &format!("columns.{req}"),
+                    format!("table `{table}` needs a source column for `{req}`"),
+                ));
             }
         }
         if table == Table::Orders {
-            let has_customer = ["customer_key", "customer_id", "email", "phone"]
-                .iter()
-                .any(|c| self.columns.contains_key(*c));
+            let has_customer =
+                ["customer_key", "customer_id", "email", "phone"].iter().any(|c| self.columns.contains_key(*c));
             if !has_customer {
-                return Err(invalid("columns", "orders need at least one of customer_key, customer_id, email, phone".into()));
+                return Err(invalid(
+                    "columns",
+                    "orders need at least one of customer_key, customer_id, email, phone".into(),
+                ));
             }
             let has_amount = ["gross_amount", "net_amount", "line_amount", "unit_price"]
                 .iter()
                 .any(|c| self.columns.contains_key(*c));
             if !has_amount {
-                return Err(invalid("columns", "orders need gross_amount, net_amount or item prices (line_amount / unit_price)".into()));
+                return Err(invalid(
+                    "columns",
+                    "orders need gross_amount, net_amount or item prices (line_amount / unit_price)".into(),
+                ));
             }
-            if self.grain == Grain::LineItem && !self.columns.contains_key("sku") && !self.columns.contains_key("product_name") {
+            if self.grain == Grain::LineItem
+                && !self.columns.contains_key("sku")
+                && !self.columns.contains_key("product_name")
+            {
                 return Err(invalid("grain", "line_item grain needs a `sku` or `product_name` column".into()));
             }
             if !self.columns.contains_key("currency") && self.currency.is_none() {
@@ -275,17 +284,26 @@ impl MappingFile {
         }
         for (from, to) in &self.event_types {
             if !EVENT_TYPES.contains(&to.as_str()) {
-                return Err(invalid(&format!("event_types.{from}"), format!("`{to}` is not an event type; use one of {}", EVENT_TYPES.join(", "))));
+                return Err(invalid(
+                    &format!("event_types.{from}"),
+                    format!("`{to}` is not an event type; use one of {}", EVENT_TYPES.join(", ")),
+                ));
             }
         }
         for (from, to) in &self.kinds {
             if !TICKET_KINDS.contains(&to.as_str()) {
-                return Err(invalid(&format!("kinds.{from}"), format!("`{to}` is not a ticket kind; use one of {}", TICKET_KINDS.join(", "))));
+                return Err(invalid(
+                    &format!("kinds.{from}"),
+                    format!("`{to}` is not a ticket kind; use one of {}", TICKET_KINDS.join(", ")),
+                ));
             }
         }
         for canon in self.column_transforms.keys() {
             if !self.columns.contains_key(canon) {
-                return Err(invalid(&format!("column_transforms.{canon}"), format!("`{canon}` is not mapped in [columns]")));
+                return Err(invalid(
+                    &format!("column_transforms.{canon}"),
+                    format!("`{canon}` is not mapped in [columns]"),
+                ));
             }
         }
         if let Some(d) = &self.delimiter {
@@ -301,7 +319,10 @@ impl MappingFile {
         };
         if let Some(f) = &self.date_format {
             if chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
-                return Err(invalid("date_format", format!("`{f}` is not a valid chrono format, e.g. %Y-%m-%d %H:%M:%S")));
+                return Err(invalid(
+                    "date_format",
+                    format!("`{f}` is not a valid chrono format, e.g. %Y-%m-%d %H:%M:%S"),
+                ));
             }
         }
         Ok(Mapping { name: name.to_string(), table, file: self, tz })
@@ -336,11 +357,8 @@ impl Mapping {
             .filter(|h| allowed.contains(&h.as_str()))
             .map(|h| (h.clone(), h.clone()))
             .collect::<BTreeMap<_, _>>();
-        let grain = if table == Table::Orders && (has("sku") || has("product_name")) {
-            Grain::LineItem
-        } else {
-            Grain::Order
-        };
+        let grain =
+            if table == Table::Orders && (has("sku") || has("product_name")) { Grain::LineItem } else { Grain::Order };
         let file = MappingFile {
             table: table.name().into(),
             source: "canonical".into(),
@@ -425,7 +443,8 @@ status_detail = "订单关闭原因"
 
     #[test]
     fn unknown_canonical_column_is_named() {
-        let err = check(&base().replace("net_amount = \"买家实际支付金额\"", "net = \"买家实际支付金额\"")).unwrap_err();
+        let err =
+            check(&base().replace("net_amount = \"买家实际支付金额\"", "net = \"买家实际支付金额\"")).unwrap_err();
         assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "columns.net"), "{err}");
     }
 
@@ -452,10 +471,21 @@ status_detail = "订单关闭原因"
         assert!(matches!(check(&base().replace("strip_leading_quote", "strip_all")), Err(MappingError::Parse { .. })));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_mapping_text_never_panics(text in "[a-z_=\"\\[\\]\n .|0-9]{0,120}") {
+            if let Ok(m) = toml::from_str::<MappingFile>(&text) {
+                let _ = m.check("fuzz.toml");
+            }
+            let _ = crate::config::Config::from_str_with_overrides(&text, None, &[]);
+        }
+    }
+
     #[test]
     fn canonical_infers_table_and_grain() {
         let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let m = Mapping::canonical("x.csv", &h(&["order_id", "customer_id", "created_at", "net_amount", "sku"])).unwrap();
+        let m =
+            Mapping::canonical("x.csv", &h(&["order_id", "customer_id", "created_at", "net_amount", "sku"])).unwrap();
         assert_eq!((m.table, m.file.grain), (Table::Orders, Grain::LineItem));
         let m = Mapping::canonical("p.csv", &h(&["sku", "category", "price"])).unwrap();
         assert_eq!(m.table, Table::Products);

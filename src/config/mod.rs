@@ -136,8 +136,8 @@ impl Config {
     pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigError> {
         match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
                 let mut cfg = Config::from_str_with_overrides(&text, Some(p), overrides)?;
                 cfg.base_dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
                 Ok(cfg)
@@ -180,15 +180,16 @@ impl Config {
             ));
         }
         if let Some(a) = &self.analysis.as_of {
-            crate::ingest::parse::parse_as_of(a)
-                .map_err(|m| self.invalid("analysis.as_of", m))?;
+            crate::ingest::parse::parse_as_of(a).map_err(|m| self.invalid("analysis.as_of", m))?;
         }
         crate::analytics::rfm::RfmParams::from_config(&self.rfm)
             .check()
             .map_err(|e| self.invalid(&format!("rfm.{}", e.key()), e.to_string()))?;
         for (cur, rate) in &self.currency.rates {
             if !(rate.is_finite() && *rate > 0.0) {
-                return Err(self.invalid(&format!("currency.rates.{cur}"), format!("rate {rate} must be a positive number")));
+                return Err(
+                    self.invalid(&format!("currency.rates.{cur}"), format!("rate {rate} must be a positive number"))
+                );
             }
         }
         for (i, s) in self.sources.iter().enumerate() {
@@ -241,9 +242,7 @@ fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError>
         .unwrap_or_else(|| toml::Value::String(value.to_string()));
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
-        let entry = cur
-            .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = entry.as_table_mut().ok_or_else(bad)?;
     }
     cur.insert(parts[parts.len() - 1].to_string(), parsed);
@@ -263,21 +262,16 @@ mod tests {
 
     #[test]
     fn override_sets_nested_key_and_parses_types() {
-        let c = Config::from_str_with_overrides(
-            "",
-            None,
-            &["output.csv=false".into(), "analysis.as_of=2024-01-01".into()],
-        )
-        .unwrap();
+        let c =
+            Config::from_str_with_overrides("", None, &["output.csv=false".into(), "analysis.as_of=2024-01-01".into()])
+                .unwrap();
         assert!(!c.output.csv);
         assert_eq!(c.analysis.as_of.as_deref(), Some("2024-01-01"));
     }
 
     #[test]
     fn unknown_key_is_named() {
-        let err = Config::from_str_with_overrides("[rfm]\nmonetry = \"total\"\n", None, &[])
-            .unwrap_err()
-            .to_string();
+        let err = Config::from_str_with_overrides("[rfm]\nmonetry = \"total\"\n", None, &[]).unwrap_err().to_string();
         assert!(err.contains("monetry"), "{err}");
     }
 
@@ -289,17 +283,15 @@ mod tests {
 
     #[test]
     fn pseudonymize_needs_salt() {
-        let err = Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[])
-            .unwrap_err()
-            .to_string();
+        let err =
+            Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[]).unwrap_err().to_string();
         assert!(err.contains("output.salt"), "{err}");
     }
 
     #[test]
     fn bad_as_of_names_key() {
-        let err = Config::from_str_with_overrides("", None, &["analysis.as_of=yesterday".into()])
-            .unwrap_err()
-            .to_string();
+        let err =
+            Config::from_str_with_overrides("", None, &["analysis.as_of=yesterday".into()]).unwrap_err().to_string();
         assert!(err.contains("analysis.as_of"), "{err}");
     }
 }

@@ -168,12 +168,8 @@ fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>) -> V
 /// - `given_now`: customer ids given by inputs of this ingest; ids recorded with rule `given` in the
 ///   lake's `identities` are kept too. Any other stored id is recomputed.
 pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
-    let mut given_ids: HashSet<String> = lake
-        .identities
-        .iter()
-        .filter(|i| i.rule == "given")
-        .map(|i| i.customer_id.clone())
-        .collect();
+    let mut given_ids: HashSet<String> =
+        lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.clone()).collect();
     given_ids.extend(given_now.iter().cloned());
     lake.sort();
     let mut g = Graph::default();
@@ -181,7 +177,14 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
         .orders
         .iter()
         .map(|o| {
-            let r = RecordKeys { source: &o.source, ts: o.created_at, given: o.customer_id.as_deref(), customer_key: o.customer_key.as_deref(), email: o.email.as_deref(), phone: o.phone.as_deref() };
+            let r = RecordKeys {
+                source: &o.source,
+                ts: o.created_at,
+                given: o.customer_id.as_deref(),
+                customer_key: o.customer_key.as_deref(),
+                email: o.email.as_deref(),
+                phone: o.phone.as_deref(),
+            };
             record_nodes(&mut g, &r, &given_ids)
         })
         .collect();
@@ -189,7 +192,14 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
         .events
         .iter()
         .map(|e| {
-            let r = RecordKeys { source: &e.source, ts: e.ts, given: e.customer_id.as_deref(), customer_key: e.customer_key.as_deref(), email: e.email.as_deref(), phone: e.phone.as_deref() };
+            let r = RecordKeys {
+                source: &e.source,
+                ts: e.ts,
+                given: e.customer_id.as_deref(),
+                customer_key: e.customer_key.as_deref(),
+                email: e.email.as_deref(),
+                phone: e.phone.as_deref(),
+            };
             record_nodes(&mut g, &r, &given_ids)
         })
         .collect();
@@ -197,7 +207,14 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
         .tickets
         .iter()
         .map(|t| {
-            let r = RecordKeys { source: &t.source, ts: t.opened_at, given: t.customer_id.as_deref(), customer_key: t.customer_key.as_deref(), email: t.email.as_deref(), phone: t.phone.as_deref() };
+            let r = RecordKeys {
+                source: &t.source,
+                ts: t.opened_at,
+                given: t.customer_id.as_deref(),
+                customer_key: t.customer_key.as_deref(),
+                email: t.email.as_deref(),
+                phone: t.phone.as_deref(),
+            };
             let mut n = record_nodes(&mut g, &r, &given_ids);
             if n.is_empty() {
                 // A ticket known only by its order belongs to the order's customer.
@@ -209,7 +226,8 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
         })
         .collect();
     // Orders referenced by such tickets join their order's customer.
-    let order_index: HashMap<&str, usize> = lake.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    let order_index: HashMap<&str, usize> =
+        lake.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
     for (t, nodes) in lake.tickets.iter().zip(&ticket_nodes) {
         if let (Some(&n), Some(oid)) = (nodes.first(), t.order_id.as_deref()) {
             if matches!(g.keys[n], Key::Order(_)) {

@@ -51,7 +51,13 @@ pub enum IngestError {
 impl IngestError {
     /// True when the user must change how custlens is called (exit code 2), not the data.
     pub fn is_usage(&self) -> bool {
-        matches!(self, IngestError::Mapping(_) | IngestError::NoFormat { .. } | IngestError::UnknownFormat { .. } | IngestError::NoInput { .. })
+        matches!(
+            self,
+            IngestError::Mapping(_)
+                | IngestError::NoFormat { .. }
+                | IngestError::UnknownFormat { .. }
+                | IngestError::NoInput { .. }
+        )
     }
 }
 
@@ -96,7 +102,12 @@ pub struct IngestReport {
 ///
 /// `format` (`--format`) and `mapping` (`--mapping`) apply to every CLI input; with no CLI inputs
 /// the config's `[[sources]]` are used, paths relative to the config file.
-pub fn plan_inputs(cfg: &Config, inputs: &[PathBuf], format: Option<&str>, mapping: Option<&Path>) -> Result<Vec<InputSpec>, IngestError> {
+pub fn plan_inputs(
+    cfg: &Config,
+    inputs: &[PathBuf],
+    format: Option<&str>,
+    mapping: Option<&Path>,
+) -> Result<Vec<InputSpec>, IngestError> {
     let cli_format = match (format, mapping) {
         (_, Some(m)) => Some(Format::Mapping(m.to_path_buf())),
         (Some("canonical"), None) => Some(Format::Canonical),
@@ -108,7 +119,14 @@ pub fn plan_inputs(cfg: &Config, inputs: &[PathBuf], format: Option<&str>, mappi
     } else {
         inputs
             .iter()
-            .map(|p| SourceConfig { path: p.clone(), format: None, mapping: None, timezone: None, channel: None, store: None })
+            .map(|p| SourceConfig {
+                path: p.clone(),
+                format: None,
+                mapping: None,
+                timezone: None,
+                channel: None,
+                store: None,
+            })
             .collect()
     };
     if sources.is_empty() {
@@ -171,7 +189,12 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
         let file = read_file(spec)?;
         if opts.strict {
             if let Some(r) = file.rejects.iter().min_by_key(|r| r.line) {
-                return Err(IngestError::Strict { path: r.source_file.clone(), line: r.line, column: r.column.clone(), reason: r.reason.clone() });
+                return Err(IngestError::Strict {
+                    path: r.source_file.clone(),
+                    line: r.line,
+                    column: r.column.clone(),
+                    reason: r.reason.clone(),
+                });
             }
         }
         let mut entry = FileEntry {
@@ -186,7 +209,10 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
         for unit in file.units {
             merger.merge(&mut lake, unit, &mut entry);
         }
-        debug_assert_eq!(entry.rows_read, entry.new + entry.updated + entry.unchanged + entry.duplicate + entry.rejected);
+        debug_assert_eq!(
+            entry.rows_read,
+            entry.new + entry.updated + entry.unchanged + entry.duplicate + entry.rejected
+        );
         tracing::info!(
             file = %entry.path, table = %entry.table, rows = entry.rows_read, new = entry.new, updated = entry.updated,
             unchanged = entry.unchanged, duplicate = entry.duplicate, rejected = entry.rejected, "ingested"
@@ -216,7 +242,8 @@ struct ReadFile {
 
 fn read_file(spec: &InputSpec) -> Result<ReadFile, IngestError> {
     let shown = spec.path.display().to_string();
-    let bytes = std::fs::read(&spec.path).map_err(|e| IngestError::Io { path: shown.clone(), message: e.to_string() })?;
+    let bytes =
+        std::fs::read(&spec.path).map_err(|e| IngestError::Io { path: shown.clone(), message: e.to_string() })?;
     let sha256 = rows::hex(&Sha256::digest(&bytes));
     let file_err = |message: String| IngestError::File { path: shown.clone(), message };
     let mapping = match &spec.format {
@@ -236,14 +263,22 @@ fn read_file(spec: &InputSpec) -> Result<ReadFile, IngestError> {
     let mut mapping = match (mapping, &spec.format) {
         (Some(m), _) => m,
         (None, Format::Canonical) => Mapping::canonical(&shown, &table.headers)?,
-        (None, _) => Mapping::canonical(&shown, &table.headers).map_err(|_| IngestError::NoFormat { path: shown.clone() })?,
+        (None, _) => {
+            Mapping::canonical(&shown, &table.headers).map_err(|_| IngestError::NoFormat { path: shown.clone() })?
+        }
     };
     apply_overrides(&mut mapping, spec)?;
     let converted = rows::convert(&mapping, &table, &shown).map_err(file_err)?;
     let mut rejects: Vec<Reject> = table
         .rejects
         .iter()
-        .map(|r| Reject { source_file: shown.clone(), line: r.line as i64, column: None, raw: r.raw.clone(), reason: r.reason.clone() })
+        .map(|r| Reject {
+            source_file: shown.clone(),
+            line: r.line as i64,
+            column: None,
+            raw: r.raw.clone(),
+            reason: r.reason.clone(),
+        })
         .collect();
     rejects.extend(converted.rejects);
     rejects.sort_by_key(|r| r.line);

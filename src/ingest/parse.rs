@@ -34,9 +34,7 @@ pub fn clean(raw: &str, transforms: &[Transform]) -> String {
 }
 
 fn strip_excel_formula(s: &str) -> &str {
-    s.strip_prefix("=\"")
-        .and_then(|r| r.strip_suffix('"'))
-        .unwrap_or(s)
+    s.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')).unwrap_or(s)
 }
 
 /// Parses an amount: optional sign, digits with an optional decimal point; `,` thousands
@@ -53,25 +51,22 @@ pub fn parse_money(s: &str) -> Result<f64, String> {
         if !ok {
             return Err(format!("`{s}` is not an amount"));
         }
-        if frac.is_empty() { int.replace(',', "") } else { format!("{}.{frac}", int.replace(',', "")) }
+        if frac.is_empty() {
+            int.replace(',', "")
+        } else {
+            format!("{}.{frac}", int.replace(',', ""))
+        }
     } else {
         t.to_string()
     };
     let valid = !plain.is_empty()
-        && plain
-            .trim_start_matches(['-', '+'])
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.')
+        && plain.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit() || c == '.')
         && plain.chars().filter(|c| *c == '.').count() <= 1
         && plain.chars().any(|c| c.is_ascii_digit());
     if !valid {
         return Err(format!("`{s}` is not an amount"));
     }
-    plain
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("`{s}` is not an amount"))
+    plain.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("`{s}` is not an amount"))
 }
 
 /// Parses a whole number of units; `3.0` is accepted, `2.5` and `two` are not.

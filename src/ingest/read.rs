@@ -58,7 +58,9 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
     match encoding {
         Encoding::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
             let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-            format!("not valid UTF-8 (first bad byte on line {line}); set `encoding = \"gbk\"` or another in the mapping")
+            format!(
+                "not valid UTF-8 (first bad byte on line {line}); set `encoding = \"gbk\"` or another in the mapping"
+            )
         }),
         Encoding::Auto => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_string()),
@@ -80,11 +82,8 @@ pub fn read_text(text: &str, kind: FileKind, delimiter: Option<u8>) -> Result<Ra
 }
 
 fn read_csv(text: &str, delimiter: u8) -> Result<RawTable, String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(text.as_bytes());
+    let mut rdr =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes());
     let mut headers: Vec<String> = rdr
         .headers()
         .map_err(|e| format!("cannot read the header line: {e}"))?
@@ -101,7 +100,12 @@ fn read_csv(text: &str, delimiter: u8) -> Result<RawTable, String> {
     let mut table = RawTable { headers, ..Default::default() };
     let mut rec = csv::StringRecord::new();
     let mut pending: Option<(u64, usize)> = None;
-    let push = |table: &mut RawTable, line: u64, start: usize, end: usize, rec: Option<&csv::StringRecord>, err: Option<String>| {
+    let push = |table: &mut RawTable,
+                line: u64,
+                start: usize,
+                end: usize,
+                rec: Option<&csv::StringRecord>,
+                err: Option<String>| {
         let raw = text.get(start..end).unwrap_or("").trim_end_matches(['\r', '\n']).to_string();
         match (rec, err) {
             (_, Some(reason)) => table.rejects.push(RawReject { line, raw, reason }),
@@ -236,7 +240,10 @@ mod tests {
     fn short_record_is_a_reject_with_its_line() {
         let t = read_text("a,b\n1,2\n3\n4,5", FileKind::Csv, None).unwrap();
         assert_eq!(t.records.len(), 2);
-        assert_eq!(t.rejects, vec![RawReject { line: 3, raw: "3".into(), reason: "expected 2 fields, found 1".into() }]);
+        assert_eq!(
+            t.rejects,
+            vec![RawReject { line: 3, raw: "3".into(), reason: "expected 2 fields, found 1".into() }]
+        );
     }
 
     #[test]

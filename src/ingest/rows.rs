@@ -71,10 +71,8 @@ impl<'a> Cells<'a> {
             }
         }
         let required = crate::config::mapping::required_columns(m.table);
-        let fatal: Vec<&String> = missing
-            .iter()
-            .filter(|s| required.iter().any(|r| s.ends_with(&format!("(for {r})"))))
-            .collect();
+        let fatal: Vec<&String> =
+            missing.iter().filter(|s| required.iter().any(|r| s.ends_with(&format!("(for {r})")))).collect();
         if !fatal.is_empty() {
             return Err(format!(
                 "header has no column {} required by mapping {}; the header has: {}",
@@ -138,7 +136,11 @@ impl<'a> Cells<'a> {
 
     /// `source:id` for mapped sources; as given for canonical files.
     fn scoped_id(&self, source: &str, id: String) -> String {
-        if self.m.name == "canonical" { id } else { format!("{source}:{id}") }
+        if self.m.name == "canonical" {
+            id
+        } else {
+            format!("{source}:{id}")
+        }
     }
 }
 
@@ -271,14 +273,20 @@ impl ItemPart {
         }
         let quantity = self.quantity.unwrap_or(1);
         if quantity <= 0 {
-            return Err(FieldError { column: c.header("quantity"), reason: format!("quantity {quantity} is not positive") });
+            return Err(FieldError {
+                column: c.header("quantity"),
+                reason: format!("quantity {quantity} is not positive"),
+            });
         }
         let (unit_price, line_amount) = match (self.unit_price, self.line_amount) {
             (Some(p), Some(a)) => (p, a),
             (Some(p), None) => (p, round2(p * quantity as f64)),
             (None, Some(a)) => (round2(a / quantity as f64), a),
             (None, None) => {
-                return Err(FieldError { column: c.header("unit_price"), reason: "line has neither unit_price nor line_amount".into() })
+                return Err(FieldError {
+                    column: c.header("unit_price"),
+                    reason: "line has neither unit_price nor line_amount".into(),
+                })
             }
         };
         Ok(Item {
@@ -351,6 +359,7 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
         let mut part = OrderPart::default();
         let mut items = Vec::new();
         let mut good_rows = Vec::new();
+        let mut first_error: Option<(u64, FieldError)> = None;
         for rec in &g.rows {
             let parsed = OrderPart::read(c, rec).and_then(|p| {
                 let item = if line_grain { Some(ItemPart::read(c, rec)?) } else { None };
@@ -359,30 +368,37 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
             match parsed {
                 Ok((p, item)) => {
                     part.merge(&p);
-                    if let Some(i) = item {
-                        items.push(i);
-                    }
+                    items.extend(item);
                     good_rows.push(*rec);
                 }
-                Err(e) => out.rejects.push(reject(rec, e)),
+                Err(e) => {
+                    first_error.get_or_insert((rec.line, e.clone()));
+                    out.rejects.push(reject(rec, e));
+                }
             }
         }
-        if good_rows.is_empty() {
-            continue;
-        }
-        match finish_order(c, &g.id, part, items) {
+        // A partial order would carry wrong amounts: one bad row rejects the whole order.
+        let result = match first_error {
+            Some((line, e)) => Err((line, e)),
+            None if good_rows.is_empty() => continue,
+            None => finish_order(c, &g.id, part, items).map_err(|e| (0, e)),
+        };
+        match result {
             Ok((order, items)) => out.units.push(Unit {
                 key: order.order_id.clone(),
                 lines: good_rows.iter().map(|r| r.line).collect(),
                 data: UnitData::Order(order, items),
             }),
-            Err(e) => {
-                let first = good_rows[0].line;
-                for (k, rec) in good_rows.iter().enumerate() {
-                    let e = if k == 0 {
+            Err((bad_line, e)) => {
+                let first = if bad_line > 0 { bad_line } else { good_rows[0].line };
+                for rec in &good_rows {
+                    let e = if rec.line == first {
                         e.clone()
                     } else {
-                        FieldError { column: e.column.clone(), reason: format!("order rejected at line {first}: {}", e.reason) }
+                        FieldError {
+                            column: e.column.clone(),
+                            reason: format!("order rejected at line {first}: {}", e.reason),
+                        }
                     };
                     out.rejects.push(reject(rec, e));
                 }
@@ -436,17 +452,17 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
         (None, false, _) => round2(items.iter().map(|i| i.line_amount).sum()),
         (None, true, Some(n)) => round2(n + discount + refund),
         (None, true, None) => {
-            return Err(FieldError { column: c.header("gross_amount"), reason: "no amount: gross_amount, net_amount and lines are all empty".into() })
+            return Err(FieldError {
+                column: c.header("gross_amount"),
+                reason: "no amount: gross_amount, net_amount and lines are all empty".into(),
+            })
         }
     };
     if status == "refunded" && refund == 0.0 && p.net_amount.is_none() {
         refund = round2(gross - discount);
     }
     let net = p.net_amount.unwrap_or_else(|| round2(gross - discount - refund));
-    let currency = p
-        .currency
-        .or_else(|| c.m.file.currency.clone())
-        .ok_or_else(|| c.missing("currency"))?;
+    let currency = p.currency.or_else(|| c.m.file.currency.clone()).ok_or_else(|| c.missing("currency"))?;
     let order = Order {
         order_id,
         channel: p.channel.unwrap_or_else(|| c.m.channel().to_string()),
@@ -516,7 +532,14 @@ fn product(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     Ok(Unit { key: sku, lines: vec![r.line], data: UnitData::Product(p) })
 }
 
-fn map_vocab(c: &Cells, canon: &str, raw: String, map: &std::collections::BTreeMap<String, String>, vocab: &[&str], section: &str) -> FResult<String> {
+fn map_vocab(
+    c: &Cells,
+    canon: &str,
+    raw: String,
+    map: &std::collections::BTreeMap<String, String>,
+    vocab: &[&str],
+    section: &str,
+) -> FResult<String> {
     if let Some(v) = map.get(&raw) {
         return Ok(v.clone());
     }
@@ -536,7 +559,10 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
     let (email, phone) = (c.get(r, "email"), c.get(r, "phone"));
     if customer_key.is_none() && customer_id.is_none() && email.is_none() && phone.is_none() {
-        return Err(FieldError { column: c.header("email").or_else(|| c.header("customer_key")), reason: "no customer identifier".into() });
+        return Err(FieldError {
+            column: c.header("email").or_else(|| c.header("customer_key")),
+            reason: "no customer identifier".into(),
+        });
     }
     let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
     let channel = c.get(r, "channel").unwrap_or_else(|| c.m.channel().to_string());
@@ -558,7 +584,19 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     }
     h.update(ts.to_le_bytes());
     let event_id = hex(&h.finalize()[..16]);
-    let e = Event { event_id: event_id.clone(), source, customer_key, customer_id, email, phone, ts, channel, event_type, campaign_id, sku };
+    let e = Event {
+        event_id: event_id.clone(),
+        source,
+        customer_key,
+        customer_id,
+        email,
+        phone,
+        ts,
+        channel,
+        event_type,
+        campaign_id,
+        sku,
+    };
     Ok(Unit { key: event_id, lines: vec![r.line], data: UnitData::Event(e) })
 }
 
@@ -586,7 +624,12 @@ fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         resolved_at: c.ts(r, "resolved_at")?,
         satisfaction: c.money(r, "satisfaction")?,
     };
-    if t.customer_key.is_none() && t.customer_id.is_none() && t.email.is_none() && t.phone.is_none() && t.order_id.is_none() {
+    if t.customer_key.is_none()
+        && t.customer_id.is_none()
+        && t.email.is_none()
+        && t.phone.is_none()
+        && t.order_id.is_none()
+    {
         return Err(FieldError { column: c.header("email"), reason: "no customer identifier and no order".into() });
     }
     Ok(Unit { key: ticket_id, lines: vec![r.line], data: UnitData::Ticket(t) })
@@ -661,13 +704,25 @@ phone = "Phone"
         let text = "Name,Email,Financial Status,Fulfillment Status,Created at,Discount Amount,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku,Phone\n\
 #1,a@x.com,paid,,not a date,,,1,10,S1,\n\
 #1,a@x.com,,,,,,1,5,S2,\n\
+#3,c@x.com,paid,,2024-01-02,,,1,5,S2,\n\
+#3,c@x.com,,,,,,many,5,S3,\n\
 #2,b@x.com,unknown,,2024-01-02,,,1,5,S2,\n";
         let c = run(&m, text);
         assert!(c.units.is_empty());
         let r: Vec<(i64, Option<&str>)> = c.rejects.iter().map(|r| (r.line, r.column.as_deref())).collect();
-        assert_eq!(r, vec![(2, Some("Created at")), (3, Some("Created at")), (4, Some("Financial Status"))]);
-        assert!(c.rejects[1].reason.contains("order rejected at line 3") || c.rejects[1].reason.contains("created_at is empty"));
-        assert!(c.rejects[2].reason.contains("[status]"));
+        assert_eq!(
+            r,
+            vec![
+                (2, Some("Created at")),
+                (3, Some("Created at")),
+                (5, Some("Lineitem quantity")),
+                (4, Some("Lineitem quantity")),
+                (6, Some("Financial Status"))
+            ]
+        );
+        assert_eq!(c.rejects[3].reason, "order rejected at line 5: `many` is not a whole number");
+        assert_eq!(c.rejects[1].reason, "order rejected at line 2: `not a date` is not a date/time");
+        assert!(c.rejects[4].reason.contains("[status]"));
     }
 
     #[test]
@@ -689,7 +744,8 @@ status_detail = "why"
 "交易关闭|买家未付款" = "cancelled"
 "#,
         );
-        let c = run(&m, "id,buyer,t,g,s,why\n1,b,2024-01-01,100,交易关闭,退款\n2,b,2024-01-01,50,交易关闭,买家未付款\n");
+        let c =
+            run(&m, "id,buyer,t,g,s,why\n1,b,2024-01-01,100,交易关闭,退款\n2,b,2024-01-01,50,交易关闭,买家未付款\n");
         let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
         assert_eq!((o.status.as_str(), o.refund_amount, o.net_amount), ("refunded", 100.0, 0.0));
         let UnitData::Order(o, _) = &c.units[1].data else { panic!() };
@@ -706,7 +762,8 @@ status_detail = "why"
 
     #[test]
     fn canonical_orders_keep_ids() {
-        let h: Vec<String> = ["order_id", "customer_id", "created_at", "net_amount"].iter().map(|s| s.to_string()).collect();
+        let h: Vec<String> =
+            ["order_id", "customer_id", "created_at", "net_amount"].iter().map(|s| s.to_string()).collect();
         let m = Mapping::canonical("c.csv", &h).unwrap();
         let c = run(&m, "order_id,customer_id,created_at,net_amount\nA-1,c9,2024-05-01T00:00:00Z,12.5\n");
         let UnitData::Order(o, _) = &c.units[0].data else { panic!() };

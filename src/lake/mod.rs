@@ -34,10 +34,7 @@ pub fn write_atomic(
     let err = |message: String| LakeError::Write { path: path.to_path_buf(), message };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| err(e.to_string()))?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(|e| err(e.to_string()))?;
     write(tmp.as_file_mut()).map_err(err)?;
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
@@ -67,9 +64,33 @@ pub fn scan(lake: &Path, table: Table) -> Result<LazyFrame, LakeError> {
         return Err(LakeError::Missing { table: table.name(), lake: lake.to_path_buf() });
     }
     let p = path.to_string_lossy().to_string();
-    LazyFrame::scan_parquet(PlRefPath::new(p), ScanArgsParquet::default()).map_err(|e| {
-        LakeError::Read { table: table.name(), path: path.clone(), message: e.to_string() }
+    LazyFrame::scan_parquet(PlRefPath::new(p), ScanArgsParquet::default()).map_err(|e| LakeError::Read {
+        table: table.name(),
+        path: path.clone(),
+        message: e.to_string(),
     })
+}
+
+/// Rows per table, from the Parquet footers (tables never written count 0).
+pub fn row_counts(lake: &Path) -> Result<Vec<(String, usize)>, LakeError> {
+    Table::ALL
+        .iter()
+        .map(|&t| {
+            let path = table_path(lake, t);
+            if !path.exists() {
+                return Ok((t.name().to_string(), 0));
+            }
+            let rerr = |message: String| LakeError::Read { table: t.name(), path: path.clone(), message };
+            let file = std::fs::File::open(&path).map_err(|e| rerr(e.to_string()))?;
+            let n = ParquetReader::new(file).num_rows().map_err(|e| rerr(e.to_string()))?;
+            Ok((t.name().to_string(), n))
+        })
+        .collect()
+}
+
+/// The `files` table alone.
+pub fn load_files(lake: &Path) -> Result<Vec<FileEntry>, LakeError> {
+    read_table(lake)
 }
 
 fn read_table<R: Row>(lake: &Path) -> Result<Vec<R>, LakeError> {
@@ -178,8 +199,20 @@ mod tests {
     fn lake_roundtrip_is_byte_stable() {
         let dir = tempfile::tempdir().unwrap();
         let mut lake = Lake::default();
-        lake.products.push(Product { sku: "b".into(), product_name: None, category: Some("x".into()), price: Some(2.0), cost: None });
-        lake.products.push(Product { sku: "a".into(), product_name: Some("A".into()), category: None, price: None, cost: Some(1.0) });
+        lake.products.push(Product {
+            sku: "b".into(),
+            product_name: None,
+            category: Some("x".into()),
+            price: Some(2.0),
+            cost: None,
+        });
+        lake.products.push(Product {
+            sku: "a".into(),
+            product_name: Some("A".into()),
+            category: None,
+            price: None,
+            cost: Some(1.0),
+        });
         lake.write(dir.path()).unwrap();
         let first = std::fs::read(table_path(dir.path(), Table::Products)).unwrap();
         let mut again = Lake::load(dir.path()).unwrap();

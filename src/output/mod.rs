@@ -1,8 +1,8 @@
 //! Outputs: atomic Parquet/CSV/JSON files under `out/`, pseudonymization, the manifest.
 
+use crate::ingest::rows::hex;
 use crate::lake::records::FileEntry;
 use crate::lake::{write_atomic, write_parquet, LakeError};
-use crate::ingest::rows::hex;
 use polars::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -15,7 +15,7 @@
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
 use crate::ingest::IngestReport;
-use crate::lake::{self, records::FileEntry, LakeError, Lake};
+use crate::lake::{self, records::FileEntry, LakeError};
 use crate::output::{self, Manifest, OutputError, StageTime, SCHEMA_VERSION};
 use crate::schema::Table;
 use polars::prelude::*;
@@ -61,7 +61,11 @@ struct Timer {
 }
 
 impl Timer {
-    fn run<T>(&mut self, stage: &'static str, f: impl FnOnce() -> Result<T, PipelineError>) -> Result<T, PipelineError> {
+    fn run<T>(
+        &mut self,
+        stage: &'static str,
+        f: impl FnOnce() -> Result<T, PipelineError>,
+    ) -> Result<T, PipelineError> {
         let t = Instant::now();
         let out = f()?;
         let seconds = t.elapsed().as_secs_f64();
@@ -111,7 +115,10 @@ fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineErro
         .collect()
         .map_err(stage_err("prepare"))?;
     let m = latest.column("m").and_then(|c| c.i64().map(|c| c.get(0))).map_err(stage_err("prepare"))?;
-    let m = m.ok_or_else(|| PipelineError::NoOrders { lake: lake_dir.to_path_buf(), hint: "; check the rejects table and the status mapping".into() })?;
+    let m = m.ok_or_else(|| PipelineError::NoOrders {
+        lake: lake_dir.to_path_buf(),
+        hint: "; check the rejects table and the status mapping".into(),
+    })?;
     Ok((m.div_euclid(analytics::DAY_US) + 1) * analytics::DAY_US)
 }
 
@@ -139,7 +146,14 @@ pub fn segments(customers: LazyFrame, features: LazyFrame, rfm: LazyFrame, base_
         ])
         .left_join(features, col("customer_id"), col("customer_id"))
         .left_join(
-            rfm.select([col("customer_id"), col("r_score"), col("f_score"), col("m_score"), col("fm_score"), col("segment")]),
+            rfm.select([
+                col("customer_id"),
+                col("r_score"),
+                col("f_score"),
+                col("m_score"),
+                col("fm_score"),
+                col("segment"),
+            ]),
             col("customer_id"),
             col("customer_id"),
         )
@@ -175,7 +189,11 @@ pub fn segments(customers: LazyFrame, features: LazyFrame, rfm: LazyFrame, base_
 }
 
 /// Runs every analysis over the lake and writes `out/`.
-pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>) -> Result<AnalyzeReport, PipelineError> {
+pub fn analyze(
+    cfg: &Config,
+    s: &AnalyzeSettings,
+    ingest: Option<&IngestReport>,
+) -> Result<AnalyzeReport, PipelineError> {
     let started = Instant::now();
     let mut timer = Timer { stages: Vec::new() };
     let rfm_params = rfm::RfmParams::from_config(&cfg.rfm)
@@ -199,7 +217,8 @@ pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>)
     if features.height() == 0 {
         return Err(PipelineError::NoOrders { lake: s.lake.clone(), hint: " before as_of".into() });
     }
-    let mut rfm_df = timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
+    let mut rfm_df =
+        timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
     let mut seg = timer.run("segments", || {
         let mut df = segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
             .collect()
@@ -225,7 +244,13 @@ pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>)
                     || {
                         rayon::join(
                             || output::parquet(&out.join("segments.parquet"), &mut seg),
-                            || if cfg.output.csv { output::csv(&out.join("segments.csv"), &mut seg_csv) } else { Ok(()) },
+                            || {
+                                if cfg.output.csv {
+                                    output::csv(&out.join("segments.csv"), &mut seg_csv)
+                                } else {
+                                    Ok(())
+                                }
+                            },
                         )
                     },
                 )
@@ -233,7 +258,6 @@ pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>)
         );
         a.and(b).and(c).and(d).map_err(PipelineError::from)
     })?;
-    let lake_state = Lake::load(&s.lake)?;
     let manifest = Manifest {
         engine: "custlens".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -242,8 +266,8 @@ pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>)
         as_of: chrono::DateTime::from_timestamp_micros(as_of).map(|d| d.to_rfc3339()).unwrap_or_default(),
         base_currency: base,
         ingested: ingest.map(|r| r.files.clone()).unwrap_or_default(),
-        lake_files: lake_state.files.clone(),
-        lake_rows: lake_rows(&lake_state),
+        lake_files: lake::load_files(&s.lake)?,
+        lake_rows: lake::row_counts(&s.lake)?,
         parameters: serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null),
         outputs,
         stages: timer.stages,
@@ -251,20 +275,6 @@ pub fn analyze(cfg: &Config, s: &AnalyzeSettings, ingest: Option<&IngestReport>)
     };
     output::json(&out.join("manifest.json"), &manifest)?;
     Ok(AnalyzeReport { manifest })
-}
-
-fn lake_rows(l: &Lake) -> Vec<(String, usize)> {
-    vec![
-        ("orders".into(), l.orders.len()),
-        ("order_items".into(), l.items.len()),
-        ("products".into(), l.products.len()),
-        ("customers".into(), l.customers.len()),
-        ("identities".into(), l.identities.len()),
-        ("events".into(), l.events.len()),
-        ("tickets".into(), l.tickets.len()),
-        ("rejects".into(), l.rejects.len()),
-        ("files".into(), l.files.len()),
-    ]
 }
 
 /// Sum of a files list, for logs and tests.

@@ -360,9 +360,7 @@ pub fn validate(table: Table, df: &DataFrame) -> Result<(), SchemaError> {
     let t = table.name();
     let perr = |e: PolarsError| SchemaError::Polars { table: t, message: e.to_string() };
     for c in spec(table) {
-        let column = df
-            .column(c.name)
-            .map_err(|_| SchemaError::MissingColumn { table: t, column: c.name })?;
+        let column = df.column(c.name).map_err(|_| SchemaError::MissingColumn { table: t, column: c.name })?;
         let expected = c.ty.dtype();
         if column.dtype() != &expected && column.dtype() != &DataType::Null {
             return Err(SchemaError::WrongType {
@@ -373,11 +371,7 @@ pub fn validate(table: Table, df: &DataFrame) -> Result<(), SchemaError> {
             });
         }
         if !c.nullable && column.null_count() > 0 {
-            let row = column
-                .is_null()
-                .iter()
-                .position(|v| v == Some(true))
-                .unwrap_or(0);
+            let row = column.is_null().iter().position(|v| v == Some(true)).unwrap_or(0);
             return Err(SchemaError::NullInRequired { table: t, column: c.name, row });
         }
     }
@@ -410,12 +404,7 @@ pub fn validate(table: Table, df: &DataFrame) -> Result<(), SchemaError> {
 
 fn first_duplicate(values: &StringChunked) -> String {
     let mut seen = std::collections::HashSet::new();
-    values
-        .iter()
-        .flatten()
-        .find(|v| !seen.insert(*v))
-        .unwrap_or_default()
-        .to_string()
+    values.iter().flatten().find(|v| !seen.insert(*v)).unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
@@ -466,10 +455,7 @@ mod tests {
     #[test]
     fn duplicate_key_is_reported() {
         let err = validate(Table::Products, &products(&["a", "b", "a"])).unwrap_err();
-        assert_eq!(
-            err,
-            SchemaError::DuplicateKey { table: "products", column: "sku", value: "a".into() }
-        );
+        assert_eq!(err, SchemaError::DuplicateKey { table: "products", column: "sku", value: "a".into() });
     }
 
     #[test]
