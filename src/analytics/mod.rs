@@ -6,6 +6,7 @@
 
 pub mod features;
 pub mod rfm;
+pub mod segments;
 
 use crate::schema::OrderStatus;
 use polars::prelude::*;

@@ -204,12 +204,23 @@ fn do_analyze(
         lake,
         out: out.unwrap_or_else(|| cfg.out_dir()),
         as_of: parse_as_of(as_of, cfg)?,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: command_line(),
     };
     let report = pipeline::analyze(cfg, &settings, ingest)?;
     let m = &report.manifest;
     tracing::info!(out = %settings.out.display(), as_of = %m.as_of, outputs = ?m.outputs, "analyze done");
     Ok(())
+}
+
+/// The command line for the manifest, with a `--set output.salt=...` value redacted.
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| match a.find("output.salt=") {
+            Some(i) => format!("{}output.salt=<redacted>", &a[..i]),
+            None => a,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs a parsed command line.
@@ -266,6 +277,10 @@ pub fn init_logging(global: &GlobalArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("custlens={level},warn")));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }

@@ -143,7 +143,17 @@ pub fn plan_inputs(
                 (None, Some("canonical")) => Format::Canonical,
                 _ => Format::Detect,
             },
-            (None, false) => Format::Detect,
+            // A CLI input listed in [[sources]] is read the way the config says.
+            (None, false) => cfg
+                .sources
+                .iter()
+                .find(|c| same_path(&cfg.resolve(&c.path), &path))
+                .map(|c| match (&c.mapping, c.format.as_deref()) {
+                    (Some(m), _) => Format::Mapping(cfg.resolve(m)),
+                    (None, Some("canonical")) => Format::Canonical,
+                    _ => Format::Detect,
+                })
+                .unwrap_or(Format::Detect),
         };
         for file in expand(&path)? {
             specs.push(InputSpec {
@@ -156,6 +166,13 @@ pub fn plan_inputs(
         }
     }
     Ok(specs)
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 fn expand(path: &Path) -> Result<Vec<PathBuf>, IngestError> {

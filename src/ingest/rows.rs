@@ -760,6 +760,36 @@ status_detail = "why"
         assert!(err.contains("`Created at` (for created_at)"), "{err}");
     }
 
+    proptest::proptest! {
+        /// Any cell contents: no panic, and every record ends in exactly one unit or one reject.
+        #[test]
+        fn every_record_is_accounted_for(
+            rows in proptest::collection::vec(
+                proptest::collection::vec(proptest::prop_oneof![
+                    proptest::string::string_regex("[#]?[0-3]").unwrap(),
+                    proptest::string::string_regex("[a-zA-Z@. '=\"-]{0,8}").unwrap(),
+                    proptest::string::string_regex("-?[0-9]{1,3}(\\.[0-9]{1,2})?").unwrap(),
+                    proptest::strategy::Just("2024-01-02 10:00:00 -0500".to_string()),
+                    proptest::strategy::Just("paid".to_string()),
+                    proptest::strategy::Just(String::new()),
+                ], 11),
+                0..12,
+            )
+        ) {
+            let m = mapping(SHOP);
+            let mut text = String::from("Name,Email,Financial Status,Fulfillment Status,Created at,Discount Amount,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku,Phone\n");
+            for r in &rows {
+                let cells: Vec<String> = r.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+                text.push_str(&cells.join(","));
+                text.push('\n');
+            }
+            let t = read_text(&text, FileKind::Csv, None).unwrap();
+            let c = convert(&m, &t, "f.csv").unwrap();
+            let in_units: usize = c.units.iter().map(|u| u.lines.len()).sum();
+            proptest::prop_assert_eq!(in_units + c.rejects.len() + t.rejects.len(), rows.len());
+        }
+    }
+
     #[test]
     fn canonical_orders_keep_ids() {
         let h: Vec<String> =

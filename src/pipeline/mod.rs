@@ -5,7 +5,7 @@
 //!    `as_of` (UTC midnight after the latest valid order) — the only collects outside stages.
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
-//! 4. *segments*: every customer (buyers and prospects) joined with features and RFM.
+//! 4. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM.
 //! 5. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
 //!    always describes a complete `out/`.
 //!
@@ -131,63 +131,6 @@ fn currencies(orders: LazyFrame) -> Result<Vec<String>, PipelineError> {
     Ok(c.iter().flatten().map(str::to_string).collect())
 }
 
-/// The segments table: every customer, with features and RFM when they have valid orders.
-/// Customers without a valid order (only events, tickets, or cancelled orders) get segment `Prospect`.
-pub fn segments(customers: LazyFrame, features: LazyFrame, rfm: LazyFrame, base_currency: &str) -> LazyFrame {
-    customers
-        .select([
-            col("customer_id"),
-            col("channels"),
-            col("email"),
-            col("phone"),
-            col("name"),
-            col("email_opt_in"),
-            col("sms_opt_in"),
-        ])
-        .left_join(features, col("customer_id"), col("customer_id"))
-        .left_join(
-            rfm.select([
-                col("customer_id"),
-                col("r_score"),
-                col("f_score"),
-                col("m_score"),
-                col("fm_score"),
-                col("segment"),
-            ]),
-            col("customer_id"),
-            col("customer_id"),
-        )
-        .with_columns([
-            col("segment").fill_null(lit("Prospect")),
-            col("orders").fill_null(lit(0i64)),
-            col("monetary_total").fill_null(lit(0.0)),
-            lit(base_currency.to_string()).alias("currency"),
-        ])
-        .select([
-            col("customer_id"),
-            col("segment"),
-            col("r_score"),
-            col("f_score"),
-            col("m_score"),
-            col("fm_score"),
-            col("recency_days"),
-            col("purchase_days"),
-            col("orders"),
-            col("monetary_total"),
-            col("monetary_avg"),
-            col("currency"),
-            col("first_order_at"),
-            col("last_order_at"),
-            col("channels"),
-            col("email"),
-            col("phone"),
-            col("name"),
-            col("email_opt_in"),
-            col("sms_opt_in"),
-        ])
-        .sort(["customer_id"], SortMultipleOptions::default())
-}
-
 /// Runs every analysis over the lake and writes `out/`.
 pub fn analyze(
     cfg: &Config,
@@ -220,9 +163,10 @@ pub fn analyze(
     let mut rfm_df =
         timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
     let mut seg = timer.run("segments", || {
-        let mut df = segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
-            .collect()
-            .map_err(stage_err("segments"))?;
+        let mut df =
+            analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
+                .collect()
+                .map_err(stage_err("segments"))?;
         if cfg.output.pseudonymize {
             output::pseudonymize(&mut df, cfg.output.salt.as_deref().unwrap_or(""), &["email", "phone", "name"])?;
         }
@@ -268,13 +212,22 @@ pub fn analyze(
         ingested: ingest.map(|r| r.files.clone()).unwrap_or_default(),
         lake_files: lake::load_files(&s.lake)?,
         lake_rows: lake::row_counts(&s.lake)?,
-        parameters: serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null),
+        parameters: parameters(cfg),
         outputs,
         stages: timer.stages,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
     output::json(&out.join("manifest.json"), &manifest)?;
     Ok(AnalyzeReport { manifest })
+}
+
+/// The effective configuration for the manifest, with the pseudonymization salt redacted.
+fn parameters(cfg: &Config) -> serde_json::Value {
+    let mut shown = cfg.clone();
+    if shown.output.salt.is_some() {
+        shown.output.salt = Some("<redacted>".into());
+    }
+    serde_json::to_value(&shown).unwrap_or(serde_json::Value::Null)
 }
 
 /// Sum of a files list, for logs and tests.
