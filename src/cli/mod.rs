@@ -3,6 +3,7 @@
 //! Only this module (and `main`) knows clap; every error maps to an exit code:
 //! 0 success, 1 data or IO error, 2 usage error (bad flags, config or mapping).
 
+use crate::bench::{self, BenchError, BenchSettings, Scale};
 use crate::config::{Config, ConfigError};
 use crate::ingest::{self, IngestError, IngestOptions, IngestReport};
 use crate::pipeline::{self, AnalyzeSettings, PipelineError};
@@ -48,6 +49,8 @@ pub enum Command {
     Run(RunArgs),
     /// Write seeded sample exports (the bundled data/sample was made with the defaults).
     Gen(GenArgs),
+    /// Generate data (cached), ingest and analyze it; print per-stage time, rows/s and peak RSS.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +114,31 @@ pub struct GenArgs {
     /// Last day of the simulated window (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub end: Option<chrono::NaiveDate>,
+    /// Model parameters (TOML: [bgnbd], [spend], [noise], rules, ...); defaults documented in README.
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Simulated customers (default: as --scale s).
+    #[arg(long, conflicts_with = "scale")]
+    pub customers: Option<usize>,
+    /// Preset size: s, m or l = 10k, 100k or 1M customers.
+    #[arg(long, value_name = "s|m|l")]
+    pub scale: Option<Scale>,
+    /// Random seed of the generated data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write the results as JSON (machine, parameters, stages) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Cache folder for generated data. Default: ${XDG_CACHE_HOME:-$HOME/.cache}/custlens/bench.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Keep the lake and out/ in the data's cache folder instead of a temporary folder.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Every failure the CLI reports.
@@ -124,6 +152,8 @@ pub enum CliError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Sample(#[from] SampleError),
+    #[error(transparent)]
+    Bench(#[from] BenchError),
     #[error("{0}")]
     Usage(String),
 }
@@ -134,6 +164,7 @@ impl CliError {
         match self {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Ingest(e) if e.is_usage() => 2,
+            CliError::Bench(e) if e.is_usage() => 2,
             CliError::Pipeline(PipelineError::Config { .. }) => 2,
             _ => 1,
         }
@@ -170,7 +201,7 @@ fn parse_as_of(cli: Option<&str>, cfg: &Config) -> Result<Option<i64>, CliError>
 fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
     let specs = ingest::plan_inputs(cfg, &a.input, a.format.as_deref(), a.mapping.as_deref())?;
     let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
-    let opts = IngestOptions { strict: a.strict || cfg.ingest.strict };
+    let opts = IngestOptions { strict: a.strict || cfg.ingest.strict, identity: cfg.identity };
     tracing::info!(files = specs.len(), lake = %lake.display(), "ingest");
     let report = ingest::ingest(&specs, &lake, &opts)?;
     let t = pipeline::totals(&report.files);
@@ -250,17 +281,50 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Gen(g) => {
             let d = SampleConfig::default();
+            let params = match &g.params {
+                Some(p) => sample::GenParams::load(p)?,
+                None => d.params.clone(),
+            };
             let sc = SampleConfig {
                 customers: g.customers,
                 seed: g.seed,
                 start: g.start.unwrap_or(d.start),
                 end: g.end.unwrap_or(d.end),
+                params,
             };
             if sc.start >= sc.end {
                 return Err(CliError::Usage(format!("--start {} must be before --end {}", sc.start, sc.end)));
             }
             let summary = sample::generate(&sc, &g.out)?;
-            tracing::info!(out = %g.out.display(), summary = ?summary, "sample written");
+            tracing::info!(
+                out = %g.out.display(), persons = summary.persons, purchases = summary.purchases,
+                export_rows = summary.export_rows(), events = summary.events, "sample written; truth in truth/"
+            );
+            Ok(())
+        }
+        Command::Bench(b) => {
+            if cli.global.config.is_some() {
+                tracing::warn!("bench reads the generated data's custlens.toml; --config is ignored (--set applies)");
+            }
+            let scale = b.scale.or(b.customers.is_none().then_some(Scale::S));
+            let settings = BenchSettings {
+                customers: b.customers.or(scale.map(Scale::customers)).unwrap_or_default(),
+                seed: b.seed,
+                scale,
+                cache: match b.cache {
+                    Some(c) => c,
+                    None => bench::default_cache_dir()?,
+                },
+                keep: b.keep,
+                overrides: cli.global.set.clone(),
+                command: command_line(),
+            };
+            let report = bench::run(&settings)?;
+            print!("{}", bench::render_table(&report));
+            if let Some(path) = &b.json {
+                bench::write_json(path, &report)?;
+                tracing::info!(json = %path.display(), "bench results written");
+            }
             Ok(())
         }
     }

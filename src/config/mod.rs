@@ -121,6 +121,7 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     pub rfm: RfmConfig,
     pub currency: CurrencyConfig,
+    pub identity: crate::identity::IdentityConfig,
     pub output: OutputConfig,
     pub sources: Vec<SourceConfig>,
     /// Folder the config file is in; relative paths resolve against it. Not a config key.

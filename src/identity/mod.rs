@@ -85,6 +85,8 @@ struct Graph {
     given: Vec<Option<usize>>,
     first_seen: Vec<i64>,
     sources: Vec<BTreeSet<String>>,
+    /// Shared placeholder values: nodes that link nothing.
+    shared: Vec<bool>,
 }
 
 impl Graph {
@@ -99,6 +101,7 @@ impl Graph {
                 self.parent.push(i);
                 self.first_seen.push(ts);
                 self.sources.push(BTreeSet::new());
+                self.shared.push(false);
                 i
             }
         };
@@ -141,24 +144,85 @@ struct RecordKeys<'a> {
     phone: Option<&'a str>,
 }
 
-fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>) -> Vec<usize> {
-    let mut nodes = Vec::new();
+/// `[identity]` settings.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// An email or phone seen with more than this many distinct identifiers of one kind (member
+    /// keys of one source; phones for an email, emails for a phone) is a shared placeholder — a
+    /// store's default phone, a shop's catch-all address — and links nobody. Default 3.
+    pub max_keys_per_identifier: usize,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig { max_keys_per_identifier: 3 }
+    }
+}
+
+fn contact_keys(r: &RecordKeys) -> (Option<Key>, Option<Key>) {
+    (r.email.and_then(normalize_email).map(Key::Email), r.phone.and_then(normalize_phone).map(Key::Phone))
+}
+
+/// Emails and phones seen with more than `max` distinct identifiers of one kind: member keys of
+/// one source, emails (for a phone) or phones (for an email). One person has one member key per
+/// source and few addresses, so only placeholders exceed it.
+fn shared_values(records: &[RecordKeys], max: usize) -> HashSet<Key> {
+    let mut anchors: HashMap<Key, HashMap<String, HashSet<Key>>> = HashMap::new();
+    let mut shared = HashSet::new();
+    for r in records {
+        let member = r
+            .customer_key
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| Key::Member(r.source.to_string(), k.to_string()));
+        let (email, phone) = contact_keys(r);
+        for (value, others) in [(&email, [&member, &phone]), (&phone, [&member, &email])] {
+            let Some(v) = value else { continue };
+            if shared.contains(v) {
+                continue;
+            }
+            let by_kind = anchors.entry(v.clone()).or_default();
+            for o in others.into_iter().flatten() {
+                let kind = match o {
+                    Key::Member(src, _) => format!("member:{src}"),
+                    other => other.kind().to_string(),
+                };
+                let set = by_kind.entry(kind).or_default();
+                set.insert(o.clone());
+                if set.len() > max {
+                    shared.insert(v.clone());
+                }
+            }
+        }
+    }
+    shared
+}
+
+/// Nodes of one record, linkable ones first; shared placeholder values get a node but link nothing.
+fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>, shared: &HashSet<Key>) -> Vec<usize> {
+    let mut keys = Vec::new();
     if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
-        nodes.push(g.node(Key::Given(id.to_string()), r.ts, r.source));
+        keys.push(Key::Given(id.to_string()));
     }
     if let Some(k) = r.customer_key.map(str::trim).filter(|k| !k.is_empty()) {
-        nodes.push(g.node(Key::Member(r.source.to_string(), k.to_string()), r.ts, r.source));
+        keys.push(Key::Member(r.source.to_string(), k.to_string()));
     }
-    if let Some(e) = r.email.and_then(normalize_email) {
-        nodes.push(g.node(Key::Email(e), r.ts, r.source));
-    }
-    if let Some(p) = r.phone.and_then(normalize_phone) {
-        nodes.push(g.node(Key::Phone(p), r.ts, r.source));
-    }
+    let (email, phone) = contact_keys(r);
+    keys.extend(email);
+    keys.extend(phone);
+    let (linkable, placeholders): (Vec<Key>, Vec<Key>) = keys.into_iter().partition(|k| !shared.contains(k));
+    let nodes: Vec<usize> = linkable.into_iter().map(|k| g.node(k, r.ts, r.source)).collect();
     for w in nodes.windows(2) {
         g.union(w[0], w[1]);
     }
-    nodes
+    let mut all = nodes;
+    all.extend(placeholders.into_iter().map(|k| {
+        let n = g.node(k, r.ts, r.source);
+        g.shared[n] = true;
+        n
+    }));
+    all
 }
 
 /// Resolves every order, event and ticket to a customer and rebuilds `customers` and `identities`.
@@ -167,64 +231,61 @@ fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>) -> V
 /// - `lake`: all tables; `customer_id` is (re)assigned on orders, events and tickets.
 /// - `given_now`: customer ids given by inputs of this ingest; ids recorded with rule `given` in the
 ///   lake's `identities` are kept too. Any other stored id is recomputed.
-pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
+/// - `cfg`: the shared-placeholder threshold.
+pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfig) {
     let mut given_ids: HashSet<String> =
         lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.clone()).collect();
     given_ids.extend(given_now.iter().cloned());
     lake.sort();
     let mut g = Graph::default();
-    let order_nodes: Vec<Vec<usize>> = lake
-        .orders
-        .iter()
-        .map(|o| {
-            let r = RecordKeys {
+    let (n_orders, n_events) = (lake.orders.len(), lake.events.len());
+    let shared: HashSet<Key>;
+    let mut nodes: Vec<Vec<usize>> = {
+        let records: Vec<RecordKeys> = lake
+            .orders
+            .iter()
+            .map(|o| RecordKeys {
                 source: &o.source,
                 ts: o.created_at,
                 given: o.customer_id.as_deref(),
                 customer_key: o.customer_key.as_deref(),
                 email: o.email.as_deref(),
                 phone: o.phone.as_deref(),
-            };
-            record_nodes(&mut g, &r, &given_ids)
-        })
-        .collect();
-    let event_nodes: Vec<Vec<usize>> = lake
-        .events
-        .iter()
-        .map(|e| {
-            let r = RecordKeys {
+            })
+            .chain(lake.events.iter().map(|e| RecordKeys {
                 source: &e.source,
                 ts: e.ts,
                 given: e.customer_id.as_deref(),
                 customer_key: e.customer_key.as_deref(),
                 email: e.email.as_deref(),
                 phone: e.phone.as_deref(),
-            };
-            record_nodes(&mut g, &r, &given_ids)
-        })
-        .collect();
-    let ticket_nodes: Vec<Vec<usize>> = lake
-        .tickets
-        .iter()
-        .map(|t| {
-            let r = RecordKeys {
+            }))
+            .chain(lake.tickets.iter().map(|t| RecordKeys {
                 source: &t.source,
                 ts: t.opened_at,
                 given: t.customer_id.as_deref(),
                 customer_key: t.customer_key.as_deref(),
                 email: t.email.as_deref(),
                 phone: t.phone.as_deref(),
-            };
-            let mut n = record_nodes(&mut g, &r, &given_ids);
-            if n.is_empty() {
-                // A ticket known only by its order belongs to the order's customer.
-                if let Some(oid) = &t.order_id {
-                    n.push(g.node(Key::Order(oid.clone()), t.opened_at, &t.source));
-                }
+            }))
+            .collect();
+        shared = shared_values(&records, cfg.max_keys_per_identifier);
+        if !shared.is_empty() {
+            tracing::info!(values = shared.len(), "shared emails/phones (placeholders) not used for linking");
+        }
+        records.iter().map(|r| record_nodes(&mut g, r, &given_ids, &shared)).collect()
+    };
+    let mut ticket_nodes = nodes.split_off(n_orders + n_events);
+    let event_nodes = nodes.split_off(n_orders);
+    let order_nodes = nodes;
+    for (t, n) in lake.tickets.iter().zip(ticket_nodes.iter_mut()) {
+        if n.is_empty() {
+            // A ticket known only by its order belongs to the order's customer.
+            if let Some(oid) = &t.order_id {
+                n.push(g.node(Key::Order(oid.clone()), t.opened_at, &t.source));
             }
-            n
-        })
-        .collect();
+        }
+    }
     // Orders referenced by such tickets join their order's customer.
     let order_index: HashMap<&str, usize> =
         lake.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
@@ -251,7 +312,7 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>) {
         t.customer_id = id_of(&mut g, n);
     }
     lake.identities = identities(&mut g, &ids);
-    lake.customers = customers(lake, &mut g, &ids);
+    lake.customers = customers(lake, &mut g, &ids, &shared);
 }
 
 /// The customer id of every component root.
@@ -292,6 +353,7 @@ fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
         let key = &g.keys[i];
         let rule = match key {
             Key::Given(_) => "given",
+            _ if g.shared[i] => "shared_ignored",
             _ if sizes[&root] == 1 => "self",
             Key::Email(_) => "exact_email",
             Key::Phone(_) => "exact_phone",
@@ -340,20 +402,23 @@ struct Acc {
 }
 
 impl Acc {
-    fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>) {
+    /// Records a sighting; shared placeholder values are not anyone's contact.
+    fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>, shared: &HashSet<Key>) {
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
         self.sources.insert(source.to_string());
-        self.email.offer(ts, email.and_then(normalize_email));
-        self.phone.offer(ts, phone.and_then(normalize_phone));
+        let email = email.and_then(normalize_email).filter(|e| !shared.contains(&Key::Email(e.clone())));
+        let phone = phone.and_then(normalize_phone).filter(|p| !shared.contains(&Key::Phone(p.clone())));
+        self.email.offer(ts, email);
+        self.phone.offer(ts, phone);
     }
 }
 
-fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Customer> {
+fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, shared: &HashSet<Key>) -> Vec<Customer> {
     let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
     for o in &lake.orders {
         let Some(id) = &o.customer_id else { continue };
         let a = acc.entry(id.clone()).or_default();
-        a.seen(o.created_at, &o.source, o.email.as_deref(), o.phone.as_deref());
+        a.seen(o.created_at, &o.source, o.email.as_deref(), o.phone.as_deref(), shared);
         a.channels.insert(o.channel.clone());
         a.name.offer(o.created_at, o.name.clone());
         a.email_opt_in.offer(o.created_at, o.email_opt_in);
@@ -362,14 +427,14 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Cu
     for e in &lake.events {
         let Some(id) = &e.customer_id else { continue };
         let a = acc.entry(id.clone()).or_default();
-        a.seen(e.ts, &e.source, e.email.as_deref(), e.phone.as_deref());
+        a.seen(e.ts, &e.source, e.email.as_deref(), e.phone.as_deref(), shared);
         if e.event_type == "unsubscribe" {
             a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts)));
         }
     }
     for t in &lake.tickets {
         let Some(id) = &t.customer_id else { continue };
-        acc.entry(id.clone()).or_default().seen(t.opened_at, &t.source, t.email.as_deref(), t.phone.as_deref());
+        acc.entry(id.clone()).or_default().seen(t.opened_at, &t.source, t.email.as_deref(), t.phone.as_deref(), shared);
     }
     let mut n_keys: HashMap<&String, i64> = HashMap::new();
     for i in 0..g.keys.len() {
@@ -449,7 +514,7 @@ mod tests {
     #[test]
     fn links_by_email_and_phone_across_sources() {
         let mut l = lake();
-        resolve(&mut l, &HashSet::new());
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let id = |oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
         assert_eq!(id("shop:1"), id("taobao:2"));
         assert_eq!(id("shop:1"), id("pos:3"));
@@ -467,15 +532,15 @@ mod tests {
         let mut a = lake();
         let mut b = lake();
         b.orders.reverse();
-        resolve(&mut a, &HashSet::new());
-        resolve(&mut b, &HashSet::new());
+        resolve(&mut a, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut b, &HashSet::new(), &IdentityConfig::default());
         a.sort();
         b.sort();
         assert_eq!(a.orders, b.orders);
         assert_eq!(a.identities, b.identities);
         // Re-resolving a resolved lake changes nothing.
         let before = a.orders.clone();
-        resolve(&mut a, &HashSet::new());
+        resolve(&mut a, &HashSet::new(), &IdentityConfig::default());
         assert_eq!(a.orders, before);
     }
 
@@ -488,11 +553,11 @@ mod tests {
         o2.customer_id = Some("CUST-2".into());
         l.orders = vec![o1, o2];
         let given: HashSet<String> = ["CUST-1".to_string(), "CUST-2".to_string()].into();
-        resolve(&mut l, &given);
+        resolve(&mut l, &given, &IdentityConfig::default());
         let ids: Vec<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids, vec!["CUST-1", "CUST-2"]);
         // Stored with rule `given`, so a later resolve keeps them without being told again.
-        resolve(&mut l, &HashSet::new());
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         assert_eq!(l.orders[1].customer_id.as_deref(), Some("CUST-2"));
     }
 
@@ -512,9 +577,29 @@ mod tests {
             campaign_id: None,
             sku: None,
         });
-        resolve(&mut l, &HashSet::new());
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let c = l.customers.iter().find(|c| c.email.as_deref() == Some("b@x.com")).unwrap();
         assert_eq!((c.email_opt_in, c.unsubscribed_at), (Some(false), Some(50)));
+    }
+
+    #[test]
+    fn a_shared_placeholder_phone_links_nobody() {
+        let mut l = Lake::default();
+        for (i, card) in ["M1", "M2", "M3", "M4", "M5"].iter().enumerate() {
+            l.orders.push(order(&i.to_string(), "pos", Some(card), None, Some("4008208820"), i as i64));
+        }
+        // M1 also shows its real phone once, shared with an online order.
+        l.orders.push(order("9", "pos", Some("M1"), None, Some("13900000009"), 9));
+        l.orders.push(order("10", "shop", None, Some("m1@x.com"), Some("13900000009"), 10));
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
+        assert_eq!(ids.len(), 5, "five members, M1 linked to its online self, no merge through the store phone");
+        assert!(l.identities.iter().any(|i| i.key == "4008208820" && i.rule == "shared_ignored"));
+        assert!(l.customers.iter().all(|c| c.phone.as_deref() != Some("4008208820")));
+        let relaxed = IdentityConfig { max_keys_per_identifier: 10 };
+        resolve(&mut l, &HashSet::new(), &relaxed);
+        let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
+        assert_eq!(ids.len(), 1, "without the guard everyone merges");
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub struct InputSpec {
 pub struct IngestOptions {
     /// Stop at the first reject.
     pub strict: bool,
+    /// Identity resolution settings (`[identity]`).
+    pub identity: identity::IdentityConfig,
 }
 
 /// What an ingest did.
@@ -241,7 +243,7 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
-    identity::resolve(&mut lake, &merger.given);
+    identity::resolve(&mut lake, &merger.given, &opts.identity);
     let written = lake.write(lake_dir)?;
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)

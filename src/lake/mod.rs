@@ -26,6 +26,19 @@ pub enum LakeError {
     Schema { path: PathBuf, source: schema::SchemaError },
 }
 
+/// A temporary file in `dir` for an atomic write, readable by everyone like a normal new file
+/// (tempfile's default is owner-only).
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    b.tempfile_in(dir)
+}
+
 /// Writes a file atomically: `write` fills a temporary file beside `path`, which is then renamed.
 pub fn write_atomic(
     path: &Path,
@@ -34,7 +47,7 @@ pub fn write_atomic(
     let err = |message: String| LakeError::Write { path: path.to_path_buf(), message };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(|e| err(e.to_string()))?;
+    let mut tmp = temp_file_in(dir).map_err(|e| err(e.to_string()))?;
     write(tmp.as_file_mut()).map_err(err)?;
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;

@@ -82,11 +82,15 @@ pub fn pseudonymize(df: &mut DataFrame, salt: &str, cols: &[&str]) -> Result<(),
     Ok(())
 }
 
-/// Time spent in one pipeline stage.
+/// Time spent in one pipeline stage, and the memory it peaked at.
 #[derive(Debug, Clone, Serialize)]
 pub struct StageTime {
     pub stage: String,
     pub seconds: f64,
+    /// Peak resident memory of the process during the stage, in MB, from the OS (see
+    /// [`crate::bench::rss`]); the peak since the process started where the OS does not allow a
+    /// reset, null where it does not say.
+    pub peak_rss_mb: Option<f64>,
 }
 
 /// `manifest.json`: what produced `out/`.

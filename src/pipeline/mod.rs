@@ -66,11 +66,14 @@ impl Timer {
         stage: &'static str,
         f: impl FnOnce() -> Result<T, PipelineError>,
     ) -> Result<T, PipelineError> {
+        crate::bench::reset_peak_rss();
         let t = Instant::now();
         let out = f()?;
         let seconds = t.elapsed().as_secs_f64();
-        tracing::info!(stage, seconds = format!("{seconds:.3}"), "stage done");
-        self.stages.push(StageTime { stage: stage.into(), seconds });
+        let peak_rss_mb = crate::bench::peak_rss_mb();
+        let peak_mb = peak_rss_mb.map(|p| format!("{p:.1}")).unwrap_or_default();
+        tracing::info!(stage, seconds = format!("{seconds:.3}"), peak_mb, "stage done");
+        self.stages.push(StageTime { stage: stage.into(), seconds, peak_rss_mb });
         Ok(out)
     }
 }
