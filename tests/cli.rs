@@ -338,3 +338,39 @@ fn bundled_sample_is_what_the_generator_writes() {
         );
     }
 }
+
+#[test]
+fn generated_data_ingests_with_exactly_the_planted_rejects_and_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    // A higher noise rate than the default so every file carries some, fixed in a params file.
+    std::fs::write(p.join("params.toml"), "[noise]\nmalformed_rate = 0.01\nduplicate_rate = 0.05\n").unwrap();
+    ok(&custlens(p, &["gen", "--customers", "1500", "--seed", "5", "--out", "g", "--params", "params.toml"]));
+    ok(&custlens(p, &["run", "--config", "g/custlens.toml", "--lake", "lake", "--out", "out"]));
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("g/truth/params.json")).unwrap()).unwrap();
+    let m = manifest(&p.join("out"));
+    let mut checked = 0;
+    for f in m["ingested"].as_array().unwrap() {
+        let name = f["path"].as_str().unwrap().rsplit('/').next().unwrap();
+        let Some(t) = truth["counts"]["files"].get(name) else { continue };
+        assert_eq!(int(f, "rows_read"), int(t, "rows"), "{name}");
+        assert_eq!(int(f, "rejected"), int(t, "rejected_rows"), "{name}");
+        assert_eq!(int(f, "duplicate"), int(t, "duplicate_rows"), "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+    let planted: i64 = truth["counts"]["files"].as_object().unwrap().values().map(|v| int(v, "malformed")).sum();
+    assert!(planted > 10, "planted {planted}");
+    // Valid orders in the lake = purchases in the clean log that reached it.
+    let purchases = std::fs::read_to_string(p.join("g/truth/purchases.csv")).unwrap();
+    let in_lake = purchases.lines().skip(1).filter(|l| l.ends_with(",true")).count();
+    let orders = read(&p.join("lake/orders/part-0.parquet"));
+    let valid = orders
+        .lazy()
+        .filter(col("status").is_in(lit(Series::new("s".into(), ["paid", "shipped", "completed"])), false))
+        .collect()
+        .unwrap()
+        .height();
+    assert_eq!(valid, in_lake);
+}

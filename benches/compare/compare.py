@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -80,6 +80,9 @@ class Measure:
     rc: int
     wall: float
     peak_mb: float | None
+    cpu: float | None = None  # user + system seconds of the process
+    load1: float | None = None  # 1-minute load average when it started
+    foreign: float | None = None  # share of the machine's CPU used by other processes meanwhile
 
 
 def rss_method(requested: str) -> str:
@@ -100,36 +103,97 @@ def measure(cmd: list[str], logfile: Path, method: str, cwd: Path | None = None,
     psutil: polls the process tree's RSS every 10 ms (portable; can miss short peaks).
     """
     logfile.parent.mkdir(parents=True, exist_ok=True)
+    load1, busy0 = load_average(), cpu_busy_seconds()
     with open(logfile, "w") as out:
-        if method == "time":
-            tfile = logfile.with_suffix(".time")
-            t0 = time.perf_counter()
-            rc = subprocess.run([TIME_BIN, "-v", "-o", str(tfile)] + cmd, stdout=out, stderr=out, cwd=cwd, env=env).returncode
-            wall = time.perf_counter() - t0
-            peak = None
-            for line in tfile.read_text().splitlines():
-                if "Maximum resident set size (kbytes)" in line:
-                    peak = int(line.rsplit(":", 1)[1]) * 1024 / 1e6
-            return Measure(rc, wall, peak)
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=out, cwd=cwd, env=env)
-        if method == "wait4":
-            _, status, usage = os.wait4(p.pid, 0)
-            wall = time.perf_counter() - t0
-            p.returncode = os.waitstatus_to_exitcode(status)
-            return Measure(p.returncode, wall, usage.ru_maxrss * 1024 / 1e6)
-        import psutil
+        m = _measure(cmd, out, logfile, method, cwd, env)
+    busy1 = cpu_busy_seconds()
+    m.load1 = load1
+    if busy0 is not None and busy1 is not None and m.cpu is not None and m.wall > 0:
+        m.foreign = max(0.0, (busy1 - busy0) - m.cpu) / (m.wall * (os.cpu_count() or 1))
+    return m
 
-        peak = 0
-        proc = psutil.Process(p.pid)
-        while p.poll() is None:
-            try:
-                rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.01)
-        return Measure(p.returncode, time.perf_counter() - t0, peak / 1e6)
+
+def _measure(cmd, out, logfile: Path, method: str, cwd, env) -> Measure:
+    if method == "time":
+        tfile = logfile.with_suffix(".time")
+        t0 = time.perf_counter()
+        rc = subprocess.run([TIME_BIN, "-v", "-o", str(tfile)] + cmd, stdout=out, stderr=out, cwd=cwd, env=env).returncode
+        wall = time.perf_counter() - t0
+        fields = {}
+        for line in tfile.read_text().splitlines() if tfile.is_file() else []:
+            key, _, value = line.strip().rpartition(": ")
+            fields[key] = value
+        try:
+            peak = int(fields["Maximum resident set size (kbytes)"]) * 1024 / 1e6
+            cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
+        except (KeyError, ValueError):
+            peak = cpu = None
+        return Measure(rc, wall, peak, cpu)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=out, stderr=out, cwd=cwd, env=env)
+    if method == "wait4":
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        return Measure(p.returncode, wall, usage.ru_maxrss * 1024 / 1e6, usage.ru_utime + usage.ru_stime)
+    import psutil
+
+    peak = 0
+    proc = psutil.Process(p.pid)
+    while p.poll() is None:
+        try:
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.01)
+    return Measure(p.returncode, time.perf_counter() - t0, peak / 1e6)
+
+
+def cpu_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy (all cores, all processes), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+IDLE_SHARE = 0.10  # other processes using more than this share of the CPUs make timings suspect
+
+
+def busy_share(seconds: float) -> float | None:
+    b0 = cpu_busy_seconds()
+    time.sleep(seconds)
+    b1 = cpu_busy_seconds()
+    return None if b0 is None or b1 is None else (b1 - b0) / (seconds * (os.cpu_count() or 1))
+
+
+def wait_idle(limit: float) -> None:
+    """Waits up to `limit` seconds until two 5-second samples in a row show the CPUs < 10 % busy."""
+    deadline, quiet = time.monotonic() + limit, 0
+    share = busy_share(1.0)
+    if share is None:
+        log("  --wait-idle: /proc/stat unreadable; not waiting")
+        return
+    log(f"  CPUs {100 * share:.0f}% busy; waiting up to {limit:.0f} s for < {100 * IDLE_SHARE:.0f}% (--wait-idle)")
+    while quiet < 2 and time.monotonic() < deadline:
+        share = busy_share(5.0)
+        quiet = quiet + 1 if share < IDLE_SHARE else 0
+    log(f"  CPUs {100 * share:.0f}% busy; {'going on' if quiet >= 2 else 'gave up waiting'}")
+
+
+def busy_note(m: Measure) -> str:
+    return f" (others used {100 * m.foreign:.0f}% of the CPUs)" if m.foreign is not None and m.foreign > IDLE_SHARE else ""
 
 
 def repeated(n: int, run_once) -> tuple[list[Measure], list]:
@@ -144,10 +208,14 @@ def repeated(n: int, run_once) -> tuple[list[Measure], list]:
 def summary(ms: list[Measure]) -> dict:
     walls = [m.wall for m in ms]
     peaks = [m.peak_mb for m in ms if m.peak_mb is not None]
+    cpus = [m.cpu for m in ms if m.cpu is not None]
     return {
         "wall_seconds": statistics.median(walls),
         "wall_seconds_all": walls,
+        "cpu_seconds": statistics.median(cpus) if cpus else None,
         "peak_mb": max(peaks) if peaks else None,
+        "load1_at_start": [m.load1 for m in ms],
+        "foreign_cpu_share": [m.foreign for m in ms],
     }
 
 
@@ -256,7 +324,7 @@ def custlens_step(name: str, cmd: list[str], out_dirs: list[Path], repeat: int, 
         m = measure(cmd, logfile, method)
         if m.rc != 0:
             raise Failure(f"`{' '.join(cmd)}` failed (exit {m.rc}).\n  last lines of {logfile}:\n" + tail(logfile))
-        log(f"  custlens {name} #{i + 1}: {m.wall:.2f} s, peak {m.peak_mb:.0f} MB")
+        log(f"  custlens {name} #{i + 1}: {m.wall:.2f} s, peak {fmt_mb(m.peak_mb)} MB{busy_note(m)}")
         return m, manifest_stages(out_dirs[-1] / "manifest.json")
 
     return repeated(repeat, once)
@@ -288,7 +356,7 @@ def run_tool(t: Tool, run_dir: Path, results: Path, logs: Path, repeat: int, met
         log(f"  {t.tool}: FAILED (exit {first.rc}); last lines of {logfile}:\n" + tail(logfile, 15))
         return {"status": "failed", "reason": f"exit {first.rc}; see {logfile}"}
     ms, payloads = [first], [payload]
-    log(f"  {t.tool} #1: {payload['seconds']:.2f} s work, {first.wall:.2f} s process, peak {first.peak_mb:.0f} MB")
+    log(f"  {t.tool} #1: {payload['seconds']:.2f} s work, {first.wall:.2f} s process, peak {fmt_mb(first.peak_mb)} MB{busy_note(first)}")
     for i in range(1, repeat):
         m, (p, lf) = once(i)
         if m.rc != 0 or not p:
@@ -296,12 +364,13 @@ def run_tool(t: Tool, run_dir: Path, results: Path, logs: Path, repeat: int, met
             return {"status": "failed", "reason": f"exit {m.rc} on repeat {i + 1}; see {lf}"}
         ms.append(m)
         payloads.append(p)
-        log(f"  {t.tool} #{i + 1}: {p['seconds']:.2f} s work, {m.wall:.2f} s process, peak {m.peak_mb:.0f} MB")
+        log(f"  {t.tool} #{i + 1}: {p['seconds']:.2f} s work, {m.wall:.2f} s process, peak {fmt_mb(m.peak_mb)} MB{busy_note(m)}")
     sections = {k: statistics.median(p["sections"][k] for p in payloads) for k in payloads[0]["sections"]}
     return {
         "status": "ok",
         "seconds": statistics.median(p["seconds"] for p in payloads),
         "seconds_all": [p["seconds"] for p in payloads],
+        "cpu_seconds": statistics.median(p.get("cpu_seconds", 0.0) for p in payloads),
         "sections": sections,
         "rss_after_imports_mb": payloads[0].get("rss_after_imports_mb"),
         "process": summary(ms),
@@ -310,7 +379,7 @@ def run_tool(t: Tool, run_dir: Path, results: Path, logs: Path, repeat: int, met
 
 
 def run_check(kind: str, a: Path, b: Path, result: Path, logs: Path) -> dict | None:
-    logfile = logs / f"check-{result.stem}.log"
+    logfile = logs / f"{result.stem}.log"
     with open(logfile, "w") as out:
         rc = subprocess.run(
             [sys.executable, "-m", "tools.check", kind, str(a), str(b), "--result", str(result)],
@@ -329,6 +398,14 @@ def fmt_s(x):
     return "—" if x is None else (f"{x:.3f}" if x < 10 else f"{x:.1f}")
 
 
+def fmt_pct(x):
+    return "?" if x is None else f"{100 * x:.0f}%"
+
+
+def fmt_load(x):
+    return "?" if x is None else f"{x:.2f}"
+
+
 def fmt_mb(x):
     return "—" if x is None else f"{x:.0f}"
 
@@ -338,31 +415,38 @@ def build_rows(c: dict, tools: dict, checks: dict) -> list[dict]:
     rows = [
         {
             "tool": "custlens", "stage": "run: ingest raw exports + features + RFM + segments",
-            "seconds": c["run"]["wall_seconds"], "process_seconds": c["run"]["wall_seconds"],
+            "seconds": c["run"]["wall_seconds"], "cpu_seconds": c["run"]["cpu_seconds"], "process_seconds": c["run"]["wall_seconds"],
             "peak_mb": c["run"]["peak_mb"], "vs_custlens": "—", "agreement": "reference (out/rfm.parquet)",
         },
         {
             "tool": "custlens", "stage": "analyze: features + RFM + segments (like-for-like)",
-            "seconds": analyze, "process_seconds": analyze, "peak_mb": c["analyze"]["peak_mb"],
-            "vs_custlens": "1.00×", "agreement": "reference",
+            "seconds": analyze, "cpu_seconds": c["analyze"]["cpu_seconds"], "process_seconds": analyze, "peak_mb": c["analyze"]["peak_mb"],
+            "vs_custlens": "1.00× analyze", "agreement": "reference",
         },
         {
             "tool": "custlens", "stage": "analyze, in-process stages prepare + features + rfm",
-            "seconds": c["analyze"]["stages_features_rfm"], "process_seconds": None, "peak_mb": None,
-            "vs_custlens": "—", "agreement": "from out/manifest.json `stages`",
+            "seconds": c["analyze"]["stages_features_rfm"], "cpu_seconds": None, "process_seconds": None, "peak_mb": None,
+            "vs_custlens": "1.00× stages", "agreement": "from its out/manifest.json `stages`",
         },
     ]
     for t in TOOLS:
         r = tools.get(t.key)
         if r is None:
             continue
-        row = {"tool": t.tool, "stage": t.stage, "seconds": None, "process_seconds": None, "peak_mb": None}
+        row = {"tool": t.tool, "stage": t.stage, "seconds": None, "cpu_seconds": None, "process_seconds": None, "peak_mb": None}
         if r["status"] != "ok":
             row |= {"vs_custlens": "—", "agreement": f"{r['status']}: {r['reason']}"}
             rows.append(row)
             continue
-        row |= {"seconds": r["seconds"], "process_seconds": r["process"]["wall_seconds"], "peak_mb": r["process"]["peak_mb"]}
-        row["vs_custlens"] = f"{r['seconds'] / analyze:.2f}×" if t.like_for_like else "no custlens stage yet"
+        row |= {
+            "seconds": r["seconds"], "cpu_seconds": r["cpu_seconds"],
+            "process_seconds": r["process"]["wall_seconds"], "peak_mb": r["process"]["peak_mb"],
+        }
+        if t.like_for_like:
+            stages = c["analyze"]["stages_features_rfm"]
+            row["vs_custlens"] = f"{r['seconds'] / analyze:.2f}× analyze, {r['seconds'] / stages:.2f}× stages"
+        else:
+            row["vs_custlens"] = "no custlens stage yet"
         row["agreement"] = agreement_text(t.key, r["result"], checks)
         rows.append(row)
     return rows
@@ -396,11 +480,14 @@ def agreement_text(key: str, res: dict, checks: dict) -> str:
     return ""
 
 
-HEADER = ["tool", "stage", "seconds", "process s", "peak MB", "vs custlens analyze", "agreement / result"]
+HEADER = ["tool", "stage", "seconds", "cpu s", "process s", "peak MB", "vs custlens", "agreement / result"]
 
 
 def row_cells(r: dict) -> list[str]:
-    return [r["tool"], r["stage"], fmt_s(r["seconds"]), fmt_s(r["process_seconds"]), fmt_mb(r["peak_mb"]), r["vs_custlens"], r["agreement"]]
+    return [
+        r["tool"], r["stage"], fmt_s(r["seconds"]), fmt_s(r["cpu_seconds"]), fmt_s(r["process_seconds"]),
+        fmt_mb(r["peak_mb"]), r["vs_custlens"], r["agreement"],
+    ]
 
 
 def text_table(rows: list[dict]) -> str:
@@ -415,7 +502,7 @@ def text_table(rows: list[dict]) -> str:
 
 
 def md_table(rows: list[dict]) -> str:
-    out = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---", "---", "---:", "---:", "---:", "---", "---"]) + "|"]
+    out = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---", "---", "---:", "---:", "---:", "---:", "---", "---"]) + "|"]
     for r in rows:
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in row_cells(r)) + " |")
     return "\n".join(out)
@@ -432,13 +519,17 @@ def markdown(report: dict, rows: list[dict]) -> str:
         f"custlens {m['custlens_commit']}{' (src/ modified)' if m['custlens_worktree_dirty'] else ''}.",
         f"Data: {report['data']['orders']} orders, {report['data']['customers_with_orders']} customers with a valid order "
         f"(as_of {report['data']['as_of']}, base {report['data']['base_currency']}). "
-        f"Median of {p['repeat']} runs, each a fresh process; peak RSS = max, via {m['rss_method']}.",
+        f"Median of {p['repeat']} runs, each a fresh process; peak RSS = max, via {m['rss_method']}. "
+        f"Other processes used at most {fmt_pct(report['interference']['max_foreign_cpu_share'])} of the CPUs "
+        f"during a measurement (1-minute load {fmt_load(report['interference']['load1_at_start'])} at start).",
         "",
         md_table(rows),
         "",
         "*seconds*: custlens = whole process wall time; Python tools = in-process work (reading the canonical "
-        "Parquet + computing, after imports). *process s*: the tool's whole process incl. interpreter start and "
-        "imports. *vs custlens analyze*: seconds ÷ custlens `analyze` seconds (> 1 = slower than custlens).",
+        "Parquet + computing, after imports). *cpu s*: the same span in CPU seconds (user + system, all threads). "
+        "*process s*: the tool's whole process incl. interpreter start and "
+        "imports. *vs custlens*: seconds ÷ custlens `analyze` process seconds, and ÷ custlens' in-process "
+        "prepare + features + rfm stages (both read the lake and compute; > 1 = slower than custlens).",
         "",
         "## Details",
         "",
@@ -470,6 +561,7 @@ def main() -> int:
     ap.add_argument("--tools", default=",".join(t.key for t in TOOLS), help="comma-separated subset of: " + ", ".join(t.key for t in TOOLS))
     ap.add_argument("--rss", choices=["auto", "time", "wait4", "psutil"], default="auto", help="peak-RSS method (auto: /usr/bin/time -v if it works, else os.wait4)")
     ap.add_argument("--skip-build", action="store_true", help="reuse the last release binary instead of cargo build --release")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS", help="before measuring, wait up to SECONDS for the CPUs to be < 10%% busy")
     ap.add_argument("--unavailable", type=Path, help="file listing packages run.sh could not install")
     args = ap.parse_args()
     if args.customers < 1 or args.repeat < 1:
@@ -496,6 +588,9 @@ def main() -> int:
     generate(binary, data, n, s, logs)
     cfg = data / "custlens.toml"
 
+    if args.wait_idle > 0:
+        wait_idle(args.wait_idle)
+    load_start = load_average()
     log(f"[3/5] custlens (x{args.repeat}, peak RSS via {method})")
     lake, out, out_an = run_dir / "lake", run_dir / "out", run_dir / "out-analyze"
     run_cmd = [str(binary), "run", "--config", str(cfg), "--lake", str(lake), "--out", str(out)]
@@ -519,7 +614,7 @@ def main() -> int:
         if t.key in wanted:
             tools[t.key] = run_tool(t, run_dir, results, logs, args.repeat, method)
             if tools[t.key]["status"] == "unavailable" and unavailable_note:
-                tools[t.key]["install_failures"] = unavailable_note
+                tools[t.key]["reason"] += " (run.sh: " + "; ".join(unavailable_note.splitlines()) + ")"
 
     log("[5/5] checks")
     checks: dict[str, dict | None] = {}
@@ -540,7 +635,7 @@ def main() -> int:
     lake_rows = dict(manifest.get("lake_rows", []))
     outputs = dict(manifest.get("outputs", []))
     report = {
-        "command": " ".join(["benches/compare/run.sh"] + sys.argv[1:]),
+        "command": os.environ.get("CUSTLENS_COMPARE_INVOCATION") or " ".join(sys.argv),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "params": {"customers": n, "seed": s, "repeat": args.repeat, "workdir": str(work)},
         "machine": machine_info(args.repo.resolve(), method),
@@ -556,6 +651,13 @@ def main() -> int:
     rows = build_rows(custlens, tools, checks)
     report["rows"] = rows
     report["total_seconds"] = time.perf_counter() - started
+    parts = [custlens["run"], custlens["analyze"]] + [r["process"] for r in tools.values() if r.get("process")]
+    foreign = [x for part in parts for x in part["foreign_cpu_share"] if x is not None]
+    report["interference"] = {
+        "load1_at_start": load_start,
+        "max_foreign_cpu_share": max(foreign) if foreign else None,
+        "note": "share of all CPUs used by other processes while a measured process ran (/proc/stat minus its own CPU time)",
+    }
     json_path, md_path = work / f"compare-{tag}.json", work / f"compare-{tag}.md"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     md_path.write_text(markdown(report, rows))
@@ -567,6 +669,12 @@ def main() -> int:
     print(f"written: {json_path}\n         {md_path}")
 
     status = 0
+    busy = report["interference"]["max_foreign_cpu_share"]
+    if busy is not None and busy > IDLE_SHARE:
+        print(
+            f"\nWARNING: other processes used up to {100 * busy:.0f}% of the {os.cpu_count()} CPUs during a "
+            "measurement: wall seconds are skewed (cpu seconds less so). Re-run when idle, e.g. with --wait-idle 900."
+        )
     for key in ("pandas", "duckdb"):
         ch = checks.get(key)
         if ch and ch["disagreements"]:

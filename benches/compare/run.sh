@@ -3,7 +3,7 @@
 # scikit-learn) on the same canonical Parquet. Not part of CI. See benches/README.md.
 #
 #   benches/compare/run.sh [--customers N] [--seed S] [--workdir DIR] [--repeat K]
-#                          [--tools a,b,...] [--rss auto|time|wait4|psutil] [--skip-build]
+#                          [--tools a,b,...] [--rss auto|time|wait4|psutil] [--skip-build] [--wait-idle SEC]
 #
 # WORKDIR (default ${CUSTLENS_COMPARE_DIR:-$HOME/.cache/custlens-compare}) keeps the venv, the
 # generated data (data-N-S/), the custlens run (run-N-S/), per-tool results and logs, and the
@@ -15,6 +15,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WORKDIR="${CUSTLENS_COMPARE_DIR:-$HOME/.cache/custlens-compare}"
 PY_ARGS=()
+export CUSTLENS_COMPARE_INVOCATION="benches/compare/run.sh${*:+ $*}"
 
 usage() {
   sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
@@ -26,6 +27,7 @@ usage() {
   echo "  --tools LIST    subset of pandas,duckdb,lifetimes,mlxtend,pyfim,sklearn"
   echo "  --rss METHOD    peak-RSS method (default auto: /usr/bin/time -v if present, else os.wait4)"
   echo "  --skip-build    reuse the last release binary instead of cargo build --release"
+  echo "  --wait-idle SEC wait up to SEC seconds for the 1-minute load average to drop below 0.5"
   echo "Environment: CARGO_TARGET_DIR (default ~/.cache/custlens-target), CUSTLENS_COMPARE_DIR,"
   echo "  CUSTLENS_COMPARE_PYTHON (default python3.11, else python3)."
 }

@@ -24,14 +24,14 @@
 pub mod cache;
 pub mod rss;
 
-pub use cache::{cache_key, default_cache_dir, ensure_data, CachedData, GENERATOR_VERSION};
+pub use cache::{cache_key, default_cache_dir, ensure_data, CachedData};
 pub use rss::{current_rss_mb, peak_rss_mb, reset_peak_rss, RssMode};
 
 use crate::config::{Config, ConfigError};
 use crate::ingest::{self, IngestError, IngestOptions};
 use crate::output::OutputError;
 use crate::pipeline::{self, AnalyzeSettings, PipelineError};
-use crate::sample::SampleError;
+use crate::sample::{SampleError, GENERATOR_VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -140,7 +140,7 @@ pub struct StageResult {
     pub rows: u64,
     pub rows_unit: String,
     pub seconds: f64,
-    /// `rows / seconds`; null when `seconds` is 0.
+    /// `rows / seconds`; null when `seconds` is 0 and for a cached `gen`.
     pub rows_per_second: Option<f64>,
     /// Peak RSS during the stage in MB (see `rss_mode`); null where the OS does not say.
     pub peak_rss_mb: Option<f64>,
@@ -256,6 +256,9 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
 
     let (data, peak) = measured(|| ensure_data(&s.cache, s.customers, s.seed))?;
     let mut gen = StageResult::new("gen", s.customers as u64, "customers", data.seconds, peak);
+    if data.cached {
+        gen.rows_per_second = None; // a lookup, not a generation
+    }
     gen.cached = Some(data.cached);
     gen.generated_seconds = Some(data.generated_seconds);
     log_stage(&gen);

@@ -112,7 +112,8 @@ impl BasketModel {
         if !(mean_size > 0.0 && mean_size < skus.len() as f64 / 2.0) {
             return Err(format!("basket mean_size {mean_size} must be in (0, {})", skus.len() / 2));
         }
-        let index = |s: &str| skus.iter().position(|k| k == s).ok_or_else(|| format!("planted rule uses unknown SKU {s}"));
+        let index =
+            |s: &str| skus.iter().position(|k| k == s).ok_or_else(|| format!("planted rule uses unknown SKU {s}"));
         let mut used = std::collections::BTreeSet::new();
         let mut checked = Vec::new();
         for r in rules {
@@ -167,7 +168,16 @@ impl BasketModel {
             .filter(|(_, x)| **x)
             .map(|(product, _)| {
                 let u: f64 = rng.gen();
-                Line { product, qty: if u < 0.8 { 1 } else if u < 0.95 { 2 } else { 3 } }
+                Line {
+                    product,
+                    qty: if u < 0.8 {
+                        1
+                    } else if u < 0.95 {
+                        2
+                    } else {
+                        3
+                    },
+                }
             })
             .collect()
     }

@@ -7,14 +7,14 @@
 use super::baskets::Line;
 use super::model::{Channel, Fate, SimOrder, SimPerson};
 use super::words::*;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::America::New_York;
-use chrono_tz::Asia::Shanghai;
 use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// USD → CNY: the online store sells in USD; the base currency is CNY.
 pub const USD_RATE: f64 = 6.5;
@@ -147,6 +147,8 @@ pub struct Stats {
     pub baskets: [u64; 4],
     pub tickets: u64,
     pub events: u64,
+    /// A file whose text GBK cannot encode (a bug in the word lists).
+    pub gbk_error: Option<FileId>,
 }
 
 impl Stats {
@@ -173,20 +175,67 @@ impl Stats {
     }
 }
 
-/// One chunk's text per file and its counters.
+/// One chunk's bytes per file (in each file's encoding) and its counters.
 #[derive(Default)]
 pub struct ChunkOut {
-    pub text: Vec<String>,
+    pub text: Vec<Vec<u8>>,
     pub stats: Stats,
+    /// GBK bytes of non-ASCII cells already encoded in this chunk (names, titles, statuses repeat).
+    gbk_cache: std::collections::HashMap<String, Vec<u8>>,
 }
 
 impl ChunkOut {
     pub fn new() -> ChunkOut {
-        ChunkOut { text: vec![String::new(); N_FILES], stats: Stats::default() }
+        ChunkOut { text: vec![Vec::new(); N_FILES], stats: Stats::default(), gbk_cache: Default::default() }
     }
 
-    fn buf(&mut self, f: FileId) -> &mut String {
+    fn buf(&mut self, f: FileId) -> &mut Vec<u8> {
         &mut self.text[f.index()]
+    }
+
+    /// Appends a GBK CSV record (CRLF; `="…"` cells unquoted as Taobao writes them) to `f`.
+    fn gbk_record(&mut self, f: FileId, cells: &[&str], trailing_comma: bool) -> Result<(), FileId> {
+        let buf = &mut self.text[f.index()];
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            let quoted;
+            let c = if c.contains([',', '\n', '\r']) || c.starts_with('"') {
+                quoted = format!("\"{}\"", c.replace('"', "\"\""));
+                quoted.as_str()
+            } else {
+                c
+            };
+            if c.is_ascii() {
+                buf.extend_from_slice(c.as_bytes());
+            } else {
+                let bytes = match self.gbk_cache.get(c) {
+                    Some(b) => b,
+                    None => {
+                        let (b, _, bad) = encoding_rs::GBK.encode(c);
+                        if bad {
+                            return Err(f);
+                        }
+                        self.gbk_cache.entry(c.to_string()).or_insert(b.into_owned())
+                    }
+                };
+                buf.extend_from_slice(bytes);
+            }
+        }
+        if trailing_comma {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// The chunk's bytes per file and its counters; fails naming a file whose text GBK cannot hold.
+    pub fn into_bytes(self) -> Result<(Vec<Vec<u8>>, Stats), FileId> {
+        match self.stats.gbk_error {
+            Some(f) => Err(f),
+            None => Ok((self.text, self.stats)),
+        }
     }
 
     fn count(&mut self, f: FileId) -> &mut FileCounts {
@@ -270,7 +319,9 @@ pub fn persona(i: usize, rng: &mut ChaCha8Rng) -> Persona {
     let nick = match rng.gen_range(0..3) {
         0 => format!("{sur}{giv}_{}", i + 1),
         1 => format!("tb{:04}{i:04}", rng.gen_range(1000..10_000)),
-        _ => format!("{}{}{i}", NICK_ADJ[rng.gen_range(0..NICK_ADJ.len())], NICK_NOUN[rng.gen_range(0..NICK_NOUN.len())]),
+        _ => {
+            format!("{}{}{i}", NICK_ADJ[rng.gen_range(0..NICK_ADJ.len())], NICK_NOUN[rng.gen_range(0..NICK_NOUN.len())])
+        }
     };
     let (prov, city, dist, zip, street) = PLACES[rng.gen_range(0..PLACES.len())];
     Persona {
@@ -290,17 +341,13 @@ pub fn persona(i: usize, rng: &mut ChaCha8Rng) -> Persona {
 
 // ------------------------------------------------------------------------------------- cells
 
-/// Appends one CSV record; `raw` writes `="…"` cells unquoted as Taobao does.
-fn record(buf: &mut String, cells: &[&str], enc: Enc, trailing_comma: bool) {
+/// Appends one UTF-8 CSV record (RFC 4180 quoting, LF).
+fn record(buf: &mut String, cells: &[&str]) {
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
             buf.push(',');
         }
-        let needs = match enc {
-            Enc::Utf8 => c.contains([',', '"', '\n', '\r']),
-            Enc::Gbk => c.contains([',', '\n', '\r']) || c.starts_with('"'),
-        };
-        if needs {
+        if c.contains([',', '"', '\n', '\r']) {
             buf.push('"');
             buf.push_str(&c.replace('"', "\"\""));
             buf.push('"');
@@ -308,10 +355,7 @@ fn record(buf: &mut String, cells: &[&str], enc: Enc, trailing_comma: bool) {
             buf.push_str(c);
         }
     }
-    if trailing_comma {
-        buf.push(',');
-    }
-    buf.push_str(if enc == Enc::Gbk { "\r\n" } else { "\n" });
+    buf.push('\n');
 }
 
 fn money(cents: i64) -> String {
@@ -327,16 +371,41 @@ impl Layout<'_> {
     }
 }
 
-fn ny(t: DateTime<Utc>) -> String {
-    t.with_timezone(&New_York).format("%Y-%m-%d %H:%M:%S %z").to_string()
+/// `YYYY-MM-DD HH:MM:SS` (or with `/` and without seconds) of a naive time; hand-written because
+/// chrono's strftime parses its pattern on every call and dominated the generator's profile.
+fn ymd_hms(t: NaiveDateTime, sep: char, seconds: bool) -> String {
+    let mut s = String::with_capacity(20);
+    let _ = write!(s, "{:04}{sep}{:02}{sep}{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute());
+    if seconds {
+        let _ = write!(s, ":{:02}", t.second());
+    }
+    s
 }
 
-fn china(t: DateTime<Utc>, fmt: &str) -> String {
-    t.with_timezone(&Shanghai).format(fmt).to_string()
+/// New York time with its offset, as Shopify writes it: `2024-01-11 04:32:31 -0500`.
+fn ny(t: DateTime<Utc>) -> String {
+    let offset = New_York.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc();
+    let mut s = ymd_hms(t.naive_utc() + Duration::seconds(offset as i64), '-', true);
+    let (sign, a) = if offset < 0 { ('-', -offset) } else { ('+', offset) };
+    let _ = write!(s, " {sign}{:02}{:02}", a / 3600, a % 3600 / 60);
+    s
+}
+
+/// China time (UTC+8, no DST): `2024-01-11 04:32:31`, or POS's `2024/01/11 04:32`.
+fn china(t: DateTime<Utc>, pos: bool) -> String {
+    let local = t.naive_utc() + Duration::hours(8);
+    if pos {
+        ymd_hms(local, '/', false)
+    } else {
+        ymd_hms(local, '-', true)
+    }
 }
 
 fn iso(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let mut s = ymd_hms(t.naive_utc(), '-', true);
+    s.replace_range(10..11, "T");
+    s.push('Z');
+    s
 }
 
 /// `fang.wang7@example.com` → `Fang.Wang7@Example.com`.
@@ -467,7 +536,7 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
             let net = base - refund(o.fate, &units, total) as f64 / 100.0 * rate;
             let _ = writeln!(
                 out.buf(FileId::TruthPurchases),
-                "{},{},{},{},{:.6},{:.4},{:.2},{:.2},{}",
+                "{},{},{},{},{},{},{:.2},{:.2},{}",
                 who.id,
                 order_ref(o.channel, person.index, o.seq),
                 o.channel.source(),
@@ -495,7 +564,7 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
     let channels: Vec<&str> = person.channels.iter().map(|c| c.source()).collect();
     let _ = writeln!(
         out.buf(FileId::TruthCustomers),
-        "{},{},{:.8},{:.6},{:.8},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{}",
         who.id,
         person.kind.label(),
         person.lambda,
@@ -510,8 +579,8 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
     out.count(FileId::TruthCustomers).rows += 1;
     for (source, key_type, key) in ids {
         let mut line = String::new();
-        record(&mut line, &[&who.id, source, key_type, &key], Enc::Utf8, false);
-        out.buf(FileId::TruthIdentities).push_str(&line);
+        record(&mut line, &[&who.id, source, key_type, &key]);
+        out.buf(FileId::TruthIdentities).extend_from_slice(line.as_bytes());
         out.count(FileId::TruthIdentities).rows += 1;
     }
 }
@@ -519,7 +588,17 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
 type Ids = BTreeSet<(&'static str, &'static str, String)>;
 
 #[allow(clippy::too_many_arguments)]
-fn shopify(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i64], malformed: bool, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+fn shopify(
+    lay: &Layout,
+    p: &SimPerson,
+    who: &Persona,
+    o: &SimOrder,
+    units: &[i64],
+    malformed: bool,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
     let at = lay.at(o.day);
     let name = source_id(Channel::Shopify, p.index, o.seq);
     let email = match rng.gen::<f64>() {
@@ -614,13 +693,13 @@ fn shopify(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i6
             if first { &id_num } else { &e },
             "",
         ];
-        record(&mut text, &cells, Enc::Utf8, false);
+        record(&mut text, &cells);
     }
     let n = o.lines.len() as u64;
-    emit(out, FileId::Shopify, FileId::ShopifyReexport, &text, n, malformed, lay.duplicate_rate, rng);
+    emit(out, FileId::Shopify, FileId::ShopifyReexport, text.as_bytes(), n, malformed, lay.duplicate_rate, rng);
     shopify_side_events(lay, who, o, at, rng, out);
     if let Some(t) = ticket(lay, p, o, &name, &email, rng) {
-        out.buf(FileId::Tickets).push_str(&t);
+        out.buf(FileId::Tickets).extend_from_slice(t.as_bytes());
         out.count(FileId::Tickets).rows += 1;
         out.stats.tickets += 1;
     }
@@ -628,15 +707,24 @@ fn shopify(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i6
 
 /// Writes an order's rows, counts them, and maybe re-exports them (never a malformed one).
 #[allow(clippy::too_many_arguments)]
-fn emit(out: &mut ChunkOut, file: FileId, reexport: FileId, text: &str, rows: u64, malformed: bool, dup_rate: f64, rng: &mut ChaCha8Rng) {
-    out.buf(file).push_str(text);
+fn emit(
+    out: &mut ChunkOut,
+    file: FileId,
+    reexport: FileId,
+    text: &[u8],
+    rows: u64,
+    malformed: bool,
+    dup_rate: f64,
+    rng: &mut ChaCha8Rng,
+) {
+    out.buf(file).extend_from_slice(text);
     let c = out.count(file);
     c.rows += rows;
     if malformed {
         c.malformed += 1;
         c.rejected_rows += rows;
     } else if rng.gen_bool(dup_rate.clamp(0.0, 1.0)) {
-        out.buf(reexport).push_str(text);
+        out.buf(reexport).extend_from_slice(text);
         let c = out.count(reexport);
         c.rows += rows;
         c.duplicate_rows += rows;
@@ -644,7 +732,17 @@ fn emit(out: &mut ChunkOut, file: FileId, reexport: FileId, text: &str, rows: u6
 }
 
 #[allow(clippy::too_many_arguments)]
-fn taobao(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i64], malformed: bool, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+fn taobao(
+    lay: &Layout,
+    p: &SimPerson,
+    who: &Persona,
+    o: &SimOrder,
+    units: &[i64],
+    malformed: bool,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
     let at = lay.at(o.day);
     let id = source_id(Channel::Taobao, p.index, o.seq);
     let excel = |v: &str| format!("=\"{v}\"");
@@ -658,8 +756,8 @@ fn taobao(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i64
     ids.insert(("taobao", "phone", who.phone.clone()));
     let bad_id = malformed && rng.gen_bool(0.5);
     let id_cell = if bad_id { excel("") } else { excel(&id) };
-    let created = if malformed && !bad_id { BAD_DATE_CN.to_string() } else { china(at, "%Y-%m-%d %H:%M:%S") };
-    let paid_at = if paid { china(at + Duration::seconds(rng.gen_range(5..600)), "%Y-%m-%d %H:%M:%S") } else { empty(rng) };
+    let created = if malformed && !bad_id { BAD_DATE_CN.to_string() } else { china(at, false) };
+    let paid_at = if paid { china(at + Duration::seconds(rng.gen_range(5..600)), false) } else { empty(rng) };
     let yuan = if rng.gen_bool(0.3) { "元" } else { "" };
     let msg = ["", "", "", "", "", "请尽快发货", "包装好一点，谢谢"][rng.gen_range(0..7)];
     let msg = if msg.is_empty() { empty(rng) } else { msg.to_string() };
@@ -688,23 +786,49 @@ fn taobao(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i64
         close,
         &money(refund(o.fate, units, goods)),
     ];
-    let mut text = String::new();
-    record(&mut text, &cells, Enc::Gbk, false);
-    emit(out, FileId::TaobaoOrders, FileId::TaobaoReexport, &text, 1, malformed, lay.duplicate_rate, rng);
+    let start = out.buf(FileId::TaobaoOrders).len();
+    if out.gbk_record(FileId::TaobaoOrders, &cells, false).is_err() {
+        out.stats.gbk_error = Some(FileId::TaobaoOrders);
+    }
+    let line = out.buf(FileId::TaobaoOrders).split_off(start);
+    emit(out, FileId::TaobaoOrders, FileId::TaobaoReexport, &line, 1, malformed, lay.duplicate_rate, rng);
     for (l, unit) in o.lines.iter().zip(units) {
         let product = &lay.catalog[l.product];
         let color = ["白色", "灰色", "蓝色", "原木色"][rng.gen_range(0..4)];
         let attr = format!("颜色分类：{color}");
         let ext = empty(rng);
         let id_cell = excel(&id);
-        let cells = [id_cell.as_str(), product.cn, &money(*unit), &l.qty.to_string(), &ext, &attr, "", "", status, &product.sku];
-        record(out.buf(FileId::TaobaoItems), &cells, Enc::Gbk, true);
+        let cells = [
+            id_cell.as_str(),
+            product.cn,
+            &money(*unit),
+            &l.qty.to_string(),
+            &ext,
+            &attr,
+            "",
+            "",
+            status,
+            &product.sku,
+        ];
+        if out.gbk_record(FileId::TaobaoItems, &cells, true).is_err() {
+            out.stats.gbk_error = Some(FileId::TaobaoItems);
+        }
         out.count(FileId::TaobaoItems).rows += 1;
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pos(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i64], malformed: bool, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+fn pos(
+    lay: &Layout,
+    p: &SimPerson,
+    who: &Persona,
+    o: &SimOrder,
+    units: &[i64],
+    malformed: bool,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
     let at = lay.at(o.day);
     let (store, _) = STORES[who.store];
     let receipt = source_id(Channel::Pos, p.index, o.seq);
@@ -719,17 +843,18 @@ fn pos(lay: &Layout, p: &SimPerson, who: &Persona, o: &SimOrder, units: &[i64], 
         ids.insert(("pos", "phone", who.phone.clone()));
     }
     let payment = ["微信支付", "支付宝", "银联卡", "现金"][rng.gen_range(0..4)];
-    let sold_at = china(at, "%Y/%m/%d %H:%M");
+    let sold_at = china(at, true);
     let mut text = String::new();
     for (j, (l, unit)) in o.lines.iter().zip(units).enumerate() {
         let product = &lay.catalog[l.product];
         let when = if malformed && j == 0 { BAD_DATE_POS } else { sold_at.as_str() };
         let (qty, price, total) = (l.qty.to_string(), money(*unit), money(unit * l.qty));
-        let cells = [receipt.as_str(), store, &who.card, &phone, when, &product.sku, product.cn, &qty, &price, &total, payment];
-        record(&mut text, &cells, Enc::Utf8, false);
+        let cells =
+            [receipt.as_str(), store, &who.card, &phone, when, &product.sku, product.cn, &qty, &price, &total, payment];
+        record(&mut text, &cells);
     }
     // POS exports are not re-exported: duplicates come from the online store and Taobao.
-    emit(out, FileId::Pos, FileId::Pos, &text, o.lines.len() as u64, malformed, 0.0, rng);
+    emit(out, FileId::Pos, FileId::Pos, text.as_bytes(), o.lines.len() as u64, malformed, 0.0, rng);
 }
 
 // ------------------------------------------------------------------------------------ events
@@ -755,8 +880,8 @@ fn event(out: &mut ChunkOut, rng: &mut ChaCha8Rng, malformed_rate: f64, mut e: E
     }
     if let Ok(line) = serde_json::to_string(&e) {
         let buf = out.buf(FileId::Events);
-        buf.push_str(&line);
-        buf.push('\n');
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
         let c = out.count(FileId::Events);
         c.rows += 1;
         if bad {
@@ -768,18 +893,41 @@ fn event(out: &mut ChunkOut, rng: &mut ChaCha8Rng, malformed_rate: f64, mut e: E
 }
 
 /// Cart adds and a checkout before 60% of online orders.
-fn shopify_side_events(lay: &Layout, who: &Persona, o: &SimOrder, at: DateTime<Utc>, rng: &mut ChaCha8Rng, out: &mut ChunkOut) {
+fn shopify_side_events(
+    lay: &Layout,
+    who: &Persona,
+    o: &SimOrder,
+    at: DateTime<Utc>,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+) {
     if !rng.gen_bool(0.6) {
         return;
     }
     for l in &o.lines {
         let t = at - Duration::seconds(rng.gen_range(120..3600));
         let sku = Some(lay.catalog[l.product].sku.as_str());
-        let e = EventLine { email: Some(&who.email), phone: None, channel: "web", event: "cart_add", timestamp: iso(t), campaign: None, sku };
+        let e = EventLine {
+            email: Some(&who.email),
+            phone: None,
+            channel: "web",
+            event: "cart_add",
+            timestamp: iso(t),
+            campaign: None,
+            sku,
+        };
         event(out, rng, lay.malformed_rate, e);
     }
     let t = at - Duration::seconds(rng.gen_range(30..110));
-    let e = EventLine { email: Some(&who.email), phone: None, channel: "web", event: "checkout", timestamp: iso(t), campaign: None, sku: None };
+    let e = EventLine {
+        email: Some(&who.email),
+        phone: None,
+        channel: "web",
+        event: "checkout",
+        timestamp: iso(t),
+        campaign: None,
+        sku: None,
+    };
     event(out, rng, lay.malformed_rate, e);
 }
 
@@ -790,7 +938,15 @@ fn events_email(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mu
     if who.email_opt_in {
         for (day, name) in lay.campaigns.iter().filter(|(d, _)| *d >= since) {
             let sent = lay.at(*day) + Duration::seconds((p.index % 900) as i64);
-            let base = |event, t| EventLine { email: Some(&who.email), phone: None, channel: "email", event, timestamp: iso(t), campaign: Some(name), sku: None };
+            let base = |event, t| EventLine {
+                email: Some(&who.email),
+                phone: None,
+                channel: "email",
+                event,
+                timestamp: iso(t),
+                campaign: Some(name),
+                sku: None,
+            };
             event(out, rng, lay.malformed_rate, base("sent", sent));
             if rng.gen_bool(open) {
                 let t = sent + Duration::minutes(rng.gen_range(2..2880));
@@ -810,12 +966,22 @@ fn events_email(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mu
     let abandoned = rng.gen_range(0..=2);
     for _ in 0..abandoned {
         let day = rng.gen_range(since..lay.days.max(since + 1e-3));
-        if p.orders.iter().any(|o| o.channel == Channel::Shopify && o.day >= day && o.day - day < 3.0) || day >= lay.days {
+        if p.orders.iter().any(|o| o.channel == Channel::Shopify && o.day >= day && o.day - day < 3.0)
+            || day >= lay.days
+        {
             continue;
         }
         let sku = &lay.catalog[rng.gen_range(0..lay.catalog.len())].sku;
         let t = lay.at(day);
-        let e = EventLine { email: Some(&who.email), phone: None, channel: "web", event: "cart_add", timestamp: iso(t), campaign: None, sku: Some(sku) };
+        let e = EventLine {
+            email: Some(&who.email),
+            phone: None,
+            channel: "web",
+            event: "cart_add",
+            timestamp: iso(t),
+            campaign: None,
+            sku: Some(sku),
+        };
         event(out, rng, lay.malformed_rate, e);
     }
 }
@@ -825,11 +991,27 @@ fn events_sms(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mut 
     let (_, _, _, sms_click) = p.kind.engagement();
     for (day, name) in lay.sms_campaigns.iter().filter(|(d, _)| *d >= since) {
         let sent = lay.at(*day) + Duration::seconds((p.index % 600) as i64);
-        let e = EventLine { email: None, phone: Some(&who.phone), channel: "sms", event: "sms_sent", timestamp: iso(sent), campaign: Some(name), sku: None };
+        let e = EventLine {
+            email: None,
+            phone: Some(&who.phone),
+            channel: "sms",
+            event: "sms_sent",
+            timestamp: iso(sent),
+            campaign: Some(name),
+            sku: None,
+        };
         event(out, rng, lay.malformed_rate, e);
         if rng.gen_bool(sms_click) {
             let t = sent + Duration::minutes(rng.gen_range(1..600));
-            let e = EventLine { email: None, phone: Some(&who.phone), channel: "sms", event: "sms_click", timestamp: iso(t), campaign: Some(name), sku: None };
+            let e = EventLine {
+                email: None,
+                phone: Some(&who.phone),
+                channel: "sms",
+                event: "sms_click",
+                timestamp: iso(t),
+                campaign: Some(name),
+                sku: None,
+            };
             event(out, rng, lay.malformed_rate, e);
         }
     }
@@ -876,7 +1058,7 @@ fn ticket(lay: &Layout, p: &SimPerson, o: &SimOrder, name: &str, email: &str, rn
     let id = (5001 + p.index as u64 * 1000 + o.seq as u64).to_string();
     let reason = reasons[rng.gen_range(0..reasons.len())];
     let mut line = String::new();
-    record(&mut line, &[&id, email, name, kind, reason, status, &utc(opened), &solved, &sat], Enc::Utf8, false);
+    record(&mut line, &[&id, email, name, kind, reason, status, &utc(opened), &solved, &sat]);
     Some(line)
 }
 
@@ -884,7 +1066,7 @@ fn ticket(lay: &Layout, p: &SimPerson, o: &SimOrder, name: &str, email: &str, rn
 pub fn products_csv(catalog: &[Product]) -> String {
     let mut text = String::from("sku,product_name,category,price,cost\n");
     for p in catalog {
-        record(&mut text, &[&p.sku, p.en, p.category, &money(p.price), &money(p.cost)], Enc::Utf8, false);
+        record(&mut text, &[&p.sku, p.en, p.category, &money(p.price), &money(p.cost)]);
     }
     text
 }
@@ -896,11 +1078,14 @@ mod tests {
     #[test]
     fn csv_records_quote_only_when_needed() {
         let mut s = String::new();
-        record(&mut s, &["a", "b,c", "say \"hi\"", "x\ny"], Enc::Utf8, false);
+        record(&mut s, &["a", "b,c", "say \"hi\"", "x\ny"]);
         assert_eq!(s, "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\"\n");
-        let mut g = String::new();
-        record(&mut g, &["=\"123\"", "锅"], Enc::Gbk, true);
-        assert_eq!(g, "=\"123\",锅,\r\n");
+        let mut out = ChunkOut::new();
+        out.gbk_record(FileId::TaobaoItems, &["=\"123\"", "锅", "a,b"], true).unwrap();
+        out.gbk_record(FileId::TaobaoItems, &["锅"], false).unwrap();
+        let (text, _, bad) = encoding_rs::GBK.decode(&out.text[FileId::TaobaoItems.index()]);
+        assert!(!bad);
+        assert_eq!(text, "=\"123\",锅,\"a,b\",\r\n锅\r\n");
     }
 
     #[test]

@@ -102,7 +102,13 @@ pub struct SampleConfig {
 impl Default for SampleConfig {
     fn default() -> Self {
         let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-        SampleConfig { customers: 600, seed: 42, start: day(2023, 1, 1), end: day(2024, 12, 31), params: GenParams::default() }
+        SampleConfig {
+            customers: 600,
+            seed: 42,
+            start: day(2023, 1, 1),
+            end: day(2024, 12, 31),
+            params: GenParams::default(),
+        }
     }
 }
 
@@ -190,6 +196,9 @@ impl GenParams {
     }
 }
 
+/// A rendered chunk: bytes per file and counters.
+type Rendered = (Vec<Vec<u8>>, Stats);
+
 /// Persons per chunk; a batch of chunks is rendered in parallel, then written in order.
 const CHUNK: usize = 512;
 
@@ -197,7 +206,10 @@ const CHUNK: usize = 512;
 pub fn generate(cfg: &SampleConfig, out: &Path) -> Result<SampleSummary, SampleError> {
     let p = &cfg.params;
     if cfg.customers == 0 || cfg.end <= cfg.start {
-        return Err(SampleError::Config(format!("need customers > 0 and start < end, got {} .. {}", cfg.start, cfg.end)));
+        return Err(SampleError::Config(format!(
+            "need customers > 0 and start < end, got {} .. {}",
+            cfg.start, cfg.end
+        )));
     }
     p.check()?;
     let days = ((cfg.end - cfg.start).num_days() + 1) as f64;
@@ -227,20 +239,39 @@ pub fn generate(cfg: &SampleConfig, out: &Path) -> Result<SampleSummary, SampleE
     let mut sinks = Sinks::create(out)?;
     let mut stats = Stats::default();
     let batch = CHUNK * rayon::current_num_threads().max(1) * 2;
-    let mut first = 0;
-    while first < cfg.customers {
+    let render_batch = |first: usize| -> Result<Vec<Rendered>, SampleError> {
         let last = (first + batch).min(cfg.customers);
-        let chunks: Vec<ChunkOut> = (first..last)
+        (first..last)
             .step_by(CHUNK)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|c| render_chunk(&model, &layout, cfg.seed, c, (c + CHUNK).min(last)))
-            .collect();
-        for chunk in chunks {
-            sinks.write(&chunk)?;
-            stats.add(&chunk.stats);
+            .map(|c| {
+                render_chunk(&model, &layout, cfg.seed, c, (c + CHUNK).min(last))
+                    .into_bytes()
+                    .map_err(|f| SampleError::Encoding { path: out.join(f.name()) })
+            })
+            .collect()
+    };
+    // Render batch k + 1 while batch k is written.
+    let mut pending = render_batch(0)?;
+    let mut next = batch;
+    loop {
+        let (written, rendered) = rayon::join(
+            || -> Result<(), SampleError> {
+                for (bytes, s) in &pending {
+                    sinks.write(bytes)?;
+                    stats.add(s);
+                }
+                Ok(())
+            },
+            || if next < cfg.customers { Some(render_batch(next)) } else { None },
+        );
+        written?;
+        match rendered {
+            Some(r) => pending = r?,
+            None => break,
         }
-        first = last;
+        next += batch;
     }
     sinks.finish()?;
     let summary = summarize(&stats);
@@ -343,9 +374,9 @@ impl Sinks {
         Ok(Sinks { files })
     }
 
-    fn write(&mut self, chunk: &ChunkOut) -> Result<(), SampleError> {
-        for (f, (path, w)) in FileId::ALL.iter().zip(self.files.iter_mut()) {
-            write_text(w, &chunk.text[f.index()], f.encoding(), path)?;
+    fn write(&mut self, bytes: &[Vec<u8>]) -> Result<(), SampleError> {
+        for (b, (path, w)) in bytes.iter().zip(self.files.iter_mut()) {
+            w.write_all(b).map_err(|e| io_err(path, e))?;
         }
         Ok(())
     }
@@ -374,10 +405,20 @@ fn write_text(w: &mut impl Write, text: &str, enc: Enc, path: &Path) -> Result<(
 }
 
 /// Small files written whole (atomically): products, mappings, custlens.toml, truth JSON.
-fn write_small_files(out: &Path, cfg: &SampleConfig, catalog: &[formats::Product], summary: &SampleSummary, rules: &[RuleTruth]) -> Result<(), SampleError> {
+fn write_small_files(
+    out: &Path,
+    cfg: &SampleConfig,
+    catalog: &[formats::Product],
+    summary: &SampleSummary,
+    rules: &[RuleTruth],
+) -> Result<(), SampleError> {
     save(out, "products.csv", formats::products_csv(catalog).as_bytes())?;
     for (file, text) in MAPPINGS {
-        save(out, &format!("mappings/{file}"), format!("# Written by the custlens sample generator.\n{text}").as_bytes())?;
+        save(
+            out,
+            &format!("mappings/{file}"),
+            format!("# Written by the custlens sample generator.\n{text}").as_bytes(),
+        )?;
     }
     save(out, "custlens.toml", config_toml().as_bytes())?;
     let params = serde_json::json!({
@@ -396,7 +437,8 @@ fn write_small_files(out: &Path, cfg: &SampleConfig, catalog: &[formats::Product
     });
     let text = serde_json::to_string_pretty(&params).map_err(|e| io_err(&out.join("truth/params.json"), e.into()))?;
     save(out, "truth/params.json", format!("{text}\n").as_bytes())?;
-    let rules_text = serde_json::to_string_pretty(rules).map_err(|e| io_err(&out.join("truth/rules.json"), e.into()))?;
+    let rules_text =
+        serde_json::to_string_pretty(rules).map_err(|e| io_err(&out.join("truth/rules.json"), e.into()))?;
     save(out, "truth/rules.json", format!("{rules_text}\n").as_bytes())
 }
 
@@ -675,11 +717,13 @@ mod tests {
     fn bad_params_are_named() {
         let mut p = GenParams::default();
         p.spend.q = 0.5;
-        let err = generate(&SampleConfig { params: p, ..SampleConfig::default() }, Path::new("/nonexistent")).unwrap_err();
+        let err =
+            generate(&SampleConfig { params: p, ..SampleConfig::default() }, Path::new("/nonexistent")).unwrap_err();
         assert!(err.to_string().contains("spend.q"), "{err}");
         let mut p = GenParams::default();
         p.noise.malformed_rate = 2.0;
-        let err = generate(&SampleConfig { params: p, ..SampleConfig::default() }, Path::new("/nonexistent")).unwrap_err();
+        let err =
+            generate(&SampleConfig { params: p, ..SampleConfig::default() }, Path::new("/nonexistent")).unwrap_err();
         assert!(err.to_string().contains("noise.malformed_rate"), "{err}");
     }
 }

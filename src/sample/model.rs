@@ -126,7 +126,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::LoyalHighValue, Kind::LoyalRegular, Kind::OccasionalBigSpender, Kind::OccasionalBargain];
+    pub const ALL: [Kind; 4] =
+        [Kind::LoyalHighValue, Kind::LoyalRegular, Kind::OccasionalBigSpender, Kind::OccasionalBargain];
 
     pub fn index(self) -> usize {
         self as usize
@@ -272,7 +273,9 @@ impl Model {
         for day in times {
             orders.push(self.order(kind, nu, &channels, day, true, rng));
             let n = &self.noise;
-            for (rate, fate) in [(n.unpaid_rate, Fate::Unpaid), (n.cancel_rate, Fate::Cancelled), (n.refund_rate, Fate::Refunded)] {
+            for (rate, fate) in
+                [(n.unpaid_rate, Fate::Unpaid), (n.cancel_rate, Fate::Cancelled), (n.refund_rate, Fate::Refunded)]
+            {
                 // POS exports have no status: noise orders happen online only.
                 if rng.gen_bool(rate.clamp(0.0, 1.0)) && channels.iter().any(|c| *c != Channel::Pos) {
                     let extra = (day + rng.gen_range(-30.0..30.0)).clamp(0.0, self.days - 1e-6);
@@ -303,7 +306,15 @@ impl Model {
         out
     }
 
-    fn order(&self, kind: Kind, nu: f64, channels: &[Channel], day: f64, purchase: bool, rng: &mut ChaCha8Rng) -> SimOrder {
+    fn order(
+        &self,
+        kind: Kind,
+        nu: f64,
+        channels: &[Channel],
+        day: f64,
+        purchase: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> SimOrder {
         let online: Vec<Channel> = channels.iter().copied().filter(|c| *c != Channel::Pos).collect();
         let pool = if purchase || online.is_empty() { channels } else { &online[..] };
         let channel = match pool.split_first() {
@@ -316,7 +327,10 @@ impl Model {
         let ship_after_days = rng.gen_range(0.3..3.0);
         let fate = if !purchase {
             Fate::Cancelled
-        } else if channel != Channel::Pos && rng.gen_bool(self.noise.partial_refund_rate.clamp(0.0, 1.0)) && day + ship_after_days + 3.0 < self.days {
+        } else if channel != Channel::Pos
+            && rng.gen_bool(self.noise.partial_refund_rate.clamp(0.0, 1.0))
+            && day + ship_after_days + 3.0 < self.days
+        {
             Fate::PartialRefund
         } else if channel == Channel::Pos || day + ship_after_days + 7.0 < self.days {
             Fate::Completed

@@ -1,6 +1,5 @@
 //! Word lists and the catalog the sample generator draws from (all invented).
 
-
 #[rustfmt::skip]
 pub const SURNAMES: &[(&str, &str)] = &[
     ("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"), ("黄", "Huang"),
@@ -57,4 +56,3 @@ pub const CATALOG: &[(&str, &str, &str, i64)] = &[
     ("Tableware", "Stainless Cutlery Set", "不锈钢刀叉套装", 3200), ("Tableware", "Teapot", "茶壶", 3800),
     ("Tableware", "Coffee Mug", "咖啡杯", 1190),
 ];
-
