@@ -64,7 +64,7 @@ fn fixture(customers: usize) -> Fixture {
     let data = bench::ensure_data(&cache, customers, SEED).expect("bench data");
     let cfg = Config::load(Some(&data.config_path()), &[]).expect("generated config");
     let specs = ingest::plan_inputs(&cfg, &[], None, None).expect("inputs");
-    let opts = IngestOptions { strict: false };
+    let opts = IngestOptions { strict: false, ..Default::default() };
     let work = tempfile::tempdir().expect("temp folder");
     let lake_dir = work.path().join("lake");
     let report = ingest::ingest(&specs, &lake_dir, &opts).expect("ingest");
