@@ -27,7 +27,8 @@ usage() {
   echo "  --tools LIST    subset of pandas,duckdb,lifetimes,mlxtend,pyfim,sklearn"
   echo "  --rss METHOD    peak-RSS method (default auto: /usr/bin/time -v if present, else os.wait4)"
   echo "  --skip-build    reuse the last release binary instead of cargo build --release"
-  echo "  --wait-idle SEC wait up to SEC seconds for the 1-minute load average to drop below 0.5"
+  echo "  --wait-idle SEC wait up to SEC s for idle CPUs (< 10% busy) before measuring, and re-measure"
+  echo "                  (up to 3 times) any run that other processes disturbed"
   echo "Environment: CARGO_TARGET_DIR (default ~/.cache/custlens-target), CUSTLENS_COMPARE_DIR,"
   echo "  CUSTLENS_COMPARE_PYTHON (default python3.11, else python3)."
 }

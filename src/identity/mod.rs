@@ -25,7 +25,7 @@ use crate::ingest::rows::hex;
 use crate::lake::records::{Customer, Identity};
 use crate::lake::Lake;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Normalizes an email for matching; None when it is not an address.
 pub fn normalize_email(s: &str) -> Option<String> {
@@ -106,7 +106,9 @@ impl Graph {
             }
         };
         self.first_seen[i] = self.first_seen[i].min(ts);
-        self.sources[i].insert(source.to_string());
+        if !self.sources[i].contains(source) {
+            self.sources[i].insert(source.to_string());
+        }
         i
     }
 
@@ -167,8 +169,8 @@ fn contact_keys(r: &RecordKeys) -> (Option<Key>, Option<Key>) {
 /// Emails and phones seen with more than `max` distinct identifiers of one kind: member keys of
 /// one source, emails (for a phone) or phones (for an email). One person has one member key per
 /// source and few addresses, so only placeholders exceed it.
-fn shared_values(records: &[RecordKeys], max: usize) -> HashSet<Key> {
-    let mut anchors: HashMap<Key, HashMap<String, HashSet<Key>>> = HashMap::new();
+fn shared_values<'a>(records: &[RecordKeys<'a>], max: usize) -> HashSet<Key> {
+    let mut anchors: HashMap<Key, HashMap<&'a str, HashSet<Key>>> = HashMap::new();
     let mut shared = HashSet::new();
     for r in records {
         let member = r
@@ -182,14 +184,20 @@ fn shared_values(records: &[RecordKeys], max: usize) -> HashSet<Key> {
             if shared.contains(v) {
                 continue;
             }
-            let by_kind = anchors.entry(v.clone()).or_default();
+            let by_kind = match anchors.get_mut(v) {
+                Some(m) => m,
+                None => anchors.entry(v.clone()).or_default(),
+            };
             for o in others.into_iter().flatten() {
+                // Member keys count per source; emails and phones per kind.
                 let kind = match o {
-                    Key::Member(src, _) => format!("member:{src}"),
-                    other => other.kind().to_string(),
+                    Key::Member(..) => r.source,
+                    other => other.kind(),
                 };
                 let set = by_kind.entry(kind).or_default();
-                set.insert(o.clone());
+                if !set.contains(o) {
+                    set.insert(o.clone());
+                }
                 if set.len() > max {
                     shared.insert(v.clone());
                 }
@@ -239,7 +247,6 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
     lake.sort();
     let mut g = Graph::default();
     let (n_orders, n_events) = (lake.orders.len(), lake.events.len());
-    let shared: HashSet<Key>;
     let mut nodes: Vec<Vec<usize>> = {
         let records: Vec<RecordKeys> = lake
             .orders
@@ -269,7 +276,9 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
                 phone: t.phone.as_deref(),
             }))
             .collect();
-        shared = shared_values(&records, cfg.max_keys_per_identifier);
+        let t = std::time::Instant::now();
+        let shared = shared_values(&records, cfg.max_keys_per_identifier);
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "shared values");
         if !shared.is_empty() {
             tracing::info!(values = shared.len(), "shared emails/phones (placeholders) not used for linking");
         }
@@ -300,7 +309,10 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
             }
         }
     }
+    tracing::debug!(nodes = g.keys.len(), "identity graph built");
+    let t = std::time::Instant::now();
     let ids = component_ids(&mut g);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "component ids");
     let id_of = |g: &mut Graph, nodes: &[usize]| nodes.first().map(|&n| ids[&g.find(n)].clone());
     for (o, n) in lake.orders.iter_mut().zip(&order_nodes) {
         o.customer_id = id_of(&mut g, n);
@@ -311,28 +323,31 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
     for (t, n) in lake.tickets.iter_mut().zip(&ticket_nodes) {
         t.customer_id = id_of(&mut g, n);
     }
+    let t = std::time::Instant::now();
     lake.identities = identities(&mut g, &ids);
-    lake.customers = customers(lake, &mut g, &ids, &shared);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities table");
+    lake.customers = customers(lake, &mut g, &ids, [&order_nodes, &event_nodes, &ticket_nodes]);
 }
 
 /// The customer id of every component root.
 fn component_ids(g: &mut Graph) -> HashMap<usize, String> {
-    let mut best: BTreeMap<usize, (i64, Key)> = BTreeMap::new();
+    let mut best: HashMap<usize, usize> = HashMap::new();
     for i in 0..g.keys.len() {
         let r = g.find(i);
-        let cand = (g.first_seen[i], g.keys[i].clone());
+        let better = |b: usize| (g.first_seen[i], &g.keys[i]) < (g.first_seen[b], &g.keys[b]);
         match best.get(&r) {
-            Some(b) if *b <= cand => {}
+            Some(&b) if !better(b) => {}
             _ => {
-                best.insert(r, cand);
+                best.insert(r, i);
             }
         }
     }
     best.into_iter()
-        .map(|(root, (_, key))| {
+        .map(|(root, i)| {
             let id = match g.given[root] {
                 Some(gn) => g.keys[gn].text(),
                 None => {
+                    let key = &g.keys[i];
                     let h = Sha256::digest(format!("{}\u{1f}{}", key.kind(), key.text()).as_bytes());
                     format!("c{}", &hex(&h)[..16])
                 }
@@ -380,10 +395,13 @@ struct Latest<T> {
 }
 
 impl<T> Latest<T> {
-    fn offer(&mut self, ts: i64, v: Option<T>) {
-        if v.is_some() && self.at.is_none_or(|a| ts >= a) {
-            self.at = Some(ts);
-            self.value = v;
+    /// Keeps `v` when it is present and at least as recent; `v` is built only then.
+    fn offer(&mut self, ts: i64, v: Option<impl FnOnce() -> T>) {
+        if let Some(make) = v {
+            if self.at.is_none_or(|a| ts >= a) {
+                self.at = Some(ts);
+                self.value = Some(make());
+            }
         }
     }
 }
@@ -402,46 +420,69 @@ struct Acc {
 }
 
 impl Acc {
-    /// Records a sighting; shared placeholder values are not anyone's contact.
-    fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>, shared: &HashSet<Key>) {
+    /// Records a sighting with the record's normalized, non-shared email and phone.
+    fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>) {
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
-        self.sources.insert(source.to_string());
-        let email = email.and_then(normalize_email).filter(|e| !shared.contains(&Key::Email(e.clone())));
-        let phone = phone.and_then(normalize_phone).filter(|p| !shared.contains(&Key::Phone(p.clone())));
-        self.email.offer(ts, email);
-        self.phone.offer(ts, phone);
+        if !self.sources.contains(source) {
+            self.sources.insert(source.to_string());
+        }
+        self.email.offer(ts, email.map(|e| move || e.to_string()));
+        self.phone.offer(ts, phone.map(|p| move || p.to_string()));
     }
 }
 
-fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, shared: &HashSet<Key>) -> Vec<Customer> {
-    let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
-    for o in &lake.orders {
-        let Some(id) = &o.customer_id else { continue };
-        let a = acc.entry(id.clone()).or_default();
-        a.seen(o.created_at, &o.source, o.email.as_deref(), o.phone.as_deref(), shared);
-        a.channels.insert(o.channel.clone());
-        a.name.offer(o.created_at, o.name.clone());
-        a.email_opt_in.offer(o.created_at, o.email_opt_in);
-        a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
+/// The normalized email and phone among a record's nodes (shared placeholders excluded).
+fn contact<'g>(g: &'g Graph, nodes: &[usize]) -> (Option<&'g str>, Option<&'g str>) {
+    let (mut email, mut phone) = (None, None);
+    for &n in nodes {
+        match &g.keys[n] {
+            Key::Email(e) if !g.shared[n] => email = Some(e.as_str()),
+            Key::Phone(p) if !g.shared[n] => phone = Some(p.as_str()),
+            _ => {}
+        }
     }
-    for e in &lake.events {
-        let Some(id) = &e.customer_id else { continue };
-        let a = acc.entry(id.clone()).or_default();
-        a.seen(e.ts, &e.source, e.email.as_deref(), e.phone.as_deref(), shared);
+    (email, phone)
+}
+
+/// One row per customer, accumulated per component root.
+fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Vec<usize>]; 3]) -> Vec<Customer> {
+    let [order_nodes, event_nodes, ticket_nodes] = nodes;
+    let mut acc: HashMap<usize, Acc> = HashMap::new();
+    for (o, ns) in lake.orders.iter().zip(order_nodes) {
+        let Some(&first) = ns.first() else { continue };
+        let root = g.find(first);
+        let (email, phone) = contact(g, ns);
+        let a = acc.entry(root).or_default();
+        a.seen(o.created_at, &o.source, email, phone);
+        if !a.channels.contains(&o.channel) {
+            a.channels.insert(o.channel.clone());
+        }
+        a.name.offer(o.created_at, o.name.as_ref().map(|n| || n.clone()));
+        a.email_opt_in.offer(o.created_at, o.email_opt_in.map(|v| move || v));
+        a.sms_opt_in.offer(o.created_at, o.sms_opt_in.map(|v| move || v));
+    }
+    for (e, ns) in lake.events.iter().zip(event_nodes) {
+        let Some(&first) = ns.first() else { continue };
+        let root = g.find(first);
+        let (email, phone) = contact(g, ns);
+        let a = acc.entry(root).or_default();
+        a.seen(e.ts, &e.source, email, phone);
         if e.event_type == "unsubscribe" {
             a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts)));
         }
     }
-    for t in &lake.tickets {
-        let Some(id) = &t.customer_id else { continue };
-        acc.entry(id.clone()).or_default().seen(t.opened_at, &t.source, t.email.as_deref(), t.phone.as_deref(), shared);
+    for (t, ns) in lake.tickets.iter().zip(ticket_nodes) {
+        let Some(&first) = ns.first() else { continue };
+        let root = g.find(first);
+        let (email, phone) = contact(g, ns);
+        acc.entry(root).or_default().seen(t.opened_at, &t.source, email, phone);
     }
-    let mut n_keys: HashMap<&String, i64> = HashMap::new();
+    let mut n_keys: HashMap<usize, i64> = HashMap::new();
     for i in 0..g.keys.len() {
-        *n_keys.entry(&ids[&g.find(i)]).or_default() += 1;
+        *n_keys.entry(g.find(i)).or_default() += 1;
     }
     acc.into_iter()
-        .map(|(id, a)| {
+        .map(|(root, a)| {
             // An unsubscribe after the latest opt-in seen wins.
             let email_opt_in = match (a.email_opt_in.value, a.email_opt_in.at, a.unsubscribed_at) {
                 (_, Some(at), Some(u)) if u >= at => Some(false),
@@ -449,8 +490,8 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, shared: &
                 (v, _, _) => v,
             };
             Customer {
-                n_keys: n_keys.get(&id).copied().unwrap_or(0),
-                customer_id: id,
+                n_keys: n_keys.get(&root).copied().unwrap_or(0),
+                customer_id: ids[&root].clone(),
                 first_seen_at: a.first_seen.unwrap_or(0),
                 channels: a.channels.into_iter().collect::<Vec<_>>().join(";"),
                 sources: a.sources.into_iter().collect::<Vec<_>>().join(";"),

@@ -201,11 +201,15 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
 
 /// Ingests the inputs into the lake at `lake_dir`.
 pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Result<IngestReport, IngestError> {
+    let t = std::time::Instant::now();
     let mut lake = Lake::load(lake_dir)?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake loaded");
     let mut merger = Merger::new(&lake);
     let mut report = IngestReport::default();
     for spec in specs {
+        let t = std::time::Instant::now();
         let file = read_file(spec)?;
+        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), "read and converted");
         if opts.strict {
             if let Some(r) = file.rejects.iter().min_by_key(|r| r.line) {
                 return Err(IngestError::Strict {
@@ -243,8 +247,12 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
+    let t = std::time::Instant::now();
     identity::resolve(&mut lake, &merger.given, &opts.identity);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities resolved");
+    let t = std::time::Instant::now();
     let written = lake.write(lake_dir)?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
 }

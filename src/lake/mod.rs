@@ -121,9 +121,20 @@ fn read_table<R: Row>(lake: &Path) -> Result<Vec<R>, LakeError> {
 fn write_table<R: Row>(lake: &Path, rows: &[R]) -> Result<usize, LakeError> {
     let path = table_path(lake, R::TABLE);
     let werr = |message: String| LakeError::Write { path: path.clone(), message };
+    let t = std::time::Instant::now();
     let mut df = R::to_frame(rows).map_err(|e| werr(e.to_string()))?;
+    let t1 = t.elapsed().as_secs_f64();
     schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
+    let t2 = t.elapsed().as_secs_f64();
     write_parquet(&path, &mut df)?;
+    tracing::debug!(
+        table = R::TABLE.name(),
+        rows = df.height(),
+        frame = t1,
+        validate = t2 - t1,
+        parquet = t.elapsed().as_secs_f64() - t2,
+        "table written"
+    );
     Ok(df.height())
 }
 
@@ -174,7 +185,9 @@ impl Lake {
 
     /// Writes every table atomically (each file on its own); returns rows written per table.
     pub fn write(&mut self, dir: &Path) -> Result<Vec<(Table, usize)>, LakeError> {
+        let t = std::time::Instant::now();
         self.sort();
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
         Ok(vec![
             (Table::Orders, write_table(dir, &self.orders)?),
             (Table::OrderItems, write_table(dir, &self.items)?),

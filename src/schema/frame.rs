@@ -6,18 +6,21 @@
 use super::{spec, ColType, Table};
 use polars::prelude::*;
 
+/// Column builders straight into Arrow buffers (no intermediate `String` per value).
 enum Values {
-    Str(Vec<Option<String>>),
-    I64(Vec<Option<i64>>),
-    F64(Vec<Option<f64>>),
-    Bool(Vec<Option<bool>>),
-    Ts(Vec<Option<i64>>),
+    Str(StringChunkedBuilder),
+    I64(PrimitiveChunkedBuilder<Int64Type>),
+    F64(PrimitiveChunkedBuilder<Float64Type>),
+    Bool(BooleanChunkedBuilder),
+    Ts(PrimitiveChunkedBuilder<Int64Type>),
 }
 
 /// Builds a frame of one canonical table, value by value, in any column order.
 pub struct FrameBuilder {
     table: Table,
     columns: Vec<(&'static str, Values)>,
+    /// Where the next value most likely goes: rows are pushed in spec order.
+    cursor: usize,
 }
 
 impl FrameBuilder {
@@ -25,53 +28,59 @@ impl FrameBuilder {
         let columns = spec(table)
             .iter()
             .map(|c| {
+                let name: PlSmallStr = c.name.into();
                 let v = match c.ty {
-                    ColType::Str => Values::Str(Vec::new()),
-                    ColType::I64 => Values::I64(Vec::new()),
-                    ColType::F64 => Values::F64(Vec::new()),
-                    ColType::Bool => Values::Bool(Vec::new()),
-                    ColType::Timestamp => Values::Ts(Vec::new()),
+                    ColType::Str => Values::Str(StringChunkedBuilder::new(name, 0)),
+                    ColType::I64 => Values::I64(PrimitiveChunkedBuilder::new(name, 0)),
+                    ColType::F64 => Values::F64(PrimitiveChunkedBuilder::new(name, 0)),
+                    ColType::Bool => Values::Bool(BooleanChunkedBuilder::new(name, 0)),
+                    ColType::Timestamp => Values::Ts(PrimitiveChunkedBuilder::new(name, 0)),
                 };
                 (c.name, v)
             })
             .collect();
-        FrameBuilder { table, columns }
+        FrameBuilder { table, columns, cursor: 0 }
     }
 
     fn slot(&mut self, name: &str) -> &mut Values {
-        let table = self.table;
-        &mut self
-            .columns
-            .iter_mut()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("programming error: table {table} has no column {name}"))
-            .1
+        let n = self.columns.len();
+        let i = if self.columns[self.cursor].0 == name {
+            self.cursor
+        } else {
+            let table = self.table;
+            self.columns
+                .iter()
+                .position(|(c, _)| *c == name)
+                .unwrap_or_else(|| panic!("programming error: table {table} has no column {name}"))
+        };
+        self.cursor = (i + 1) % n;
+        &mut self.columns[i].1
     }
 
     pub fn str(&mut self, name: &str, v: Option<&str>) {
         match self.slot(name) {
-            Values::Str(x) => x.push(v.map(str::to_string)),
+            Values::Str(x) => x.append_option(v),
             _ => panic!("programming error: column {name} is not text"),
         }
     }
 
     pub fn i64(&mut self, name: &str, v: Option<i64>) {
         match self.slot(name) {
-            Values::I64(x) => x.push(v),
+            Values::I64(x) => x.append_option(v),
             _ => panic!("programming error: column {name} is not i64"),
         }
     }
 
     pub fn f64(&mut self, name: &str, v: Option<f64>) {
         match self.slot(name) {
-            Values::F64(x) => x.push(v),
+            Values::F64(x) => x.append_option(v),
             _ => panic!("programming error: column {name} is not f64"),
         }
     }
 
     pub fn bool(&mut self, name: &str, v: Option<bool>) {
         match self.slot(name) {
-            Values::Bool(x) => x.push(v),
+            Values::Bool(x) => x.append_option(v),
             _ => panic!("programming error: column {name} is not bool"),
         }
     }
@@ -79,7 +88,7 @@ impl FrameBuilder {
     /// A timestamp in microseconds since the Unix epoch, UTC.
     pub fn ts(&mut self, name: &str, v: Option<i64>) {
         match self.slot(name) {
-            Values::Ts(x) => x.push(v),
+            Values::Ts(x) => x.append_option(v),
             _ => panic!("programming error: column {name} is not a timestamp"),
         }
     }
@@ -89,16 +98,15 @@ impl FrameBuilder {
         let cols = self
             .columns
             .into_iter()
-            .map(|(name, v)| {
-                let name: PlSmallStr = name.into();
+            .map(|(_, v)| {
                 let s = match v {
-                    Values::Str(x) => Series::new(name, x),
-                    Values::I64(x) => Series::new(name, x),
-                    Values::F64(x) => Series::new(name, x),
-                    Values::Bool(x) => Series::new(name, x),
-                    Values::Ts(x) => Int64Chunked::from_iter_options(name, x.into_iter())
-                        .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
-                        .into_series(),
+                    Values::Str(x) => x.finish().into_series(),
+                    Values::I64(x) => x.finish().into_series(),
+                    Values::F64(x) => x.finish().into_series(),
+                    Values::Bool(x) => x.finish().into_series(),
+                    Values::Ts(x) => {
+                        x.finish().into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)).into_series()
+                    }
                 };
                 Column::from(s)
             })
