@@ -515,18 +515,19 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
         out.stats.orders[o.channel as usize] += 1;
         let units = price_lines(&o.lines, lay.catalog, o.z, o.channel);
         let malformed = rng.gen_bool(lay.malformed_rate.clamp(0.0, 1.0));
+        let ctx = OrderCtx { lay, p: person, who, o, units: &units, malformed };
         match o.channel {
             Channel::Shopify => {
                 first_shopify.get_or_insert(o.day);
-                shopify(lay, person, who, o, &units, malformed, rng, out, &mut ids);
+                shopify(ctx, rng, out, &mut ids);
             }
             Channel::Taobao => {
                 first_phone_channel.get_or_insert(o.day);
-                taobao(lay, person, who, o, &units, malformed, rng, out, &mut ids);
+                taobao(ctx, rng, out, &mut ids);
             }
             Channel::Pos => {
                 first_phone_channel.get_or_insert(o.day);
-                pos(lay, person, who, o, &units, malformed, rng, out, &mut ids);
+                pos(ctx, rng, out, &mut ids);
             }
         }
         if o.fate.is_purchase() {
@@ -587,18 +588,20 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
 
 type Ids = BTreeSet<(&'static str, &'static str, String)>;
 
-#[allow(clippy::too_many_arguments)]
-fn shopify(
-    lay: &Layout,
-    p: &SimPerson,
-    who: &Persona,
-    o: &SimOrder,
-    units: &[i64],
+/// One order to write, with everything its layout needs.
+#[derive(Clone, Copy)]
+struct OrderCtx<'a> {
+    lay: &'a Layout<'a>,
+    p: &'a SimPerson,
+    who: &'a Persona,
+    o: &'a SimOrder,
+    /// Unit prices in the channel currency (cents), one per line.
+    units: &'a [i64],
     malformed: bool,
-    rng: &mut ChaCha8Rng,
-    out: &mut ChunkOut,
-    ids: &mut Ids,
-) {
+}
+
+fn shopify(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+    let OrderCtx { lay, p, who, o, units, malformed } = c;
     let at = lay.at(o.day);
     let name = source_id(Channel::Shopify, p.index, o.seq);
     let email = match rng.gen::<f64>() {
@@ -731,18 +734,8 @@ fn emit(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn taobao(
-    lay: &Layout,
-    p: &SimPerson,
-    who: &Persona,
-    o: &SimOrder,
-    units: &[i64],
-    malformed: bool,
-    rng: &mut ChaCha8Rng,
-    out: &mut ChunkOut,
-    ids: &mut Ids,
-) {
+fn taobao(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+    let OrderCtx { lay, p, who, o, units, malformed } = c;
     let at = lay.at(o.day);
     let id = source_id(Channel::Taobao, p.index, o.seq);
     let excel = |v: &str| format!("=\"{v}\"");
@@ -817,18 +810,8 @@ fn taobao(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn pos(
-    lay: &Layout,
-    p: &SimPerson,
-    who: &Persona,
-    o: &SimOrder,
-    units: &[i64],
-    malformed: bool,
-    rng: &mut ChaCha8Rng,
-    out: &mut ChunkOut,
-    ids: &mut Ids,
-) {
+fn pos(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+    let OrderCtx { lay, p, who, o, units, malformed } = c;
     let at = lay.at(o.day);
     let (store, _) = STORES[who.store];
     let receipt = source_id(Channel::Pos, p.index, o.seq);
