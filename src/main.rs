@@ -1,6 +1,9 @@
 //! The `custlens` binary: parse arguments, run, map errors to exit codes.
 
 use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use custlens::cli::{self, Cli};
 
 fn main() {
