@@ -16,7 +16,7 @@
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
-//! - [`bench`]: the `custlens bench` harness: cached generated data, per-stage time, rows/s, peak RSS.
+//! - [`bench`](mod@bench): the `custlens bench` harness: cached generated data, per-stage time, rows/s, peak RSS.
 //! - [`cli`]: clap arguments and exit codes.
 
 pub mod analytics;

@@ -2,21 +2,9 @@
 //!
 //! Correctness only (stages present, counts positive, cache reused); speed is never asserted here.
 
+mod common;
+use common::{custlens, ok};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn custlens(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_custlens"))
-        .current_dir(dir)
-        .args(args)
-        .env("RUST_LOG", "custlens=info")
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stderr));
-}
 
 fn bench(dir: &Path, json: &Path, cache: &Path) -> (String, serde_json::Value) {
     let o = custlens(

@@ -1,24 +1,13 @@
 //! Integration tests through the `custlens` binary.
 
+mod common;
+use common::{custlens, ok};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn custlens(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_custlens"))
-        .current_dir(dir)
-        .args(args)
-        .env("RUST_LOG", "custlens=info")
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stderr));
 }
 
 fn read(path: &Path) -> DataFrame {

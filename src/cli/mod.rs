@@ -55,10 +55,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Input files or folders (default: the config's [[sources]]).
+    /// Input files or folders (default: the config's `[[sources]]`).
     #[arg(long = "input", short = 'i', value_name = "PATH", num_args = 1..)]
     pub input: Vec<PathBuf>,
-    /// Lake folder (default: [paths] lake, else lake/).
+    /// Lake folder (default: `[paths] lake`, else lake/).
     #[arg(long, value_name = "DIR")]
     pub lake: Option<PathBuf>,
     /// Format of every --input: `canonical` (headers are canonical column names).
@@ -74,10 +74,10 @@ pub struct IngestArgs {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Lake folder (default: [paths] lake, else lake/).
+    /// Lake folder (default: `[paths] lake`, else lake/).
     #[arg(long, value_name = "DIR")]
     pub lake: Option<PathBuf>,
-    /// Output folder (default: [paths] out, else out/).
+    /// Output folder (default: `[paths] out`, else out/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
@@ -89,7 +89,7 @@ pub struct AnalyzeArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub ingest: IngestArgs,
-    /// Output folder (default: [paths] out, else out/).
+    /// Output folder (default: `[paths] out`, else out/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
