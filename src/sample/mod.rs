@@ -714,6 +714,31 @@ mod tests {
     }
 
     #[test]
+    fn written_repeat_purchases_match_the_bgnbd_expectation() {
+        // From the files alone: each person's true λ, p and acquisition (truth/customers.csv) give the
+        // mean and variance of their repeat purchases up to the window end; the total written must be
+        // within 4 standard deviations (noise orders must not count).
+        let d = tempfile::tempdir().unwrap();
+        let cfg = SampleConfig { customers: 4000, seed: 9, ..SampleConfig::default() };
+        generate(&cfg, d.path()).unwrap();
+        let end = cfg.end.and_hms_opt(16, 0, 0).unwrap().and_utc(); // window end: midnight China time
+        let text = std::fs::read_to_string(d.path().join("truth/customers.csv")).unwrap();
+        let (mut observed, mut expected, mut var) = (0.0, 0.0, 0.0);
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (lambda, p): (f64, f64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+            let acquired = chrono::DateTime::parse_from_rfc3339(f[6]).unwrap();
+            let t = (end - acquired.with_timezone(&chrono::Utc)).num_seconds() as f64 / 86_400.0;
+            let (m, v) = model::repeat_moments(lambda, p, t);
+            observed += f[9].parse::<f64>().unwrap();
+            expected += m;
+            var += v;
+        }
+        let z = (observed - expected) / var.sqrt();
+        assert!(z.abs() < 4.0, "observed {observed}, expected {expected:.1}, z = {z:.2}");
+    }
+
+    #[test]
     fn bad_params_are_named() {
         let mut p = GenParams::default();
         p.spend.q = 0.5;

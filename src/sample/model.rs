@@ -365,29 +365,31 @@ pub fn purchase_times(lambda: f64, p: f64, start: f64, end: f64, rng: &mut ChaCh
     }
 }
 
+/// Mean and variance of the number of repeat purchases in a span `t` after acquisition, given
+/// λ and p: X = min(N, G) with N ~ Poisson(λt) and G ~ Geometric(p) on 1, 2, …, so
+/// E[X] = Σ_k P(N ≥ k)(1 − p)^(k−1) and E[X²] = Σ_k (2k − 1) P(N ≥ k)(1 − p)^(k−1).
+/// (Its closed form is the BG/NBD individual-level expectation (1 − e^(−λpt))/p for the mean.)
+pub fn repeat_moments(lambda: f64, p: f64, t: f64) -> (f64, f64) {
+    let mu = lambda * t;
+    let (mut pmf, mut cdf) = ((-mu).exp(), 0.0);
+    let (mut m1, mut m2) = (0.0, 0.0);
+    for k in 1..1_000_000usize {
+        cdf += pmf; // P(N <= k - 1)
+        pmf *= mu / k as f64;
+        let tail = (1.0 - cdf).max(0.0);
+        let s = tail * (1.0 - p).powi(k as i32 - 1);
+        m1 += s;
+        m2 += (2 * k - 1) as f64 * s;
+        if (tail < 1e-14 || s < 1e-16) && k as f64 > mu {
+            break;
+        }
+    }
+    (m1, m2 - m1 * m1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// P(X ≥ k) terms of X = min(N, G), N ~ Poisson(λt), G ~ Geometric(p) on 1, 2, …:
-    /// E[X] = Σ P(N ≥ k)(1−p)^(k−1), E[X²] = Σ (2k−1) P(N ≥ k)(1−p)^(k−1).
-    fn moments(lambda: f64, p: f64, t: f64) -> (f64, f64) {
-        let mu = lambda * t;
-        let (mut pmf, mut cdf) = ((-mu).exp(), 0.0);
-        let (mut m1, mut m2) = (0.0, 0.0);
-        for k in 1..100_000usize {
-            cdf += pmf; // P(N <= k-1)
-            pmf *= mu / k as f64;
-            let tail = (1.0 - cdf).max(0.0);
-            let s = tail * (1.0 - p).powi(k as i32 - 1);
-            m1 += s;
-            m2 += (2 * k - 1) as f64 * s;
-            if tail < 1e-14 || s < 1e-16 {
-                break;
-            }
-        }
-        (m1, m2 - m1 * m1)
-    }
 
     #[test]
     fn repeat_purchases_match_the_bgnbd_expectation() {
@@ -401,7 +403,7 @@ mod tests {
             let p = Beta::new(model.a, model.b).unwrap().sample(&mut rng);
             let start = rng.gen_range(0.0..700.0);
             let (times, _) = purchase_times(lambda, p, start, 730.0, &mut rng);
-            let (m, v) = moments(lambda, p, 730.0 - start);
+            let (m, v) = repeat_moments(lambda, p, 730.0 - start);
             observed += (times.len() - 1) as f64;
             expected += m;
             var += v;
@@ -413,11 +415,11 @@ mod tests {
     #[test]
     fn moments_hand_checked() {
         // p = 1: at most one repeat purchase, E[X] = P(N >= 1) = 1 − e^{−μ}.
-        let (m, v) = moments(0.1, 1.0, 10.0);
+        let (m, v) = repeat_moments(0.1, 1.0, 10.0);
         let q = 1.0 - (-1.0f64).exp();
         assert!((m - q).abs() < 1e-12 && (v - q * (1.0 - q)).abs() < 1e-12);
         // p → 0: Poisson mean and variance.
-        let (m, v) = moments(0.2, 1e-12, 10.0);
+        let (m, v) = repeat_moments(0.2, 1e-12, 10.0);
         assert!((m - 2.0).abs() < 1e-6 && (v - 2.0).abs() < 1e-5);
     }
 
