@@ -114,7 +114,7 @@ pub struct GenArgs {
     /// Last day of the simulated window (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub end: Option<chrono::NaiveDate>,
-    /// Model parameters (TOML: [bgnbd], [spend], [noise], rules, ...); defaults documented in README.
+    /// Model parameters (TOML: `[bgnbd]`, `[spend]`, `[noise]`, `rules`, ...); see data/README.md.
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
 }

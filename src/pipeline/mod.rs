@@ -91,7 +91,7 @@ fn rates(cfg: &Config, currencies: &[String]) -> Result<(String, Vec<(String, f6
             return Err(PipelineError::Config {
                 key: "currency.base".into(),
                 message: format!(
-                    "orders use several currencies ({}); set `[currency] base = \"...\"` and `rates`, e.g. --set currency.base={} --set currency.rates.{}=RATE",
+                    "orders use several currencies ({}); pass the --config you ingested with, or set `[currency] base = \"...\"` and `rates`, e.g. --set currency.base={} --set currency.rates.{}=RATE",
                     currencies.join(", "),
                     currencies[0],
                     currencies.get(1).map(String::as_str).unwrap_or("XXX")

@@ -367,7 +367,7 @@ pub fn purchase_times(lambda: f64, p: f64, start: f64, end: f64, rng: &mut ChaCh
 
 /// Mean and variance of the number of repeat purchases in a span `t` after acquisition, given
 /// λ and p: X = min(N, G) with N ~ Poisson(λt) and G ~ Geometric(p) on 1, 2, …, so
-/// E[X] = Σ_k P(N ≥ k)(1 − p)^(k−1) and E[X²] = Σ_k (2k − 1) P(N ≥ k)(1 − p)^(k−1).
+/// `E[X] = Σ_k P(N ≥ k)(1 − p)^(k−1)` and `E[X²] = Σ_k (2k − 1) P(N ≥ k)(1 − p)^(k−1)`.
 /// (Its closed form is the BG/NBD individual-level expectation (1 − e^(−λpt))/p for the mean.)
 pub fn repeat_moments(lambda: f64, p: f64, t: f64) -> (f64, f64) {
     let mu = lambda * t;
