@@ -226,7 +226,7 @@ fn pseudonymized_outputs_hide_contacts() {
             "--set",
             "output.pseudonymize=true",
             "--set",
-            "output.salt=s3cret",
+            "output.salt = s3cret",
         ],
     );
     ok(&o);
@@ -362,4 +362,35 @@ fn generated_data_ingests_with_exactly_the_planted_rejects_and_duplicates() {
         .unwrap()
         .height();
     assert_eq!(valid, in_lake);
+}
+
+#[test]
+fn a_later_export_with_a_new_status_wins_and_unusable_contacts_are_rejects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let header = "order_id,email,created_at,net_amount,status,currency";
+    std::fs::write(
+        p.join("a.csv"),
+        format!("{header}\nX,x@a.com,2024-01-01T00:00:00Z,10,paid,USD\nY,n/a,2024-01-02T00:00:00Z,5,paid,USD\n"),
+    )
+    .unwrap();
+    std::fs::write(p.join("b.csv"), format!("{header}\nX,x@a.com,2024-01-01T00:00:00Z,10,cancelled,USD\n")).unwrap();
+    let o = custlens(p, &["ingest", "--input", "a.csv", "b.csv", "--format", "canonical", "--lake", "lake"]);
+    ok(&o);
+    let files = read(&p.join("lake/files/part-0.parquet"));
+    let col = |c: &str| files.column(c).unwrap().i64().unwrap().iter().flatten().collect::<Vec<_>>();
+    // a.csv then b.csv (sorted by path): X new + Y rejected; X updated by b.csv.
+    assert_eq!(
+        (col("new"), col("rejected"), col("updated"), col("duplicate")),
+        (vec![1, 0], vec![1, 0], vec![0, 1], vec![0, 0])
+    );
+    let rejects = read(&p.join("lake/rejects/part-0.parquet"));
+    assert!(rejects.column("reason").unwrap().str().unwrap().get(0).unwrap().contains("usable customer identifier"));
+    let orders = read(&p.join("lake/orders/part-0.parquet"));
+    assert_eq!(orders.column("status").unwrap().str().unwrap().get(0), Some("cancelled"));
+    // Ingesting them one by one gives the same lake.
+    ok(&custlens(p, &["ingest", "--input", "a.csv", "--format", "canonical", "--lake", "lake2"]));
+    ok(&custlens(p, &["ingest", "--input", "b.csv", "--format", "canonical", "--lake", "lake2"]));
+    let orders2 = read(&p.join("lake2/orders/part-0.parquet"));
+    assert_eq!(orders2.column("status").unwrap().str().unwrap().get(0), Some("cancelled"));
 }

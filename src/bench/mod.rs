@@ -285,7 +285,15 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
     let t = Instant::now();
     let (report, peak) = measured(|| -> Result<_, BenchError> {
         let specs = ingest::plan_inputs(&cfg, &[], None, None)?;
-        Ok(ingest::ingest(&specs, &lake, &IngestOptions { strict: cfg.ingest.strict, identity: cfg.identity })?)
+        Ok(ingest::ingest(
+            &specs,
+            &lake,
+            &IngestOptions {
+                strict: cfg.ingest.strict,
+                identity: cfg.identity,
+                default_currency: cfg.currency.base.clone(),
+            },
+        )?)
     })?;
     let rows_read: i64 = report.files.iter().map(|f| f.rows_read).sum();
     let ing = StageResult::new("ingest", rows_read.max(0) as u64, "input rows", t.elapsed().as_secs_f64(), peak);

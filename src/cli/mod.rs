@@ -201,7 +201,11 @@ fn parse_as_of(cli: Option<&str>, cfg: &Config) -> Result<Option<i64>, CliError>
 fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
     let specs = ingest::plan_inputs(cfg, &a.input, a.format.as_deref(), a.mapping.as_deref())?;
     let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
-    let opts = IngestOptions { strict: a.strict || cfg.ingest.strict, identity: cfg.identity };
+    let opts = IngestOptions {
+        strict: a.strict || cfg.ingest.strict,
+        identity: cfg.identity,
+        default_currency: cfg.currency.base.clone(),
+    };
     tracing::info!(files = specs.len(), lake = %lake.display(), "ingest");
     let report = ingest::ingest(&specs, &lake, &opts)?;
     let t = pipeline::totals(&report.files);
@@ -243,12 +247,23 @@ fn do_analyze(
     Ok(())
 }
 
-/// The command line for the manifest, with a `--set output.salt=...` value redacted.
+/// The command line for the manifest, with every `--set output...` value redacted (the salt
+/// lives there); arguments that are not UTF-8 are shown lossily instead of panicking.
 fn command_line() -> String {
-    std::env::args()
-        .map(|a| match a.find("output.salt=") {
-            Some(i) => format!("{}output.salt=<redacted>", &a[..i]),
-            None => a,
+    let mut redact_next = false;
+    std::env::args_os()
+        .map(|a| {
+            let a = a.to_string_lossy().into_owned();
+            let is_set_value = std::mem::replace(&mut redact_next, a == "--set");
+            let value = a.strip_prefix("--set=").map(str::to_string).or(is_set_value.then(|| a.clone()));
+            match value {
+                Some(v) if v.split_once('=').is_some_and(|(k, _)| k.trim().starts_with("output")) => {
+                    let key = v.split_once('=').map(|(k, _)| k.trim()).unwrap_or_default();
+                    let prefix = if a.starts_with("--set=") { "--set=" } else { "" };
+                    format!("{prefix}{key}=<redacted>")
+                }
+                _ => a,
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -334,7 +334,9 @@ impl Mapping {
     ///
     /// The table is inferred from the headers: `event_type` → events, `ticket_id` → tickets,
     /// `order_id` → orders (line grain when `sku` or `product_name` is present), `sku` alone → products.
-    pub fn canonical(name: &str, headers: &[String]) -> Result<Mapping, MappingError> {
+    ///
+    /// Orders need a `currency` column or `default_currency` (the config's `[currency] base`).
+    pub fn canonical(name: &str, headers: &[String], default_currency: Option<&str>) -> Result<Mapping, MappingError> {
         let has = |c: &str| headers.iter().any(|h| h == c);
         let table = if has("event_type") {
             Table::Events
@@ -351,6 +353,14 @@ impl Mapping {
                 message: "a canonical file needs an order_id, sku, event_type or ticket_id column".into(),
             });
         };
+        if table == Table::Orders && !has("currency") && default_currency.is_none() {
+            return Err(MappingError::Invalid {
+                file: name.to_string(),
+                key: "currency".into(),
+                message: "canonical orders need a `currency` column, or `[currency] base = \"...\"` in custlens.toml"
+                    .into(),
+            });
+        }
         let allowed = allowed_columns(table);
         let columns = headers
             .iter()
@@ -370,7 +380,7 @@ impl Mapping {
             delimiter: None,
             timezone: None,
             date_format: None,
-            currency: Some("USD".into()),
+            currency: default_currency.map(str::to_string),
             order_source: None,
             transforms: Vec::new(),
             column_transforms: BTreeMap::new(),
@@ -484,11 +494,18 @@ status_detail = "订单关闭原因"
     #[test]
     fn canonical_infers_table_and_grain() {
         let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let m =
-            Mapping::canonical("x.csv", &h(&["order_id", "customer_id", "created_at", "net_amount", "sku"])).unwrap();
+        let m = Mapping::canonical(
+            "x.csv",
+            &h(&["order_id", "customer_id", "created_at", "net_amount", "sku"]),
+            Some("EUR"),
+        )
+        .unwrap();
+        assert_eq!(m.file.currency.as_deref(), Some("EUR"));
+        let err = Mapping::canonical("x.csv", &h(&["order_id", "customer_id", "created_at", "net_amount"]), None);
+        assert!(matches!(err, Err(MappingError::Invalid { key, .. }) if key == "currency"));
         assert_eq!((m.table, m.file.grain), (Table::Orders, Grain::LineItem));
-        let m = Mapping::canonical("p.csv", &h(&["sku", "category", "price"])).unwrap();
+        let m = Mapping::canonical("p.csv", &h(&["sku", "category", "price"]), None).unwrap();
         assert_eq!(m.table, Table::Products);
-        assert!(Mapping::canonical("z.csv", &h(&["a", "b"])).is_err());
+        assert!(Mapping::canonical("z.csv", &h(&["a", "b"]), None).is_err());
     }
 }

@@ -28,8 +28,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("--set {arg}: expected section.key=value, e.g. --set rfm.monetary=average")]
-    BadOverride { arg: String },
+    #[error("--set {key}=…: expected section.key=value, e.g. --set rfm.monetary=average")]
+    BadOverride { key: String },
     #[error("config key `{key}` in {path}: {message}")]
     Invalid { path: String, key: String, message: String },
 }
@@ -229,7 +229,8 @@ impl Config {
 }
 
 fn apply_override(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
-    let bad = || ConfigError::BadOverride { arg: arg.to_string() };
+    // The value is not echoed: it may be a secret (output.salt).
+    let bad = || ConfigError::BadOverride { key: arg.split_once('=').map_or(arg, |(k, _)| k).trim().to_string() };
     let (key, value) = arg.split_once('=').ok_or_else(bad)?;
     let parts: Vec<&str> = key.trim().split('.').collect();
     if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {

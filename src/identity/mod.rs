@@ -10,8 +10,9 @@
 //! identifier text) — deterministic, and stable across re-runs and later loads as long as no
 //! earlier identifier joins the component.
 //!
-//! Normalization: emails are trimmed and lower-cased and need `x@y`; phones keep digits only,
-//! drop a `+86`/`0086` prefix on 11-digit mainland mobiles, and need at least 7 digits.
+//! Normalization: emails are trimmed and lower-cased and need `x@y.z`; phones keep digits only,
+//! drop a leading `0086` (any length) or a `86` before a 13-digit number starting `861` (a `+86`
+//! mainland mobile), and need at least 7 digits.
 //!
 //! ## Example
 //! ```
@@ -54,6 +55,8 @@ enum Key {
     Member(String, String),
     Email(String),
     Phone(String),
+    /// An order (or another record) with no usable identifier of its own: a customer of its own,
+    /// or, for a ticket, the customer of its order.
     Order(String),
 }
 
@@ -64,7 +67,7 @@ impl Key {
             Key::Member(..) => "member_id",
             Key::Email(_) => "email",
             Key::Phone(_) => "phone",
-            Key::Order(_) => "order",
+            Key::Order(_) => "record",
         }
     }
 
@@ -144,6 +147,8 @@ struct RecordKeys<'a> {
     customer_key: Option<&'a str>,
     email: Option<&'a str>,
     phone: Option<&'a str>,
+    /// The record's own key when nothing else can link it (its order id, or the event's id).
+    fallback: Option<&'a str>,
 }
 
 /// `[identity]` settings.
@@ -219,7 +224,11 @@ fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>, shar
     let (email, phone) = contact_keys(r);
     keys.extend(email);
     keys.extend(phone);
-    let (linkable, placeholders): (Vec<Key>, Vec<Key>) = keys.into_iter().partition(|k| !shared.contains(k));
+    let (mut linkable, placeholders): (Vec<Key>, Vec<Key>) = keys.into_iter().partition(|k| !shared.contains(k));
+    if linkable.is_empty() {
+        // Only a shared placeholder (or nothing): the record stands alone, never with the placeholder's other users.
+        linkable.extend(r.fallback.map(|f| Key::Order(f.to_string())));
+    }
     let nodes: Vec<usize> = linkable.into_iter().map(|k| g.node(k, r.ts, r.source)).collect();
     for w in nodes.windows(2) {
         g.union(w[0], w[1]);
@@ -258,6 +267,7 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
                 customer_key: o.customer_key.as_deref(),
                 email: o.email.as_deref(),
                 phone: o.phone.as_deref(),
+                fallback: Some(o.order_id.as_str()),
             })
             .chain(lake.events.iter().map(|e| RecordKeys {
                 source: &e.source,
@@ -266,6 +276,7 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
                 customer_key: e.customer_key.as_deref(),
                 email: e.email.as_deref(),
                 phone: e.phone.as_deref(),
+                fallback: Some(e.event_id.as_str()),
             }))
             .chain(lake.tickets.iter().map(|t| RecordKeys {
                 source: &t.source,
@@ -274,6 +285,7 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
                 customer_key: t.customer_key.as_deref(),
                 email: t.email.as_deref(),
                 phone: t.phone.as_deref(),
+                fallback: t.order_id.as_deref(),
             }))
             .collect();
         let t = std::time::Instant::now();
@@ -284,18 +296,10 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
         }
         records.iter().map(|r| record_nodes(&mut g, r, &given_ids, &shared)).collect()
     };
-    let mut ticket_nodes = nodes.split_off(n_orders + n_events);
+    let ticket_nodes = nodes.split_off(n_orders + n_events);
     let event_nodes = nodes.split_off(n_orders);
     let order_nodes = nodes;
-    for (t, n) in lake.tickets.iter().zip(ticket_nodes.iter_mut()) {
-        if n.is_empty() {
-            // A ticket known only by its order belongs to the order's customer.
-            if let Some(oid) = &t.order_id {
-                n.push(g.node(Key::Order(oid.clone()), t.opened_at, &t.source));
-            }
-        }
-    }
-    // Orders referenced by such tickets join their order's customer.
+    // A ticket known only by its order (its fallback key) joins the order's customer.
     let order_index: HashMap<&str, usize> =
         lake.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
     for (t, nodes) in lake.tickets.iter().zip(&ticket_nodes) {
@@ -641,6 +645,20 @@ mod tests {
         resolve(&mut l, &HashSet::new(), &relaxed);
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 1, "without the guard everyone merges");
+    }
+
+    #[test]
+    fn records_with_only_a_placeholder_stay_apart() {
+        let mut l = Lake::default();
+        for (i, card) in ["K1", "K2", "K3", "K4"].iter().enumerate() {
+            l.orders.push(order(&i.to_string(), "pos", Some(card), None, Some("4008205550"), i as i64));
+        }
+        for i in 10..13 {
+            l.orders.push(order(&i.to_string(), "pos", None, None, Some("4008205550"), i as i64));
+        }
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
+        assert_eq!(ids.len(), 7, "four members and three separate guests");
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! For each input file, in the order given: hash it (SHA-256), decode it to UTF-8, read records
 //! with their physical line numbers, convert them through the file's mapping into units
 //! (orders with lines, item groups, products, events, tickets), and merge the units into the lake:
-//! a unit whose key was already given earlier in this ingest is a *duplicate*; one that is not in
-//! the lake is *new*; one equal to the stored version is *unchanged*; one that differs *updated*
-//! (replaces it). Every record is counted once: `rows_read = new + updated + unchanged +
+//! a unit identical to one given earlier in this ingest is a *duplicate*; one that is not in the
+//! lake is *new*; one equal to the stored version is *unchanged*; one that differs *updated*
+//! (replaces it — also when the earlier version came from an earlier file of the same ingest, so
+//! the last file given wins whether files are ingested together or one by one). Every record is counted once: `rows_read = new + updated + unchanged +
 //! duplicate + rejected`. Then identities are resolved over the whole lake and every table is
 //! rewritten atomically. With `strict`, the first reject stops the ingest before anything is written.
 //!
@@ -89,6 +90,8 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Identity resolution settings (`[identity]`).
     pub identity: identity::IdentityConfig,
+    /// Currency of canonical files without a `currency` column (the config's `[currency] base`).
+    pub default_currency: Option<String>,
 }
 
 /// What an ingest did.
@@ -208,7 +211,7 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     let mut report = IngestReport::default();
     for spec in specs {
         let t = std::time::Instant::now();
-        let file = read_file(spec)?;
+        let file = read_file(spec, opts.default_currency.as_deref())?;
         tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), "read and converted");
         if opts.strict {
             if let Some(r) = file.rejects.iter().min_by_key(|r| r.line) {
@@ -267,7 +270,7 @@ struct ReadFile {
     rejects: Vec<Reject>,
 }
 
-fn read_file(spec: &InputSpec) -> Result<ReadFile, IngestError> {
+fn read_file(spec: &InputSpec, default_currency: Option<&str>) -> Result<ReadFile, IngestError> {
     let shown = spec.path.display().to_string();
     let bytes =
         std::fs::read(&spec.path).map_err(|e| IngestError::Io { path: shown.clone(), message: e.to_string() })?;
@@ -289,10 +292,11 @@ fn read_file(spec: &InputSpec) -> Result<ReadFile, IngestError> {
     let table = read::read_text(&text, kind, delimiter).map_err(file_err)?;
     let mut mapping = match (mapping, &spec.format) {
         (Some(m), _) => m,
-        (None, Format::Canonical) => Mapping::canonical(&shown, &table.headers)?,
-        (None, _) => {
-            Mapping::canonical(&shown, &table.headers).map_err(|_| IngestError::NoFormat { path: shown.clone() })?
-        }
+        (None, Format::Canonical) => Mapping::canonical(&shown, &table.headers, default_currency)?,
+        (None, _) => Mapping::canonical(&shown, &table.headers, default_currency).map_err(|e| match e {
+            MappingError::Invalid { ref key, .. } if key == "currency" => IngestError::Mapping(e),
+            _ => IngestError::NoFormat { path: shown.clone() },
+        })?,
     };
     apply_overrides(&mut mapping, spec)?;
     let converted = rows::convert(&mapping, &table, &shown).map_err(file_err)?;
@@ -381,10 +385,9 @@ impl Merger {
             UnitData::Event(_) => Table::Events,
             UnitData::Ticket(_) => Table::Tickets,
         };
-        if !self.seen.insert((table, unit.key.clone())) {
-            entry.duplicate += n;
-            return;
-        }
+        // Seen earlier in this ingest: identical content is a duplicate; a different version (a
+        // later export with a newer status or refund) replaces it and counts as updated.
+        let again = !self.seen.insert((table, unit.key.clone()));
         let given = match &unit.data {
             UnitData::Order(o, _) => o.customer_id.clone(),
             UnitData::Event(e) => e.customer_id.clone(),
@@ -454,6 +457,7 @@ impl Merger {
             }
         };
         match outcome {
+            Outcome::Unchanged if again => entry.duplicate += n,
             Outcome::New => entry.new += n,
             Outcome::Updated => entry.updated += n,
             Outcome::Unchanged => entry.unchanged += n,

@@ -5,7 +5,7 @@
 //! stripped; `auto` keeps valid UTF-8 and otherwise decodes GB18030 (a superset of GBK), the
 //! encoding of most Chinese seller-center exports. CSV/TSV records come from the `csv` crate with
 //! RFC quoting (fields may span lines), each with the 1-based line where it starts and its raw
-//! text. JSONL: one object per line; top-level keys become columns in first-seen order.
+//! text. JSONL: one object per line; top-level keys become columns (in sorted key order).
 //! Structural problems (field-count mismatch, broken JSON) become [`RawReject`]s, never panics.
 
 use crate::config::mapping::{Encoding, FileKind};
@@ -264,6 +264,7 @@ mod tests {
 
     #[test]
     fn jsonl_union_of_keys_and_bad_lines() {
+        // Keys come out sorted (serde_json's map), which here is also first-seen order.
         let t = read_text("{\"a\":1}\n\nnot json\n{\"b\":\"x\",\"a\":null}\n[1]\n", FileKind::Jsonl, None).unwrap();
         assert_eq!(t.headers, vec!["a", "b"]);
         assert_eq!(t.records[0].fields, vec!["1", ""]);

@@ -74,11 +74,12 @@ impl<'a> Cells<'a> {
         let fatal: Vec<&String> =
             missing.iter().filter(|s| required.iter().any(|r| s.ends_with(&format!("(for {r})")))).collect();
         if !fatal.is_empty() {
+            // The header's cells are not echoed: without a header line they would be a customer's data.
             return Err(format!(
-                "header has no column {} required by mapping {}; the header has: {}",
+                "the header (line 1, {} fields) has no column {} required by mapping {}; is the header line missing, or is this the wrong mapping?",
+                table.headers.len(),
                 fatal.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
                 m.name,
-                table.headers.join(", ")
             ));
         }
         for s in missing {
@@ -433,10 +434,11 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     let source = p.source.clone().unwrap_or_else(|| c.m.file.source.clone());
     let order_id = c.scoped_id(&source, id.to_string());
     let created_at = p.created_at.ok_or_else(|| c.missing("created_at"))?;
-    if p.customer_key.is_none() && p.customer_id.is_none() && p.email.is_none() && p.phone.is_none() {
+    if !identifiable(&p.customer_key, &p.customer_id, &p.email, &p.phone) {
         return Err(FieldError {
             column: c.header("customer_key").or_else(|| c.header("email")),
-            reason: "no customer identifier (customer_key, customer_id, email or phone)".into(),
+            reason: "no usable customer identifier (customer_key, customer_id, a valid email or a phone of 7+ digits)"
+                .into(),
         });
     }
     let status = resolve_status(c, &p)?;
@@ -491,6 +493,15 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     Ok((order, items))
 }
 
+/// Whether identity resolution can attach the record to a customer: the same rules it applies
+/// (an email must normalize to an address, a phone to 7+ digits), so no record is left without one.
+fn identifiable(key: &Option<String>, id: &Option<String>, email: &Option<String>, phone: &Option<String>) -> bool {
+    key.is_some()
+        || id.is_some()
+        || email.as_deref().and_then(crate::identity::normalize_email).is_some()
+        || phone.as_deref().and_then(crate::identity::normalize_phone).is_some()
+}
+
 fn order_ref(c: &Cells, id: String) -> String {
     if c.m.name == "canonical" {
         return id;
@@ -502,20 +513,32 @@ fn order_ref(c: &Cells, id: String) -> String {
 fn convert_items(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn Fn(&RawRecord, FieldError) -> Reject) {
     for g in group_by_id(c, table, "order_id", out, reject) {
         let order_id = order_ref(c, g.id.clone());
-        let mut items = Vec::new();
-        let mut lines = Vec::new();
-        for rec in g.rows {
-            let line_no = items.len() as i64 + 1;
-            match ItemPart::read(c, rec).and_then(|p| p.finish(c, &order_id, line_no)) {
-                Ok(i) => {
-                    items.push(i);
-                    lines.push(rec.line);
+        let parsed: Vec<FResult<Item>> = g
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, rec)| ItemPart::read(c, rec).and_then(|p| p.finish(c, &order_id, i as i64 + 1)))
+            .collect();
+        // As for orders: a partial set of lines would replace the stored lines with wrong ones.
+        let first_bad = g.rows.iter().zip(&parsed).find_map(|(rec, r)| r.as_ref().err().map(|e| (rec.line, e.clone())));
+        match first_bad {
+            None => out.units.push(Unit {
+                key: order_id,
+                lines: g.rows.iter().map(|r| r.line).collect(),
+                data: UnitData::Items(parsed.into_iter().flatten().collect()),
+            }),
+            Some((line, e)) => {
+                for (rec, r) in g.rows.iter().zip(parsed) {
+                    let e = match r {
+                        Err(own) => own,
+                        Ok(_) => FieldError {
+                            column: e.column.clone(),
+                            reason: format!("lines of this order rejected at line {line}: {}", e.reason),
+                        },
+                    };
+                    out.rejects.push(reject(rec, e));
                 }
-                Err(e) => out.rejects.push(reject(rec, e)),
             }
-        }
-        if !items.is_empty() {
-            out.units.push(Unit { key: order_id, lines, data: UnitData::Items(items) });
         }
     }
 }
@@ -558,10 +581,11 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let event_type = map_vocab(c, "event_type", raw_type, &c.m.file.event_types, EVENT_TYPES, "event_types")?;
     let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
     let (email, phone) = (c.get(r, "email"), c.get(r, "phone"));
-    if customer_key.is_none() && customer_id.is_none() && email.is_none() && phone.is_none() {
+    if !identifiable(&customer_key, &customer_id, &email, &phone) {
         return Err(FieldError {
             column: c.header("email").or_else(|| c.header("customer_key")),
-            reason: "no customer identifier".into(),
+            reason: "no usable customer identifier (customer_key, customer_id, a valid email or a phone of 7+ digits)"
+                .into(),
         });
     }
     let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
@@ -624,13 +648,11 @@ fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         resolved_at: c.ts(r, "resolved_at")?,
         satisfaction: c.money(r, "satisfaction")?,
     };
-    if t.customer_key.is_none()
-        && t.customer_id.is_none()
-        && t.email.is_none()
-        && t.phone.is_none()
-        && t.order_id.is_none()
-    {
-        return Err(FieldError { column: c.header("email"), reason: "no customer identifier and no order".into() });
+    if !identifiable(&t.customer_key, &t.customer_id, &t.email, &t.phone) && t.order_id.is_none() {
+        return Err(FieldError {
+            column: c.header("email"),
+            reason: "no usable customer identifier and no order".into(),
+        });
     }
     Ok(Unit { key: ticket_id, lines: vec![r.line], data: UnitData::Ticket(t) })
 }
@@ -794,7 +816,7 @@ status_detail = "why"
     fn canonical_orders_keep_ids() {
         let h: Vec<String> =
             ["order_id", "customer_id", "created_at", "net_amount"].iter().map(|s| s.to_string()).collect();
-        let m = Mapping::canonical("c.csv", &h).unwrap();
+        let m = Mapping::canonical("c.csv", &h, Some("USD")).unwrap();
         let c = run(&m, "order_id,customer_id,created_at,net_amount\nA-1,c9,2024-05-01T00:00:00Z,12.5\n");
         let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
         assert_eq!((o.order_id.as_str(), o.customer_id.as_deref(), o.gross_amount), ("A-1", Some("c9"), 12.5));

@@ -118,24 +118,12 @@ fn read_table<R: Row>(lake: &Path) -> Result<Vec<R>, LakeError> {
     R::from_frame(&df).map_err(|e| rerr(e.to_string()))
 }
 
-fn write_table<R: Row>(lake: &Path, rows: &[R]) -> Result<usize, LakeError> {
+/// Builds and validates a table's frame (no IO).
+fn table_frame<R: Row>(lake: &Path, rows: &[R]) -> Result<(Table, PathBuf, DataFrame), LakeError> {
     let path = table_path(lake, R::TABLE);
-    let werr = |message: String| LakeError::Write { path: path.clone(), message };
-    let t = std::time::Instant::now();
-    let mut df = R::to_frame(rows).map_err(|e| werr(e.to_string()))?;
-    let t1 = t.elapsed().as_secs_f64();
+    let df = R::to_frame(rows).map_err(|e| LakeError::Write { path: path.clone(), message: e.to_string() })?;
     schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
-    let t2 = t.elapsed().as_secs_f64();
-    write_parquet(&path, &mut df)?;
-    tracing::debug!(
-        table = R::TABLE.name(),
-        rows = df.height(),
-        frame = t1,
-        validate = t2 - t1,
-        parquet = t.elapsed().as_secs_f64() - t2,
-        "table written"
-    );
-    Ok(df.height())
+    Ok((R::TABLE, path, df))
 }
 
 /// All lake tables in memory, as typed rows.
@@ -184,21 +172,35 @@ impl Lake {
     }
 
     /// Writes every table atomically (each file on its own); returns rows written per table.
+    ///
+    /// Every frame is built and validated before the first file is replaced, so a table that
+    /// would not validate leaves the whole lake as it was.
     pub fn write(&mut self, dir: &Path) -> Result<Vec<(Table, usize)>, LakeError> {
-        let t = std::time::Instant::now();
         self.sort();
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
-        Ok(vec![
-            (Table::Orders, write_table(dir, &self.orders)?),
-            (Table::OrderItems, write_table(dir, &self.items)?),
-            (Table::Products, write_table(dir, &self.products)?),
-            (Table::Customers, write_table(dir, &self.customers)?),
-            (Table::Identities, write_table(dir, &self.identities)?),
-            (Table::Events, write_table(dir, &self.events)?),
-            (Table::Tickets, write_table(dir, &self.tickets)?),
-            (Table::Rejects, write_table(dir, &self.rejects)?),
-            (Table::Files, write_table(dir, &self.files)?),
-        ])
+        let frames = vec![
+            table_frame(dir, &self.orders)?,
+            table_frame(dir, &self.items)?,
+            table_frame(dir, &self.products)?,
+            table_frame(dir, &self.customers)?,
+            table_frame(dir, &self.identities)?,
+            table_frame(dir, &self.events)?,
+            table_frame(dir, &self.tickets)?,
+            table_frame(dir, &self.rejects)?,
+            table_frame(dir, &self.files)?,
+        ];
+        let mut written = Vec::with_capacity(frames.len());
+        for (table, path, mut df) in frames {
+            let t = std::time::Instant::now();
+            write_parquet(&path, &mut df)?;
+            tracing::debug!(
+                table = table.name(),
+                rows = df.height(),
+                seconds = t.elapsed().as_secs_f64(),
+                "table written"
+            );
+            written.push((table, df.height()));
+        }
+        Ok(written)
     }
 }
 

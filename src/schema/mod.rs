@@ -191,10 +191,20 @@ pub const CUSTOMERS: &[ColumnSpec] = &[
 /// `identities`: every identifier and the customer it resolved to.
 pub const IDENTITIES: &[ColumnSpec] = &[
     col("source", Str, false, "source the identifier was seen in"),
-    col("key_type", Str, false, "member_id | email | phone | customer_id"),
+    col(
+        "key_type",
+        Str,
+        false,
+        "member_id | email | phone | customer_id | record (an order or event id standing alone)",
+    ),
     col("key", Str, false, "normalized identifier (PII for email/phone)"),
     col("customer_id", Str, false, "resolved customer"),
-    col("rule", Str, false, "how it was linked: self | exact_email | exact_phone | given"),
+    col(
+        "rule",
+        Str,
+        false,
+        "how it was linked: self | exact_email | exact_phone | same_record | given | shared_ignored",
+    ),
 ];
 
 /// `events`: marketing and web events.
