@@ -67,6 +67,8 @@ pub enum Encoding {
     Windows1252,
     #[serde(alias = "cp932", alias = "sjis")]
     ShiftJis,
+    /// UTF-8 when valid, else Windows-1252 (Amazon's EU reports).
+    AutoLatin,
 }
 
 /// File syntax.
@@ -148,6 +150,10 @@ pub struct MappingFile {
     /// Cell values read as null (after transforms), besides the empty string.
     #[serde(default)]
     pub null_values: Vec<String>,
+    /// Keep orders that carry no customer identifier, each its own customer (Amazon reports have
+    /// none). Default false: such rows are rejected.
+    #[serde(default)]
+    pub anonymous_orders: bool,
     /// Canonical column → source header.
     pub columns: BTreeMap<String, String>,
     /// Source status → canonical status; a key `value|detail` matches `status` with `status_detail`.
@@ -249,10 +255,10 @@ impl MappingFile {
         if table == Table::Orders {
             let has_customer =
                 ["customer_key", "customer_id", "email", "phone"].iter().any(|c| self.columns.contains_key(*c));
-            if !has_customer {
+            if !has_customer && !self.anonymous_orders {
                 return Err(invalid(
                     "columns",
-                    "orders need at least one of customer_key, customer_id, email, phone".into(),
+                    "orders need at least one of customer_key, customer_id, email, phone (or `anonymous_orders = true`)".into(),
                 ));
             }
             let has_amount = ["gross_amount", "net_amount", "line_amount", "unit_price"]
@@ -382,6 +388,7 @@ impl Mapping {
             date_format: None,
             currency: default_currency.map(str::to_string),
             order_source: None,
+            anonymous_orders: false,
             transforms: Vec::new(),
             column_transforms: BTreeMap::new(),
             null_values: Vec::new(),

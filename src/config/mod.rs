@@ -51,7 +51,8 @@ pub struct PathsConfig {
 pub struct SourceConfig {
     /// File or folder, relative to the config file.
     pub path: PathBuf,
-    /// `canonical` or `mapping` (the default when `mapping` is given).
+    /// `canonical` or a built-in adapter (`shopify`, `taobao-orders`, `taobao-items`, `amazon`,
+    /// `pos`); ignored when `mapping` is given; default: detected from the header.
     #[serde(default)]
     pub format: Option<String>,
     /// Mapping file, relative to the config file.
@@ -194,14 +195,16 @@ impl Config {
             }
         }
         for (i, s) in self.sources.iter().enumerate() {
-            match (s.format.as_deref(), &s.mapping) {
-                (Some("canonical"), None) | (None, Some(_)) | (Some("mapping"), Some(_)) => {}
-                (None, None) => {}
-                (Some(f), _) => {
+            if let (Some(f), None) = (s.format.as_deref(), &s.mapping) {
+                let known = f == "canonical" || crate::ingest::adapters::by_name(f).is_some();
+                if !known {
                     return Err(self.invalid(
                         &format!("sources[{i}].format"),
-                        format!("`{f}` is not usable here: use \"canonical\", or give `mapping = \"file.toml\"`"),
-                    ))
+                        format!(
+                            "`{f}` is not a format; use canonical, {}, or give `mapping = \"file.toml\"`",
+                            crate::ingest::adapters::names()
+                        ),
+                    ));
                 }
             }
         }

@@ -69,6 +69,10 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
         Encoding::Gbk => with(encoding_rs::GB18030, "GBK/GB18030"),
         Encoding::Windows1252 => with(encoding_rs::WINDOWS_1252, "Windows-1252"),
         Encoding::ShiftJis => with(encoding_rs::SHIFT_JIS, "Shift-JIS"),
+        Encoding::AutoLatin => match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => with(encoding_rs::WINDOWS_1252, "UTF-8 or Windows-1252"),
+        },
     }
 }
 

@@ -434,7 +434,7 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     let source = p.source.clone().unwrap_or_else(|| c.m.file.source.clone());
     let order_id = c.scoped_id(&source, id.to_string());
     let created_at = p.created_at.ok_or_else(|| c.missing("created_at"))?;
-    if !identifiable(&p.customer_key, &p.customer_id, &p.email, &p.phone) {
+    if !c.m.file.anonymous_orders && !identifiable(&p.customer_key, &p.customer_id, &p.email, &p.phone) {
         return Err(FieldError {
             column: c.header("customer_key").or_else(|| c.header("email")),
             reason: "no usable customer identifier (customer_key, customer_id, a valid email or a phone of 7+ digits)"

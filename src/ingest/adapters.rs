@@ -1,0 +1,248 @@
+//! Built-in adapters: platform exports read as the platforms write them, recognised by header.
+//!
+//! ## Method
+//! An adapter is a mapping (the same TOML format as user mapping files, so every rule and
+//! transform is shared) plus a header signature: the trimmed header names that must all be
+//! present. [`detect`] returns the first adapter whose signature the file's header contains;
+//! `--format NAME` or `format = "NAME"` in `[[sources]]` picks one explicitly. Mapping columns by
+//! name, never by position, keeps adapters working when platforms add or move columns.
+//!
+//! Field notes behind each adapter: `shared/formats.md`; assumptions where the notes are
+//! abridged: `tests/fixtures/README.md`.
+
+use crate::config::mapping::{Mapping, MappingError, MappingFile};
+
+/// A built-in adapter.
+#[derive(Debug, Clone, Copy)]
+pub struct Adapter {
+    /// Name for `--format`.
+    pub name: &'static str,
+    /// What it reads.
+    pub description: &'static str,
+    /// Trimmed headers that must all be present for auto-detection.
+    pub signature: &'static [&'static str],
+    mapping: &'static str,
+}
+
+/// Every adapter, in detection order.
+pub const ADAPTERS: &[Adapter] = &[
+    Adapter {
+        name: "shopify",
+        description: "Shopify orders export (CSV, one row per line item)",
+        signature: &["Name", "Financial Status", "Created at", "Lineitem quantity", "Lineitem price"],
+        mapping: SHOPIFY,
+    },
+    Adapter {
+        name: "taobao-orders",
+        description: "Taobao/Tmall 订单报表 ExportOrderList (GBK or UTF-8)",
+        signature: &["订单编号", "买家会员名", "订单状态", "订单创建时间"],
+        mapping: TAOBAO_ORDERS,
+    },
+    Adapter {
+        name: "taobao-items",
+        description: "Taobao/Tmall 宝贝报表 ExportOrderDetailList (GBK or UTF-8)",
+        signature: &["订单编号", "标题", "价格", "购买数量"],
+        mapping: TAOBAO_ITEMS,
+    },
+    Adapter {
+        name: "amazon",
+        description: "Amazon All Orders report (tab-separated, one row per item)",
+        signature: &["amazon-order-id", "purchase-date", "order-status", "sku", "item-price"],
+        mapping: AMAZON,
+    },
+    Adapter {
+        name: "pos",
+        description: "offline POS receipts (receipt_no, member_card, member_phone, sold_at, …)",
+        signature: &["receipt_no", "member_card", "sold_at", "sku"],
+        mapping: POS,
+    },
+];
+
+/// The adapter called `name`.
+pub fn by_name(name: &str) -> Option<&'static Adapter> {
+    ADAPTERS.iter().find(|a| a.name == name)
+}
+
+/// The first adapter whose signature the (trimmed) headers contain.
+pub fn detect(headers: &[String]) -> Option<&'static Adapter> {
+    ADAPTERS.iter().find(|a| a.signature.iter().all(|s| headers.iter().any(|h| h == s)))
+}
+
+/// Names of every adapter, for messages.
+pub fn names() -> String {
+    ADAPTERS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+}
+
+impl Adapter {
+    /// The adapter's checked mapping.
+    pub fn mapping(&self) -> Result<Mapping, MappingError> {
+        let file: MappingFile = toml::from_str(self.mapping)
+            .map_err(|e| MappingError::Parse { file: format!("adapter {}", self.name), message: e.to_string() })?;
+        let mut m = file.check(&format!("adapter {}", self.name))?;
+        m.name = self.name.to_string();
+        Ok(m)
+    }
+}
+
+const SHOPIFY: &str = r#"
+table = "orders"
+source = "shopify"
+channel = "online_store"
+grain = "line_item"
+date_format = "%Y-%m-%d %H:%M:%S %z"
+transforms = ["strip_leading_quote"]
+
+[columns]
+order_id = "Name"
+email = "Email"
+status = "Financial Status"
+status_detail = "Fulfillment Status"
+created_at = "Created at"
+paid_at = "Paid at"
+shipped_at = "Fulfilled at"
+currency = "Currency"
+discount = "Discount Amount"
+shipping = "Shipping"
+tax = "Taxes"
+refund_amount = "Refunded Amount"
+email_opt_in = "Accepts Marketing"
+name = "Billing Name"
+phone = "Billing Phone"
+quantity = "Lineitem quantity"
+product_name = "Lineitem name"
+unit_price = "Lineitem price"
+sku = "Lineitem sku"
+
+[status]
+"paid|fulfilled" = "shipped"
+"paid|partial" = "shipped"
+paid = "paid"
+pending = "pending_payment"
+authorized = "pending_payment"
+refunded = "refunded"
+"partially_refunded|fulfilled" = "shipped"
+partially_refunded = "paid"
+partially_paid = "pending_payment"
+voided = "cancelled"
+"#;
+
+const TAOBAO_ORDERS: &str = r#"
+table = "orders"
+source = "taobao"
+channel = "tmall"
+timezone = "Asia/Shanghai"
+currency = "CNY"
+transforms = ["strip_excel_formula", "strip_leading_quote", "strip_yuan_suffix"]
+null_values = ["null"]
+
+[columns]
+order_id = "订单编号"
+customer_key = "买家会员名"
+gross_amount = "买家应付货款"
+shipping = "买家应付邮费"
+refund_amount = "退款金额"
+status = "订单状态"
+status_detail = "订单关闭原因"
+name = "收货人姓名"
+phone = "联系手机"
+created_at = "订单创建时间"
+paid_at = "订单付款时间"
+store = "店铺名称"
+
+[status]
+"等待买家付款" = "pending_payment"
+"买家已付款，等待卖家发货" = "paid"
+"卖家已发货，等待买家确认" = "shipped"
+"交易成功" = "completed"
+"交易关闭|退款" = "refunded"
+"交易关闭|买家未付款" = "cancelled"
+"交易关闭" = "cancelled"
+"#;
+
+const TAOBAO_ITEMS: &str = r#"
+table = "order_items"
+source = "taobao"
+transforms = ["strip_excel_formula", "strip_yuan_suffix"]
+
+[columns]
+order_id = "订单编号"
+product_name = "标题"
+unit_price = "价格"
+quantity = "购买数量"
+sku = "商家编码"
+"#;
+
+const AMAZON: &str = r#"
+table = "orders"
+source = "amazon"
+channel = "amazon"
+grain = "line_item"
+encoding = "auto-latin"
+format = "tsv"
+anonymous_orders = true
+
+[columns]
+order_id = "amazon-order-id"
+created_at = "purchase-date"
+status = "order-status"
+currency = "currency"
+sku = "sku"
+product_name = "product-name"
+quantity = "quantity"
+line_amount = "item-price"
+
+[status]
+Pending = "pending_payment"
+"Pending - Waiting for Pick Up" = "paid"
+Unshipped = "paid"
+PartiallyShipped = "paid"
+Shipping = "paid"
+Shipped = "shipped"
+"Shipped - Delivered to Buyer" = "completed"
+Cancelled = "cancelled"
+"#;
+
+const POS: &str = r#"
+table = "orders"
+source = "pos"
+channel = "offline"
+grain = "line_item"
+timezone = "Asia/Shanghai"
+currency = "CNY"
+
+[columns]
+order_id = "receipt_no"
+store = "store"
+customer_key = "member_card"
+phone = "member_phone"
+created_at = "sold_at"
+sku = "sku"
+product_name = "item_name"
+quantity = "qty"
+unit_price = "unit_price"
+line_amount = "line_total"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_adapter_mapping_checks() {
+        for a in ADAPTERS {
+            let m = a.mapping().unwrap_or_else(|e| panic!("{}: {e}", a.name));
+            for s in a.signature {
+                assert!(m.file.columns.values().any(|c| c == s), "{}: signature header {s} is not mapped", a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn signatures_pick_one_adapter() {
+        for a in ADAPTERS {
+            let headers: Vec<String> = a.signature.iter().map(|s| s.to_string()).collect();
+            assert_eq!(detect(&headers).map(|d| d.name), Some(a.name));
+        }
+        assert!(detect(&["order_id".to_string()]).is_none());
+    }
+}

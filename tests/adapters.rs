@@ -1,0 +1,139 @@
+//! Built-in adapters on fixtures written as the platforms write them (see tests/fixtures/README.md):
+//! auto-detected from the header, canonical rows checked value by value.
+
+mod common;
+use common::{custlens, ok};
+use polars::prelude::*;
+use std::path::Path;
+
+fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+}
+
+/// (status, gross, discount, refund, net, currency, customer_key, phone) of an order.
+type Row = (String, f64, f64, f64, f64, String, Option<String>, Option<String>);
+
+fn order(orders: &DataFrame, id: &str) -> Row {
+    let i = orders
+        .column("order_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .position(|v| v == Some(id))
+        .unwrap_or_else(|| panic!("{id}"));
+    let s = |c: &str| orders.column(c).unwrap().str().unwrap().get(i).map(str::to_string);
+    let f = |c: &str| orders.column(c).unwrap().f64().unwrap().get(i).unwrap();
+    (
+        s("status").unwrap(),
+        f("gross_amount"),
+        f("discount"),
+        f("refund_amount"),
+        f("net_amount"),
+        s("currency").unwrap(),
+        s("customer_key"),
+        s("phone"),
+    )
+}
+
+fn created(orders: &DataFrame, id: &str) -> String {
+    let i = orders.column("order_id").unwrap().str().unwrap().iter().position(|v| v == Some(id)).unwrap();
+    let us = orders.column("created_at").unwrap().datetime().unwrap().physical().get(i).unwrap();
+    chrono::DateTime::from_timestamp_micros(us).unwrap().to_rfc3339()
+}
+
+#[test]
+fn fixtures_are_detected_and_give_canonical_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let o = custlens(tmp.path(), &["ingest", "--input", fixtures.to_str().unwrap(), "--lake", "lake"]);
+    ok(&o);
+    let lake = tmp.path().join("lake");
+    let files = read(&lake.join("files/part-0.parquet"));
+    let formats: Vec<(String, String)> = files
+        .column("path")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .zip(files.column("format").unwrap().str().unwrap().iter())
+        .map(|(p, f)| (p.unwrap().rsplit('/').next().unwrap().to_string(), f.unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        formats,
+        [
+            ("amazon_all_orders.txt", "amazon"),
+            ("pos_sales.csv", "pos"),
+            ("shopify_orders.csv", "shopify"),
+            ("taobao_items.csv", "taobao-items"),
+            ("taobao_orders.csv", "taobao-orders"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let rejected = files.column("rejected").unwrap().i64().unwrap().sum().unwrap();
+    assert_eq!(rejected, 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let r = |status: &str, g: f64, d: f64, rf: f64, n: f64, cur: &str, key: Option<&str>, phone: Option<&str>| -> Row {
+        (status.into(), g, d, rf, n, cur.into(), key.map(Into::into), phone.map(Into::into))
+    };
+    // Shopify: lines summed (2 × 20 + 15), shipping and tax outside net, status from Financial + Fulfillment.
+    assert_eq!(
+        order(&orders, "shopify:#1001"),
+        r("shipped", 55.0, 5.0, 0.0, 50.0, "USD", None, Some("+1 (415) 555-0134"))
+    );
+    assert_eq!(created(&orders, "shopify:#1001"), "2022-01-11T09:32:31+00:00");
+    assert_eq!(order(&orders, "shopify:#1002"), r("shipped", 30.0, 0.0, 10.0, 20.0, "USD", None, None));
+    assert_eq!(order(&orders, "shopify:#1003").0, "cancelled");
+    assert_eq!(order(&orders, "shopify:#1004"), r("refunded", 40.0, 0.0, 40.0, 0.0, "USD", None, None));
+    assert_eq!(order(&orders, "shopify:#1005").0, "pending_payment");
+    // Taobao: `="…"` ids, 元 suffix, '-prefixed phone, China time, close reasons.
+    let tb = "taobao:35153131473293579";
+    assert_eq!(order(&orders, tb), r("completed", 128.0, 0.0, 0.0, 128.0, "CNY", Some("tb_jane"), Some("13925130165")));
+    assert_eq!(created(&orders, tb), "2017-07-07T16:42:32+00:00");
+    assert_eq!(order(&orders, "taobao:35153131473293580").0, "cancelled");
+    assert_eq!(
+        order(&orders, "taobao:35153131473293581"),
+        r("refunded", 99.0, 0.0, 99.0, 0.0, "CNY", Some("tb_jane"), Some("13925130165"))
+    );
+    assert_eq!(order(&orders, "taobao:35153131473293582").0, "shipped");
+    // Amazon: one row per item, no buyer identity (each order its own customer), Windows-1252.
+    assert_eq!(order(&orders, "amazon:302-1234567-1234567"), r("shipped", 45.97, 0.0, 0.0, 45.97, "EUR", None, None));
+    assert_eq!(order(&orders, "amazon:302-7654321-7654321").0, "cancelled");
+    // POS.
+    assert_eq!(
+        order(&orders, "pos:SH01-230115-00002"),
+        r("completed", 335.0, 0.0, 0.0, 335.0, "CNY", Some("M00025540"), Some("13682343944"))
+    );
+    let items = read(&lake.join("order_items/part-0.parquet"));
+    let names: Vec<&str> = items.column("product_name").unwrap().str().unwrap().iter().flatten().collect();
+    assert!(names.contains(&"Café Becher") && names.contains(&"硅胶铲套装"), "{names:?}");
+    let prices: Vec<(Option<&str>, Option<f64>)> = items
+        .column("sku")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .zip(items.column("unit_price").unwrap().f64().unwrap().iter())
+        .collect();
+    assert!(prices.contains(&(Some("SKU-1004"), Some(45.0))), "元 stripped: {prices:?}");
+    // One person across Shopify (phone only), Taobao and POS (+86 spaced) by the phone 13925130165.
+    let id = |oid: &str| {
+        let i = orders.column("order_id").unwrap().str().unwrap().iter().position(|v| v == Some(oid)).unwrap();
+        orders.column("customer_id").unwrap().str().unwrap().get(i).unwrap().to_string()
+    };
+    assert_eq!(id("shopify:#1005"), id(tb));
+    let pos_hz = id("pos:HZ01-230116-00003");
+    assert_eq!(pos_hz, id(tb));
+    assert_ne!(id("amazon:302-1234567-1234567"), id("amazon:302-7654321-7654321"));
+}
+
+#[test]
+fn explicit_format_and_unknown_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pos_sales.csv");
+    ok(&custlens(tmp.path(), &["ingest", "--input", f.to_str().unwrap(), "--format", "pos", "--lake", "lake"]));
+    let o = custlens(tmp.path(), &["ingest", "--input", f.to_str().unwrap(), "--format", "shopfy", "--lake", "lake"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("shopfy") && err.contains("shopify") && err.contains("taobao-orders"), "{err}");
+}
