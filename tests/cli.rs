@@ -394,3 +394,54 @@ fn a_later_export_with_a_new_status_wins_and_unusable_contacts_are_rejects() {
     let orders2 = read(&p.join("lake2/orders/part-0.parquet"));
     assert_eq!(orders2.column("status").unwrap().str().unwrap().get(0), Some("cancelled"));
 }
+
+/// Pairs of identifiers put in one customer that are one person (precision), and pairs of one
+/// person's identifiers put in one customer (all-pairs recall), from the generator's truth.
+#[test]
+fn identity_resolution_against_the_generator_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    ok(&custlens(p, &["gen", "--customers", "3000", "--seed", "11", "--out", "g"]));
+    ok(&custlens(p, &["ingest", "--config", "g/custlens.toml", "--lake", "lake"]));
+    let truth = std::fs::read_to_string(p.join("g/truth/identities.csv")).unwrap();
+    let mut person_of: std::collections::HashMap<(String, String), String> = Default::default();
+    for line in truth.lines().skip(1) {
+        let f: Vec<&str> = line.splitn(4, ',').collect();
+        let (person, source, kind, key) = (f[0], f[1], f[2], f[3]);
+        let key = match kind {
+            "member_id" => format!("{source}:{key}"),
+            _ => key.to_string(),
+        };
+        person_of.insert((kind.to_string(), key), person.to_string());
+    }
+    let ids = read(&p.join("lake/identities/part-0.parquet"));
+    let s = |c: &str| ids.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+    let (kinds, keys, customers) = (s("key_type"), s("key"), s("customer_id"));
+    let mut unit: std::collections::BTreeMap<(String, String), (String, String)> = Default::default();
+    for ((k, key), c) in kinds.into_iter().zip(keys).zip(customers) {
+        if let Some(person) = person_of.get(&(k.clone(), key.clone())) {
+            unit.insert((k, key), (person.clone(), c));
+        }
+    }
+    assert!(
+        unit.len() as f64 > 0.95 * person_of.len() as f64,
+        "{} of {} truth keys found",
+        unit.len(),
+        person_of.len()
+    );
+    let pairs = |f: &dyn Fn(&(String, String)) -> String| -> u64 {
+        let mut counts: std::collections::HashMap<String, u64> = Default::default();
+        for v in unit.values() {
+            *counts.entry(f(v)).or_default() += 1;
+        }
+        counts.values().map(|n| n * (n - 1) / 2).sum()
+    };
+    let predicted = pairs(&|(_, c)| c.clone());
+    let true_pairs = pairs(&|(person, _)| person.clone());
+    let both = pairs(&|(person, c)| format!("{person}|{c}"));
+    let precision = both as f64 / predicted as f64;
+    let recall = both as f64 / true_pairs as f64;
+    eprintln!("identity: precision {precision:.4}, all-pairs recall {recall:.4} ({both} of {true_pairs} true pairs)");
+    assert!(precision >= 0.99, "precision {precision}");
+    assert!(recall >= 0.9, "all-pairs recall {recall}");
+}

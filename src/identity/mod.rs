@@ -5,10 +5,12 @@
 //! (`source` + `customer_key`), the normalized email, the normalized phone, or a customer id
 //! given by a canonical input. Identifiers seen on the same record are joined with union-find,
 //! so two member keys that share an email or a phone become one customer. Components are never
-//! merged when each already holds a different given id. A component's id is its given id, or
-//! `c` + the first 16 hex digits of SHA-256 of its earliest-seen identifier (ties broken by the
-//! identifier text) — deterministic, and stable across re-runs and later loads as long as no
-//! earlier identifier joins the component.
+//! merged when each already holds a different given id. A component's id is its given id; else
+//! the id its identifiers had after the previous load (when a load joins two customers, the one
+//! holding the earliest-seen identifier keeps its id and the other is recorded in
+//! `customer_merges`); else a new `C` + 9-digit number, assigned in order of first sighting.
+//! Ids are deterministic for the same loads, stable across loads, and never derived from an
+//! email or phone.
 //!
 //! Normalization: emails are trimmed and lower-cased and need `x@y.z`; phones keep digits only,
 //! drop a leading `0086` (any length) or a `86` before a 13-digit number starting `861` (a `+86`
@@ -22,10 +24,8 @@
 //! assert_eq!(normalize_phone("'13925130165"), Some("13925130165".into()));
 //! ```
 
-use crate::ingest::rows::hex;
 use crate::lake::records::{Customer, Identity};
 use crate::lake::Lake;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Normalizes an email for matching; None when it is not an address.
@@ -315,7 +315,16 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
     }
     tracing::debug!(nodes = g.keys.len(), "identity graph built");
     let t = std::time::Instant::now();
-    let ids = component_ids(&mut g);
+    let previous = previous_ids(lake);
+    let (ids, merges) = component_ids(&mut g, &previous);
+    if !merges.is_empty() {
+        tracing::info!(merges = merges.len(), "customers merged by this load (see customer_merges)");
+    }
+    lake.merges.extend(
+        merges
+            .into_iter()
+            .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
+    );
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "component ids");
     let id_of = |g: &mut Graph, nodes: &[usize]| nodes.first().map(|&n| ids[&g.find(n)].clone());
     for (o, n) in lake.orders.iter_mut().zip(&order_nodes) {
@@ -334,31 +343,81 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
 }
 
 /// The customer id of every component root.
-fn component_ids(g: &mut Graph) -> HashMap<usize, String> {
-    let mut best: HashMap<usize, usize> = HashMap::new();
-    for i in 0..g.keys.len() {
-        let r = g.find(i);
-        let better = |b: usize| (g.first_seen[i], &g.keys[i]) < (g.first_seen[b], &g.keys[b]);
-        match best.get(&r) {
-            Some(&b) if !better(b) => {}
-            _ => {
-                best.insert(r, i);
-            }
-        }
-    }
-    best.into_iter()
-        .map(|(root, i)| {
-            let id = match g.given[root] {
-                Some(gn) => g.keys[gn].text(),
-                None => {
-                    let key = &g.keys[i];
-                    let h = Sha256::digest(format!("{}\u{1f}{}", key.kind(), key.text()).as_bytes());
-                    format!("c{}", &hex(&h)[..16])
+/// A customer merged into another by a later load: `merged_id` now belongs to `customer_id`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Merge {
+    pub merged_id: String,
+    pub customer_id: String,
+}
+
+/// The previous load's customer id of every identifier (from the stored `identities` table).
+fn previous_ids(lake: &Lake) -> HashMap<Key, String> {
+    lake.identities
+        .iter()
+        .filter_map(|i| {
+            let key = match i.key_type.as_str() {
+                "member_id" => {
+                    let (src, k) = i.key.split_once(':')?;
+                    Key::Member(src.to_string(), k.to_string())
                 }
+                "email" => Key::Email(i.key.clone()),
+                "phone" => Key::Phone(i.key.clone()),
+                "record" => Key::Order(i.key.clone()),
+                _ => return None,
             };
-            (root, id)
+            Some((key, i.customer_id.clone()))
         })
         .collect()
+}
+
+/// The customer id of every component root, and the merges this load caused.
+///
+/// A given id wins; else the component keeps the previous id of its earliest identifier that had
+/// one (other previous ids in it are recorded as merged into it); else it gets the next new id,
+/// `C` + 9 digits, numbered in order of the components' earliest sighting. Ids are never derived
+/// from an email or phone.
+fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usize, String>, Vec<Merge>) {
+    // Per root: every member, sorted by (first seen, key).
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in 0..g.keys.len() {
+        members.entry(g.find(i)).or_default().push(i);
+    }
+    let mut roots: Vec<(usize, Vec<usize>)> = members.into_iter().collect();
+    for (_, m) in roots.iter_mut() {
+        m.sort_by(|&a, &b| (g.first_seen[a], &g.keys[a]).cmp(&(g.first_seen[b], &g.keys[b])));
+    }
+    roots.sort_by(|(_, a), (_, b)| (g.first_seen[a[0]], &g.keys[a[0]]).cmp(&(g.first_seen[b[0]], &g.keys[b[0]])));
+    let mut next =
+        previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
+    let mut claimed: HashSet<String> = HashSet::new();
+    let (mut ids, mut merges) = (HashMap::new(), Vec::new());
+    for (root, m) in roots {
+        let id = if let Some(gn) = g.given[root] {
+            g.keys[gn].text()
+        } else {
+            let old: Vec<&String> = m.iter().filter_map(|&i| previous.get(&g.keys[i])).collect();
+            match old.iter().find(|id| !claimed.contains(id.as_str())) {
+                Some(keep) => {
+                    let keep = keep.to_string();
+                    let mut seen = HashSet::new();
+                    for other in old.iter().filter(|o| ***o != keep) {
+                        if !claimed.contains(other.as_str()) && seen.insert(other.to_string()) {
+                            merges.push(Merge { merged_id: other.to_string(), customer_id: keep.clone() });
+                        }
+                    }
+                    keep
+                }
+                None => {
+                    next += 1;
+                    format!("C{next:09}")
+                }
+            }
+        };
+        claimed.insert(id.clone());
+        ids.insert(root, id);
+    }
+    merges.sort();
+    (ids, merges)
 }
 
 fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
@@ -659,6 +718,35 @@ mod tests {
         resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 7, "four members and three separate guests");
+    }
+
+    #[test]
+    fn ids_survive_later_loads_and_merges_are_recorded() {
+        let mut l = Lake {
+            orders: vec![
+                order("1", "shop", None, Some("x@a.com"), None, 10),
+                order("2", "pos", Some("M7"), None, Some("13900000007"), 20),
+            ],
+            ..Default::default()
+        };
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        let id =
+            |l: &Lake, oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
+        let (x, m) = (id(&l, "shop:1"), id(&l, "pos:2"));
+        assert_eq!((x.as_str(), m.as_str()), ("C000000001", "C000000002"), "numbered by first sighting, no hashes");
+        // A new order shows the same person's email and phone together: the customers merge.
+        l.orders.push(order("3", "shop", None, Some("x@a.com"), Some("13900000007"), 30));
+        l.orders.push(order("4", "shop", None, Some("new@a.com"), None, 40));
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        assert_eq!(id(&l, "shop:1"), x, "the earliest customer keeps its id");
+        assert_eq!(id(&l, "pos:2"), x);
+        assert_eq!(id(&l, "shop:4"), "C000000003", "new customers continue the numbering");
+        assert_eq!(l.merges, vec![crate::lake::records::CustomerMerge { merged_id: m, customer_id: x.clone() }]);
+        // Re-resolving changes nothing.
+        let before = l.orders.clone();
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        assert_eq!(l.orders, before);
+        assert_eq!(l.merges.len(), 1);
     }
 
     #[test]

@@ -138,6 +138,7 @@ pub struct Lake {
     pub files: Vec<FileEntry>,
     pub customers: Vec<Customer>,
     pub identities: Vec<Identity>,
+    pub merges: Vec<CustomerMerge>,
 }
 
 impl Lake {
@@ -153,6 +154,7 @@ impl Lake {
             files: read_table(dir)?,
             customers: read_table(dir)?,
             identities: read_table(dir)?,
+            merges: read_table(dir)?,
         })
     }
 
@@ -166,6 +168,8 @@ impl Lake {
         self.rejects.sort_by(|a, b| (&a.source_file, a.line).cmp(&(&b.source_file, b.line)));
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         self.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        self.merges.sort();
+        self.merges.dedup();
         self.identities.sort_by(|a, b| {
             (&a.customer_id, &a.key_type, &a.key, &a.source).cmp(&(&b.customer_id, &b.key_type, &b.key, &b.source))
         });
@@ -183,6 +187,7 @@ impl Lake {
             table_frame(dir, &self.products)?,
             table_frame(dir, &self.customers)?,
             table_frame(dir, &self.identities)?,
+            table_frame(dir, &self.merges)?,
             table_frame(dir, &self.events)?,
             table_frame(dir, &self.tickets)?,
             table_frame(dir, &self.rejects)?,

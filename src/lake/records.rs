@@ -140,6 +140,13 @@ pub struct Identity {
     pub rule: String,
 }
 
+/// A `customer_merges` row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CustomerMerge {
+    pub merged_id: String,
+    pub customer_id: String,
+}
+
 /// Conversion between typed rows and canonical frames.
 pub trait Row: Sized {
     const TABLE: Table;
@@ -493,6 +500,25 @@ impl Row for Identity {
                     key: req(key[i].clone(), "key")?,
                     customer_id: req(customer_id[i].clone(), "customer_id")?,
                     rule: req(rule[i].clone(), "rule")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for CustomerMerge {
+    const TABLE: Table = Table::CustomerMerges;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("merged_id", Some(&self.merged_id));
+        b.str("customer_id", Some(&self.customer_id));
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; merged_id: str, customer_id: str);
+        (0..r.height())
+            .map(|i| {
+                Ok(CustomerMerge {
+                    merged_id: req(merged_id[i].clone(), "merged_id")?,
+                    customer_id: req(customer_id[i].clone(), "customer_id")?,
                 })
             })
             .collect()

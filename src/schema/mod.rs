@@ -27,6 +27,7 @@ pub enum Table {
     Products,
     Customers,
     Identities,
+    CustomerMerges,
     Events,
     Tickets,
     Rejects,
@@ -35,12 +36,13 @@ pub enum Table {
 
 impl Table {
     /// Every table, in write order.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Orders,
         Table::OrderItems,
         Table::Products,
         Table::Customers,
         Table::Identities,
+        Table::CustomerMerges,
         Table::Events,
         Table::Tickets,
         Table::Rejects,
@@ -55,6 +57,7 @@ impl Table {
             Table::Products => "products",
             Table::Customers => "customers",
             Table::Identities => "identities",
+            Table::CustomerMerges => "customer_merges",
             Table::Events => "events",
             Table::Tickets => "tickets",
             Table::Rejects => "rejects",
@@ -207,6 +210,12 @@ pub const IDENTITIES: &[ColumnSpec] = &[
     ),
 ];
 
+/// `customer_merges`: customers joined into another by a later load.
+pub const CUSTOMER_MERGES: &[ColumnSpec] = &[
+    col("merged_id", Str, false, "the id that no longer exists"),
+    col("customer_id", Str, false, "the surviving id it was merged into"),
+];
+
 /// `events`: marketing and web events.
 pub const EVENTS: &[ColumnSpec] = &[
     col("event_id", Str, false, "content hash of the event: stable dedup key"),
@@ -275,6 +284,7 @@ pub fn spec(table: Table) -> &'static [ColumnSpec] {
         Table::Products => PRODUCTS,
         Table::Customers => CUSTOMERS,
         Table::Identities => IDENTITIES,
+        Table::CustomerMerges => CUSTOMER_MERGES,
         Table::Events => EVENTS,
         Table::Tickets => TICKETS,
         Table::Rejects => REJECTS,
