@@ -290,7 +290,7 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
             &lake,
             &IngestOptions {
                 strict: cfg.ingest.strict,
-                identity: cfg.identity,
+                identity: cfg.identity.clone(),
                 default_currency: cfg.currency.base.clone(),
             },
         )?)

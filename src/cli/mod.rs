@@ -203,7 +203,7 @@ fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
     let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
     let opts = IngestOptions {
         strict: a.strict || cfg.ingest.strict,
-        identity: cfg.identity,
+        identity: cfg.identity.clone(),
         default_currency: cfg.currency.base.clone(),
     };
     tracing::info!(files = specs.len(), lake = %lake.display(), "ingest");

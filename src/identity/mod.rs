@@ -36,8 +36,12 @@ pub fn normalize_email(s: &str) -> Option<String> {
     ok.then_some(e)
 }
 
-/// Normalizes a phone for matching; None when fewer than 7 digits remain.
+/// Normalizes a phone for matching; None when masked or when fewer than 7 digits remain.
 pub fn normalize_phone(s: &str) -> Option<String> {
+    // Masked numbers (`138****9060`, `1******6198`) identify nobody.
+    if s.contains(['*', '#', 'x', 'X']) {
+        return None;
+    }
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
     let d = if let Some(rest) = digits.strip_prefix("0086") {
         rest.to_string()
@@ -151,19 +155,52 @@ struct RecordKeys<'a> {
     fallback: Option<&'a str>,
 }
 
+/// Identifier kinds that link records (`[identity] keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    Email,
+    Phone,
+    MemberId,
+}
+
 /// `[identity]` settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentityConfig {
     /// An email or phone seen with more than this many distinct identifiers of one kind (member
     /// keys of one source; phones for an email, emails for a phone) is a shared placeholder — a
-    /// store's default phone, a shop's catch-all address — and links nobody. Default 3.
+    /// store's default phone, a shop's catch-all address — and links nobody. Default 5.
     pub max_keys_per_identifier: usize,
+    /// Which identifiers link records. Default all: email, phone, member_id.
+    pub keys: Vec<KeyKind>,
+    /// Emails or phones that never link anyone (normalized before comparing), e.g. a store's phone.
+    pub blocklist: Vec<String>,
 }
 
 impl Default for IdentityConfig {
     fn default() -> Self {
-        IdentityConfig { max_keys_per_identifier: 3 }
+        IdentityConfig {
+            max_keys_per_identifier: 5,
+            keys: vec![KeyKind::Email, KeyKind::Phone, KeyKind::MemberId],
+            blocklist: Vec::new(),
+        }
+    }
+}
+
+impl IdentityConfig {
+    fn links(&self, k: KeyKind) -> bool {
+        self.keys.contains(&k)
+    }
+
+    /// Blocklisted values as keys (both readings: an entry may be an email or a phone).
+    fn blocked(&self) -> HashSet<Key> {
+        let mut out = HashSet::new();
+        for v in &self.blocklist {
+            out.extend(normalize_email(v).map(Key::Email));
+            out.extend(normalize_phone(v).map(Key::Phone));
+        }
+        out
     }
 }
 
@@ -213,17 +250,23 @@ fn shared_values<'a>(records: &[RecordKeys<'a>], max: usize) -> HashSet<Key> {
 }
 
 /// Nodes of one record, linkable ones first; shared placeholder values get a node but link nothing.
-fn record_nodes(g: &mut Graph, r: &RecordKeys, given_ids: &HashSet<String>, shared: &HashSet<Key>) -> Vec<usize> {
+fn record_nodes(
+    g: &mut Graph,
+    r: &RecordKeys,
+    given_ids: &HashSet<String>,
+    shared: &HashSet<Key>,
+    cfg: &IdentityConfig,
+) -> Vec<usize> {
     let mut keys = Vec::new();
     if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
         keys.push(Key::Given(id.to_string()));
     }
-    if let Some(k) = r.customer_key.map(str::trim).filter(|k| !k.is_empty()) {
+    if let Some(k) = r.customer_key.map(str::trim).filter(|k| !k.is_empty() && cfg.links(KeyKind::MemberId)) {
         keys.push(Key::Member(r.source.to_string(), k.to_string()));
     }
     let (email, phone) = contact_keys(r);
-    keys.extend(email);
-    keys.extend(phone);
+    keys.extend(email.filter(|_| cfg.links(KeyKind::Email)));
+    keys.extend(phone.filter(|_| cfg.links(KeyKind::Phone)));
     let (mut linkable, placeholders): (Vec<Key>, Vec<Key>) = keys.into_iter().partition(|k| !shared.contains(k));
     if linkable.is_empty() {
         // Only a shared placeholder (or nothing): the record stands alone, never with the placeholder's other users.
@@ -289,12 +332,13 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
             }))
             .collect();
         let t = std::time::Instant::now();
-        let shared = shared_values(&records, cfg.max_keys_per_identifier);
+        let mut shared = shared_values(&records, cfg.max_keys_per_identifier);
+        shared.extend(cfg.blocked());
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "shared values");
         if !shared.is_empty() {
             tracing::info!(values = shared.len(), "shared emails/phones (placeholders) not used for linking");
         }
-        records.iter().map(|r| record_nodes(&mut g, r, &given_ids, &shared)).collect()
+        records.iter().map(|r| record_nodes(&mut g, r, &given_ids, &shared, cfg)).collect()
     };
     let ticket_nodes = nodes.split_off(n_orders + n_events);
     let event_nodes = nodes.split_off(n_orders);
@@ -689,7 +733,7 @@ mod tests {
     #[test]
     fn a_shared_placeholder_phone_links_nobody() {
         let mut l = Lake::default();
-        for (i, card) in ["M1", "M2", "M3", "M4", "M5"].iter().enumerate() {
+        for (i, card) in ["M1", "M2", "M3", "M4", "M5", "M6", "M7"].iter().enumerate() {
             l.orders.push(order(&i.to_string(), "pos", Some(card), None, Some("4008208820"), i as i64));
         }
         // M1 also shows its real phone once, shared with an online order.
@@ -697,10 +741,10 @@ mod tests {
         l.orders.push(order("10", "shop", None, Some("m1@x.com"), Some("13900000009"), 10));
         resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
-        assert_eq!(ids.len(), 5, "five members, M1 linked to its online self, no merge through the store phone");
+        assert_eq!(ids.len(), 7, "seven members, M1 linked to its online self, no merge through the store phone");
         assert!(l.identities.iter().any(|i| i.key == "4008208820" && i.rule == "shared_ignored"));
         assert!(l.customers.iter().all(|c| c.phone.as_deref() != Some("4008208820")));
-        let relaxed = IdentityConfig { max_keys_per_identifier: 10 };
+        let relaxed = IdentityConfig { max_keys_per_identifier: 10, ..IdentityConfig::default() };
         resolve(&mut l, &HashSet::new(), &relaxed);
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 1, "without the guard everyone merges");
@@ -709,7 +753,7 @@ mod tests {
     #[test]
     fn records_with_only_a_placeholder_stay_apart() {
         let mut l = Lake::default();
-        for (i, card) in ["K1", "K2", "K3", "K4"].iter().enumerate() {
+        for (i, card) in ["K1", "K2", "K3", "K4", "K5", "K6"].iter().enumerate() {
             l.orders.push(order(&i.to_string(), "pos", Some(card), None, Some("4008205550"), i as i64));
         }
         for i in 10..13 {
@@ -717,7 +761,7 @@ mod tests {
         }
         resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
-        assert_eq!(ids.len(), 7, "four members and three separate guests");
+        assert_eq!(ids.len(), 9, "six members and three separate guests");
     }
 
     #[test]
@@ -750,7 +794,30 @@ mod tests {
     }
 
     #[test]
+    fn blocklist_and_key_kinds() {
+        let base = || Lake {
+            orders: vec![
+                order("1", "shop", None, Some("a@x.com"), Some("13900000001"), 1),
+                order("2", "shop", None, Some("b@x.com"), Some("13900000001"), 2),
+            ],
+            ..Default::default()
+        };
+        let n = |cfg: &IdentityConfig| {
+            let mut l = base();
+            resolve(&mut l, &HashSet::new(), cfg);
+            l.orders.iter().map(|o| o.customer_id.clone()).collect::<std::collections::BTreeSet<_>>().len()
+        };
+        assert_eq!(n(&IdentityConfig::default()), 1, "the shared phone links them");
+        let blocked = IdentityConfig { blocklist: vec!["+86 139 0000 0001".into()], ..IdentityConfig::default() };
+        assert_eq!(n(&blocked), 2);
+        let email_only = IdentityConfig { keys: vec![KeyKind::Email, KeyKind::MemberId], ..IdentityConfig::default() };
+        assert_eq!(n(&email_only), 2);
+    }
+
+    #[test]
     fn normalization() {
+        assert_eq!(normalize_phone("138****9060"), None);
+        assert_eq!(normalize_phone("1******6198"), None);
         assert_eq!(normalize_email("not-an-email"), None);
         assert_eq!(normalize_phone("008613925130165"), Some("13925130165".into()));
         assert_eq!(normalize_phone("123"), None);
