@@ -365,6 +365,16 @@ fn header_adapter(bytes: &[u8]) -> Option<&'static adapters::Adapter> {
     adapters::detect(&headers)
 }
 
+/// Reads bytes through a mapping exactly as ingest does (decode, read, convert) without touching a
+/// lake: for fuzzing and property tests. Returns (records read, records accounted for by units and
+/// rejects); the two are equal for every input that reads at all.
+pub fn dry_run(bytes: &[u8], m: &Mapping) -> Result<(usize, usize), String> {
+    let (_, table) = read_with(bytes, m, Path::new("input"))?;
+    let c = rows::convert(m, &table, "input")?;
+    let accounted = c.units.iter().map(|u| u.lines.len()).sum::<usize>() + c.rejects.len() + table.rejects.len();
+    Ok((table.records.len() + table.rejects.len(), accounted))
+}
+
 /// Decodes and reads a file the way a mapping says (encoding, syntax, delimiter).
 fn read_with(bytes: &[u8], m: &Mapping, path: &Path) -> Result<(String, read::RawTable), String> {
     let kind = m.file.format.unwrap_or_else(|| FileKind::from_path(path));
@@ -563,13 +573,8 @@ mod tests {
         ("pos", include_bytes!("../../tests/fixtures/pos_sales.csv")),
     ];
 
-    /// Reads bytes through an adapter the way ingest does; returns (records + raw rejects, units' rows + rejects).
     fn through(adapter: &str, bytes: &[u8]) -> Option<(usize, usize)> {
-        let m = adapters::by_name(adapter).unwrap().mapping().unwrap();
-        let (_, table) = read_with(bytes, &m, Path::new("fixture")).ok()?;
-        let c = rows::convert(&m, &table, "fixture").ok()?;
-        let accounted = c.units.iter().map(|u| u.lines.len()).sum::<usize>() + c.rejects.len() + table.rejects.len();
-        Some((table.records.len() + table.rejects.len(), accounted))
+        dry_run(bytes, &adapters::by_name(adapter).unwrap().mapping().unwrap()).ok()
     }
 
     #[test]
