@@ -74,6 +74,11 @@ pub fn names() -> String {
 }
 
 impl Adapter {
+    /// The adapter's mapping as TOML (the generator writes it as the sample's mapping file).
+    pub fn mapping_toml(&self) -> &'static str {
+        self.mapping.trim_start()
+    }
+
     /// The adapter's checked mapping.
     pub fn mapping(&self) -> Result<Mapping, MappingError> {
         let file: MappingFile = toml::from_str(self.mapping)

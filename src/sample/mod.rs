@@ -41,7 +41,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the same config would write different files (bench caches key on it).
-pub const GENERATOR_VERSION: &str = "2";
+pub const GENERATOR_VERSION: &str = "3";
 
 /// Model parameters of the generator (`--params FILE.toml` takes the same keys).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -413,7 +413,7 @@ fn write_small_files(
     rules: &[RuleTruth],
 ) -> Result<(), SampleError> {
     save(out, "products.csv", formats::products_csv(catalog).as_bytes())?;
-    for (file, text) in MAPPINGS {
+    for (file, text) in mappings() {
         save(
             out,
             &format!("mappings/{file}"),
@@ -452,124 +452,21 @@ fn save(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), SampleError> {
     Ok(())
 }
 
-/// Mapping files: (file name, TOML body).
-const MAPPINGS: [(&str, &str); 6] = [
-    (
-        "shopify.toml",
-        r#"table = "orders"
-source = "shopify"
-channel = "online_store"
-grain = "line_item"
-date_format = "%Y-%m-%d %H:%M:%S %z"
-transforms = ["strip_leading_quote"]
+/// Mapping files: (file name, TOML body). The platform exports use the built-in adapters' own
+/// mappings (written out so they can be copied and edited); events and tickets have none built in.
+fn mappings() -> Vec<(&'static str, &'static str)> {
+    let adapter = |name: &str| crate::ingest::adapters::by_name(name).map(|a| a.mapping_toml()).unwrap_or_default();
+    vec![
+        ("shopify.toml", adapter("shopify")),
+        ("taobao_orders.toml", adapter("taobao-orders")),
+        ("taobao_items.toml", adapter("taobao-items")),
+        ("pos.toml", adapter("pos")),
+        ("events.toml", EVENTS_MAPPING),
+        ("tickets.toml", TICKETS_MAPPING),
+    ]
+}
 
-[columns]
-order_id = "Name"
-email = "Email"
-status = "Financial Status"
-status_detail = "Fulfillment Status"
-created_at = "Created at"
-paid_at = "Paid at"
-shipped_at = "Fulfilled at"
-currency = "Currency"
-discount = "Discount Amount"
-shipping = "Shipping"
-tax = "Taxes"
-refund_amount = "Refunded Amount"
-email_opt_in = "Accepts Marketing"
-name = "Billing Name"
-phone = "Billing Phone"
-quantity = "Lineitem quantity"
-product_name = "Lineitem name"
-unit_price = "Lineitem price"
-sku = "Lineitem sku"
-
-[status]
-"paid|fulfilled" = "shipped"
-paid = "paid"
-pending = "pending_payment"
-refunded = "refunded"
-"partially_refunded|fulfilled" = "shipped"
-partially_refunded = "paid"
-voided = "cancelled"
-"#,
-    ),
-    (
-        "taobao_orders.toml",
-        r#"table = "orders"
-source = "taobao"
-channel = "tmall"
-encoding = "gbk"
-timezone = "Asia/Shanghai"
-date_format = "%Y-%m-%d %H:%M:%S"
-currency = "CNY"
-transforms = ["strip_excel_formula", "strip_leading_quote", "strip_yuan_suffix"]
-
-[columns]
-order_id = "订单编号"
-customer_key = "买家会员名"
-gross_amount = "买家应付货款"
-shipping = "买家应付邮费"
-refund_amount = "退款金额"
-status = "订单状态"
-status_detail = "订单关闭原因"
-name = "收货人姓名"
-phone = "联系手机"
-created_at = "订单创建时间"
-paid_at = "订单付款时间"
-store = "店铺名称"
-
-[status]
-"等待买家付款" = "pending_payment"
-"买家已付款，等待卖家发货" = "paid"
-"卖家已发货，等待买家确认" = "shipped"
-"交易成功" = "completed"
-"交易关闭|退款" = "refunded"
-"交易关闭|买家未付款" = "cancelled"
-"交易关闭" = "cancelled"
-"#,
-    ),
-    (
-        "taobao_items.toml",
-        r#"table = "order_items"
-source = "taobao"
-encoding = "gbk"
-transforms = ["strip_excel_formula"]
-
-[columns]
-order_id = "订单编号"
-product_name = "标题"
-unit_price = "价格"
-quantity = "购买数量"
-sku = "商家编码"
-"#,
-    ),
-    (
-        "pos.toml",
-        r#"table = "orders"
-source = "pos"
-channel = "offline"
-grain = "line_item"
-timezone = "Asia/Shanghai"
-date_format = "%Y/%m/%d %H:%M"
-currency = "CNY"
-
-[columns]
-order_id = "receipt_no"
-store = "store"
-customer_key = "member_card"
-phone = "member_phone"
-created_at = "sold_at"
-sku = "sku"
-product_name = "item_name"
-quantity = "qty"
-unit_price = "unit_price"
-line_amount = "line_total"
-"#,
-    ),
-    (
-        "events.toml",
-        r#"table = "events"
+const EVENTS_MAPPING: &str = r#"table = "events"
 source = "crm"
 
 [columns]
@@ -590,11 +487,9 @@ sms_sent = "sms_sent"
 sms_click = "sms_click"
 cart_add = "add_to_cart"
 checkout = "begin_checkout"
-"#,
-    ),
-    (
-        "tickets.toml",
-        r#"table = "tickets"
+"#;
+
+const TICKETS_MAPPING: &str = r#"table = "tickets"
 source = "helpdesk"
 order_source = "shopify"
 timezone = "UTC"
@@ -616,9 +511,7 @@ Return = "return"
 Exchange = "exchange"
 Complaint = "complaint"
 Question = "inquiry"
-"#,
-    ),
-];
+"#;
 
 /// `custlens.toml`: currency, then one `[[sources]]` per file (re-exports after their originals).
 fn config_toml() -> String {
