@@ -300,7 +300,8 @@ fn read_file(spec: &InputSpec, default_currency: Option<&str>) -> Result<ReadFil
     };
     let (text, table) = match &mapping {
         Some(m) => read_with(&bytes, m, &spec.path).map_err(file_err)?,
-        None => match header_adapter(&bytes) {
+        // Only undecided files are detected: `--format canonical` means canonical.
+        None => match (spec.format == Format::Detect).then(|| header_adapter(&bytes)).flatten() {
             Some(a) => {
                 let m = a.mapping()?;
                 tracing::info!(file = %shown, adapter = a.name, "format detected");
