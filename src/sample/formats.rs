@@ -855,6 +855,26 @@ struct EventLine<'a> {
     sku: Option<&'a str>,
 }
 
+impl<'a> EventLine<'a> {
+    /// A web event (cart add, checkout) of a person known by email.
+    fn web(email: &'a str, event: &'static str, t: DateTime<Utc>, sku: Option<&'a str>) -> Self {
+        EventLine { email: Some(email), phone: None, channel: "web", event, timestamp: iso(t), campaign: None, sku }
+    }
+
+    /// An SMS campaign event of a person known by phone.
+    fn sms(phone: &'a str, event: &'static str, t: DateTime<Utc>, campaign: &'a str) -> Self {
+        EventLine {
+            email: None,
+            phone: Some(phone),
+            channel: "sms",
+            event,
+            timestamp: iso(t),
+            campaign: Some(campaign),
+            sku: None,
+        }
+    }
+}
+
 /// Appends one event (a malformed timestamp at the planted rate).
 fn event(out: &mut ChunkOut, rng: &mut ChaCha8Rng, malformed_rate: f64, mut e: EventLine) {
     let bad = rng.gen_bool(malformed_rate.clamp(0.0, 1.0));
@@ -890,27 +910,11 @@ fn shopify_side_events(
     for l in &o.lines {
         let t = at - Duration::seconds(rng.gen_range(120..3600));
         let sku = Some(lay.catalog[l.product].sku.as_str());
-        let e = EventLine {
-            email: Some(&who.email),
-            phone: None,
-            channel: "web",
-            event: "cart_add",
-            timestamp: iso(t),
-            campaign: None,
-            sku,
-        };
+        let e = EventLine::web(&who.email, "cart_add", t, sku);
         event(out, rng, lay.malformed_rate, e);
     }
     let t = at - Duration::seconds(rng.gen_range(30..110));
-    let e = EventLine {
-        email: Some(&who.email),
-        phone: None,
-        channel: "web",
-        event: "checkout",
-        timestamp: iso(t),
-        campaign: None,
-        sku: None,
-    };
+    let e = EventLine::web(&who.email, "checkout", t, None);
     event(out, rng, lay.malformed_rate, e);
 }
 
@@ -956,15 +960,7 @@ fn events_email(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mu
         }
         let sku = &lay.catalog[rng.gen_range(0..lay.catalog.len())].sku;
         let t = lay.at(day);
-        let e = EventLine {
-            email: Some(&who.email),
-            phone: None,
-            channel: "web",
-            event: "cart_add",
-            timestamp: iso(t),
-            campaign: None,
-            sku: Some(sku),
-        };
+        let e = EventLine::web(&who.email, "cart_add", t, Some(sku));
         event(out, rng, lay.malformed_rate, e);
     }
 }
@@ -974,27 +970,11 @@ fn events_sms(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mut 
     let (_, _, _, sms_click) = p.kind.engagement();
     for (day, name) in lay.sms_campaigns.iter().filter(|(d, _)| *d >= since) {
         let sent = lay.at(*day) + Duration::seconds((p.index % 600) as i64);
-        let e = EventLine {
-            email: None,
-            phone: Some(&who.phone),
-            channel: "sms",
-            event: "sms_sent",
-            timestamp: iso(sent),
-            campaign: Some(name),
-            sku: None,
-        };
+        let e = EventLine::sms(&who.phone, "sms_sent", sent, name);
         event(out, rng, lay.malformed_rate, e);
         if rng.gen_bool(sms_click) {
             let t = sent + Duration::minutes(rng.gen_range(1..600));
-            let e = EventLine {
-                email: None,
-                phone: Some(&who.phone),
-                channel: "sms",
-                event: "sms_click",
-                timestamp: iso(t),
-                campaign: Some(name),
-                sku: None,
-            };
+            let e = EventLine::sms(&who.phone, "sms_click", t, name);
             event(out, rng, lay.malformed_rate, e);
         }
     }
