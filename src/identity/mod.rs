@@ -204,24 +204,26 @@ impl IdentityConfig {
     }
 }
 
-fn contact_keys(r: &RecordKeys) -> (Option<Key>, Option<Key>) {
+/// A record's normalized email and phone keys, computed once per record.
+type Contacts = (Option<Key>, Option<Key>);
+
+fn contact_keys(r: &RecordKeys) -> Contacts {
     (r.email.and_then(normalize_email).map(Key::Email), r.phone.and_then(normalize_phone).map(Key::Phone))
 }
 
 /// Emails and phones seen with more than `max` distinct identifiers of one kind: member keys of
 /// one source, emails (for a phone) or phones (for an email). One person has one member key per
 /// source and few addresses, so only placeholders exceed it.
-fn shared_values<'a>(records: &[RecordKeys<'a>], max: usize) -> HashSet<Key> {
+fn shared_values<'a>(records: &[RecordKeys<'a>], contacts: &[Contacts], max: usize) -> HashSet<Key> {
     let mut anchors: HashMap<Key, HashMap<&'a str, HashSet<Key>>> = HashMap::new();
     let mut shared = HashSet::new();
-    for r in records {
+    for (r, (email, phone)) in records.iter().zip(contacts) {
         let member = r
             .customer_key
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .map(|k| Key::Member(r.source.to_string(), k.to_string()));
-        let (email, phone) = contact_keys(r);
-        for (value, others) in [(&email, [&member, &phone]), (&phone, [&member, &email])] {
+        for (value, others) in [(email, [&member, phone]), (phone, [&member, email])] {
             let Some(v) = value else { continue };
             if shared.contains(v) {
                 continue;
@@ -254,6 +256,7 @@ fn record_nodes(
     g: &mut Graph,
     r: &RecordKeys,
     given_ids: &HashSet<String>,
+    contacts: &Contacts,
     shared: &HashSet<Key>,
     cfg: &IdentityConfig,
 ) -> Vec<usize> {
@@ -264,9 +267,9 @@ fn record_nodes(
     if let Some(k) = r.customer_key.map(str::trim).filter(|k| !k.is_empty() && cfg.links(KeyKind::MemberId)) {
         keys.push(Key::Member(r.source.to_string(), k.to_string()));
     }
-    let (email, phone) = contact_keys(r);
-    keys.extend(email.filter(|_| cfg.links(KeyKind::Email)));
-    keys.extend(phone.filter(|_| cfg.links(KeyKind::Phone)));
+    let (email, phone) = contacts;
+    keys.extend(email.clone().filter(|_| cfg.links(KeyKind::Email)));
+    keys.extend(phone.clone().filter(|_| cfg.links(KeyKind::Phone)));
     let (mut linkable, placeholders): (Vec<Key>, Vec<Key>) = keys.into_iter().partition(|k| !shared.contains(k));
     if linkable.is_empty() {
         // Only a shared placeholder (or nothing): the record stands alone, never with the placeholder's other users.
@@ -332,13 +335,14 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
             }))
             .collect();
         let t = std::time::Instant::now();
-        let mut shared = shared_values(&records, cfg.max_keys_per_identifier);
+        let contacts: Vec<Contacts> = records.iter().map(contact_keys).collect();
+        let mut shared = shared_values(&records, &contacts, cfg.max_keys_per_identifier);
         shared.extend(cfg.blocked());
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "shared values");
         if !shared.is_empty() {
             tracing::info!(values = shared.len(), "shared emails/phones (placeholders) not used for linking");
         }
-        records.iter().map(|r| record_nodes(&mut g, r, &given_ids, &shared, cfg)).collect()
+        records.iter().zip(&contacts).map(|(r, c)| record_nodes(&mut g, r, &given_ids, c, &shared, cfg)).collect()
     };
     let ticket_nodes = nodes.split_off(n_orders + n_events);
     let event_nodes = nodes.split_off(n_orders);
