@@ -155,7 +155,7 @@ pub fn analyze(
         let (base, rates) = rates(cfg, &currencies(orders.clone())?)?;
         Ok((as_of, base, rates))
     })?;
-    let mut features = timer.run("features", || {
+    let features = timer.run("features", || {
         customer_features(analytics::valid_orders(orders.clone(), as_of, &rates), as_of)
             .collect()
             .map_err(stage_err("features"))
@@ -163,9 +163,9 @@ pub fn analyze(
     if features.height() == 0 {
         return Err(PipelineError::NoOrders { lake: s.lake.clone(), hint: " before as_of".into() });
     }
-    let mut rfm_df =
+    let rfm_df =
         timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
-    let mut seg = timer.run("segments", || {
+    let seg = timer.run("segments", || {
         let mut df =
             analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
                 .collect()
@@ -175,36 +175,13 @@ pub fn analyze(
         }
         Ok(df)
     })?;
+    let mut outputs = Outputs::default();
+    outputs.table("customer_features", features, false);
+    outputs.table("rfm", rfm_df, false);
+    outputs.table("segments", seg, cfg.output.csv);
     let out = &s.out;
-    let mut seg_csv = seg.clone();
-    let outputs = vec![
-        ("customer_features".to_string(), features.height()),
-        ("rfm".to_string(), rfm_df.height()),
-        ("segments".to_string(), seg.height()),
-    ];
-    timer.run("write", || {
-        let (a, (b, (c, d))) = rayon::join(
-            || output::parquet(&out.join("customer_features.parquet"), &mut features),
-            || {
-                rayon::join(
-                    || output::parquet(&out.join("rfm.parquet"), &mut rfm_df),
-                    || {
-                        rayon::join(
-                            || output::parquet(&out.join("segments.parquet"), &mut seg),
-                            || {
-                                if cfg.output.csv {
-                                    output::csv(&out.join("segments.csv"), &mut seg_csv)
-                                } else {
-                                    Ok(())
-                                }
-                            },
-                        )
-                    },
-                )
-            },
-        );
-        a.and(b).and(c).and(d).map_err(PipelineError::from)
-    })?;
+    let written = outputs.summary();
+    timer.run("write", || outputs.write(out))?;
     let manifest = Manifest {
         engine: "custlens".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -216,12 +193,57 @@ pub fn analyze(
         lake_files: lake::load_files(&s.lake)?,
         lake_rows: lake::row_counts(&s.lake)?,
         parameters: parameters(cfg),
-        outputs,
+        outputs: written,
         stages: timer.stages,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
     output::json(&out.join("manifest.json"), &manifest)?;
     Ok(AnalyzeReport { manifest })
+}
+
+/// The tables a run writes: name (file stem under `out/`, may contain a `/`), frame, and whether a
+/// CSV copy goes beside the Parquet file. Written in parallel, each atomically.
+#[derive(Default)]
+struct Outputs {
+    tables: Vec<(String, DataFrame, bool)>,
+    json: Vec<(String, serde_json::Value)>,
+}
+
+impl Outputs {
+    fn table(&mut self, name: &str, df: DataFrame, with_csv: bool) {
+        self.tables.push((name.to_string(), df, with_csv));
+    }
+
+    /// A JSON document (e.g. a fitted model) at `out/<name>.json`.
+    #[allow(dead_code)] // used by the fitted stages (models) as they land
+    fn json(&mut self, name: &str, value: serde_json::Value) {
+        self.json.push((name.to_string(), value));
+    }
+
+    /// (name, rows) per table, for the manifest.
+    fn summary(&self) -> Vec<(String, usize)> {
+        self.tables.iter().map(|(n, df, _)| (n.clone(), df.height())).collect()
+    }
+
+    fn write(self, out: &Path) -> Result<(), PipelineError> {
+        use rayon::prelude::*;
+        let mut jobs: Vec<(PathBuf, DataFrame, bool)> = Vec::new();
+        for (name, df, with_csv) in self.tables {
+            if with_csv {
+                jobs.push((out.join(format!("{name}.csv")), df.clone(), true));
+            }
+            jobs.push((out.join(format!("{name}.parquet")), df, false));
+        }
+        jobs.into_par_iter().try_for_each(|(path, mut df, is_csv)| {
+            if is_csv {
+                output::csv(&path, &mut df)
+            } else {
+                output::parquet(&path, &mut df)
+            }
+        })?;
+        self.json.into_par_iter().try_for_each(|(name, v)| output::json(&out.join(format!("{name}.json")), &v))?;
+        Ok(())
+    }
 }
 
 /// The effective configuration for the manifest, with the pseudonymization salt redacted.
