@@ -132,6 +132,10 @@ pub struct MappingFile {
     /// IANA zone for timestamps without an offset. Default `UTC`.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Region (ISO 3166-1 alpha-2, e.g. `CN`) for phones written without a country code; phones
+    /// are stored in E.164. Default: `[identity] default_phone_region`.
+    #[serde(default)]
+    pub phone_region: Option<String>,
     /// chrono format for timestamps; default: ISO 8601 / RFC 3339 and common variants.
     #[serde(default)]
     pub date_format: Option<String>,
@@ -174,6 +178,8 @@ pub struct Mapping {
     pub table: Table,
     pub file: MappingFile,
     pub tz: chrono_tz::Tz,
+    /// The checked `phone_region` (set from the config's default at ingest when the mapping has none).
+    pub region: Option<crate::identity::PhoneRegion>,
 }
 
 /// Columns a mapping may name besides the table's own, per table.
@@ -331,7 +337,13 @@ impl MappingFile {
                 ));
             }
         }
-        Ok(Mapping { name: name.to_string(), table, file: self, tz })
+        let region = match &self.phone_region {
+            None => None,
+            Some(r) => Some(crate::identity::phone_region(r).ok_or_else(|| {
+                invalid("phone_region", format!("`{r}` is not an ISO 3166-1 alpha-2 region code, e.g. CN, US, GB"))
+            })?),
+        };
+        Ok(Mapping { name: name.to_string(), table, file: self, tz, region })
     }
 }
 
@@ -385,6 +397,7 @@ impl Mapping {
             format: None,
             delimiter: None,
             timezone: None,
+            phone_region: None,
             date_format: None,
             currency: default_currency.map(str::to_string),
             order_source: None,

@@ -61,6 +61,10 @@ pub struct SourceConfig {
     /// Overrides the mapping's time zone (IANA name, e.g. `Asia/Shanghai`).
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Overrides the mapping's phone region (ISO 3166-1 alpha-2, e.g. `CN`) for phones without a
+    /// country code.
+    #[serde(default)]
+    pub phone_region: Option<String>,
     /// Overrides the mapping's channel.
     #[serde(default)]
     pub channel: Option<String>,
@@ -194,7 +198,14 @@ impl Config {
                 );
             }
         }
+        self.identity.check().map_err(|m| self.invalid("identity.default_phone_region", m))?;
         for (i, s) in self.sources.iter().enumerate() {
+            if let Some(r) = s.phone_region.as_deref().filter(|r| crate::identity::phone_region(r).is_none()) {
+                return Err(self.invalid(
+                    &format!("sources[{i}].phone_region"),
+                    format!("`{r}` is not an ISO 3166-1 alpha-2 region code, e.g. CN, US, GB"),
+                ));
+            }
             if let (Some(f), None) = (s.format.as_deref(), &s.mapping) {
                 let known = f == "canonical" || crate::ingest::adapters::by_name(f).is_some();
                 if !known {
@@ -291,6 +302,16 @@ mod tests {
         let err =
             Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[]).unwrap_err().to_string();
         assert!(err.contains("output.salt"), "{err}");
+    }
+
+    #[test]
+    fn bad_phone_region_names_key() {
+        let err =
+            Config::from_str_with_overrides("", None, &["identity.default_phone_region=China".into()]).unwrap_err();
+        assert!(err.to_string().contains("identity.default_phone_region"), "{err}");
+        let src = "[[sources]]\npath = \"x.csv\"\nphone_region = \"ZZ\"\n";
+        let err = Config::from_str_with_overrides(src, None, &[]).unwrap_err();
+        assert!(err.to_string().contains("sources[0].phone_region"), "{err}");
     }
 
     #[test]

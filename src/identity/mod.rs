@@ -12,16 +12,19 @@
 //! Ids are deterministic for the same loads, stable across loads, and never derived from an
 //! email or phone.
 //!
-//! Normalization: emails are trimmed and lower-cased and need `x@y.z`; phones keep digits only,
-//! drop a leading `0086` (any length) or a `86` before a 13-digit number starting `861` (a `+86`
-//! mainland mobile), and need at least 7 digits.
+//! Normalization happens at ingest ([`normalize_email`], [`normalize_phone`]): emails trimmed and
+//! lower-cased (they need `x@y.z`); phones to E.164 with the source's default region (the
+//! `phonenumber` crate), masked or invalid numbers dropped. The lake stores the normalized forms.
 //!
 //! ## Example
 //! ```
 //! use custlens::identity::{normalize_email, normalize_phone};
 //! assert_eq!(normalize_email(" Jane.Doe@Example.COM "), Some("jane.doe@example.com".into()));
-//! assert_eq!(normalize_phone("+86 139-2513-0165"), Some("13925130165".into()));
-//! assert_eq!(normalize_phone("'13925130165"), Some("13925130165".into()));
+//! let cn = custlens::identity::phone_region("CN");
+//! assert_eq!(normalize_phone("+86 139-2513-0165", None), Some("+8613925130165".into()));
+//! assert_eq!(normalize_phone("'13925130165", cn), Some("+8613925130165".into()));
+//! assert_eq!(normalize_phone("13925130165", None), None); // no country code, no region
+//! assert_eq!(normalize_phone("1******6198", cn), None); // masked
 //! ```
 
 use crate::lake::records::{Customer, Identity};
@@ -36,21 +39,39 @@ pub fn normalize_email(s: &str) -> Option<String> {
     ok.then_some(e)
 }
 
-/// Normalizes a phone for matching; None when masked or when fewer than 7 digits remain.
-pub fn normalize_phone(s: &str) -> Option<String> {
-    // Masked numbers (`138****9060`, `1******6198`) identify nobody.
-    if s.contains(['*', '#', 'x', 'X']) {
+/// A phone region (ISO 3166-1 alpha-2, e.g. `CN`, `US`) for numbers written without a country code.
+pub type PhoneRegion = phonenumber::country::Id;
+
+/// Parses a region code such as `CN`; None when it is not one.
+pub fn phone_region(code: &str) -> Option<PhoneRegion> {
+    code.trim().to_ascii_uppercase().parse().ok()
+}
+
+/// Normalizes a phone to E.164 (`+8613925130165`); None when masked, not a valid number for its
+/// country, or written without a country code when no `region` is given.
+///
+/// ## Method
+/// Masked numbers (`138****9060`, `1******6198`) and numbers with letters are refused outright.
+/// Spreadsheet guards (`'`, `="…"`, tabs) are dropped, then the `phonenumber` crate (Google's
+/// libphonenumber metadata) parses the number in `region` and checks it is a valid number of its
+/// country; `00` and `+` international prefixes are understood. An E.164 string is returned as
+/// is without parsing (the lake stores phones in E.164).
+pub fn normalize_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
+    let t = s.trim().trim_start_matches(['\'', '=', '"', '\t']).trim_end_matches('"').trim();
+    if t.is_empty() || t.contains(['*', '#']) || t.chars().any(|c| c.is_alphabetic()) {
         return None;
     }
-    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-    let d = if let Some(rest) = digits.strip_prefix("0086") {
-        rest.to_string()
-    } else if digits.len() == 13 && digits.starts_with("861") {
-        digits[2..].to_string()
-    } else {
-        digits
-    };
-    (d.len() >= 7).then_some(d)
+    if is_e164(t) {
+        return Some(t.to_string());
+    }
+    let n = phonenumber::parse(region, t).ok()?;
+    phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// `+` and 8 to 15 digits, not starting with 0: already E.164.
+fn is_e164(t: &str) -> bool {
+    t.strip_prefix('+')
+        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,6 +197,10 @@ pub struct IdentityConfig {
     pub keys: Vec<KeyKind>,
     /// Emails or phones that never link anyone (normalized before comparing), e.g. a store's phone.
     pub blocklist: Vec<String>,
+    /// Region (ISO 3166-1 alpha-2, e.g. `CN`) for phones written without a country code, unless a
+    /// source's mapping or `[[sources]] phone_region` says otherwise. Default none: such phones
+    /// cannot be put in E.164 and are not used (a warning says how many per file).
+    pub default_phone_region: Option<String>,
 }
 
 impl Default for IdentityConfig {
@@ -184,11 +209,27 @@ impl Default for IdentityConfig {
             max_keys_per_identifier: 5,
             keys: vec![KeyKind::Email, KeyKind::Phone, KeyKind::MemberId],
             blocklist: Vec::new(),
+            default_phone_region: None,
         }
     }
 }
 
 impl IdentityConfig {
+    /// The default phone region, if set and valid (checked by [`IdentityConfig::check`]).
+    pub fn region(&self) -> Option<PhoneRegion> {
+        self.default_phone_region.as_deref().and_then(phone_region)
+    }
+
+    /// Rejects an unknown `default_phone_region`, naming the key.
+    pub fn check(&self) -> Result<(), String> {
+        match &self.default_phone_region {
+            Some(r) if phone_region(r).is_none() => {
+                Err(format!("`{r}` is not an ISO 3166-1 alpha-2 region code, e.g. CN, US, GB"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn links(&self, k: KeyKind) -> bool {
         self.keys.contains(&k)
     }
@@ -198,7 +239,7 @@ impl IdentityConfig {
         let mut out = HashSet::new();
         for v in &self.blocklist {
             out.extend(normalize_email(v).map(Key::Email));
-            out.extend(normalize_phone(v).map(Key::Phone));
+            out.extend(normalize_phone(v, self.region()).map(Key::Phone));
         }
         out
     }
@@ -207,8 +248,11 @@ impl IdentityConfig {
 /// A record's normalized email and phone keys, computed once per record.
 type Contacts = (Option<Key>, Option<Key>);
 
-fn contact_keys(r: &RecordKeys) -> Contacts {
-    (r.email.and_then(normalize_email).map(Key::Email), r.phone.and_then(normalize_phone).map(Key::Phone))
+fn contact_keys(r: &RecordKeys, region: Option<PhoneRegion>) -> Contacts {
+    (
+        r.email.and_then(normalize_email).map(Key::Email),
+        r.phone.and_then(|p| normalize_phone(p, region)).map(Key::Phone),
+    )
 }
 
 /// Emails and phones seen with more than `max` distinct identifiers of one kind: member keys of
@@ -335,7 +379,7 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
             }))
             .collect();
         let t = std::time::Instant::now();
-        let contacts: Vec<Contacts> = records.iter().map(contact_keys).collect();
+        let contacts: Vec<Contacts> = records.iter().map(|r| contact_keys(r, cfg.region())).collect();
         let mut shared = shared_values(&records, &contacts, cfg.max_keys_per_identifier);
         shared.extend(cfg.blocked());
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "shared values");
@@ -643,7 +687,8 @@ mod tests {
             refund_amount: 0.0,
             net_amount: 1.0,
             email: email.map(Into::into),
-            phone: phone.map(Into::into),
+            // As ingest stores it: E.164 (CN numbers in these tests).
+            phone: phone.map(|p| normalize_phone(p, phone_region("CN")).unwrap_or_else(|| p.to_string())),
             name: None,
             email_opt_in: Some(true),
             sms_opt_in: None,
@@ -746,8 +791,8 @@ mod tests {
         resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 7, "seven members, M1 linked to its online self, no merge through the store phone");
-        assert!(l.identities.iter().any(|i| i.key == "4008208820" && i.rule == "shared_ignored"));
-        assert!(l.customers.iter().all(|c| c.phone.as_deref() != Some("4008208820")));
+        assert!(l.identities.iter().any(|i| i.key == "+864008208820" && i.rule == "shared_ignored"));
+        assert!(l.customers.iter().all(|c| c.phone.as_deref() != Some("+864008208820")));
         let relaxed = IdentityConfig { max_keys_per_identifier: 10, ..IdentityConfig::default() };
         resolve(&mut l, &HashSet::new(), &relaxed);
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
@@ -813,6 +858,12 @@ mod tests {
         };
         assert_eq!(n(&IdentityConfig::default()), 1, "the shared phone links them");
         let blocked = IdentityConfig { blocklist: vec!["+86 139 0000 0001".into()], ..IdentityConfig::default() };
+        let national = IdentityConfig {
+            blocklist: vec!["139 0000 0001".into()],
+            default_phone_region: Some("CN".into()),
+            ..IdentityConfig::default()
+        };
+        assert_eq!(n(&national), 2, "a national blocklist entry reads with the default region");
         assert_eq!(n(&blocked), 2);
         let email_only = IdentityConfig { keys: vec![KeyKind::Email, KeyKind::MemberId], ..IdentityConfig::default() };
         assert_eq!(n(&email_only), 2);
@@ -820,11 +871,21 @@ mod tests {
 
     #[test]
     fn normalization() {
-        assert_eq!(normalize_phone("138****9060"), None);
-        assert_eq!(normalize_phone("1******6198"), None);
+        let cn = phone_region("CN");
+        assert_eq!(normalize_phone("138****9060", cn), None);
+        assert_eq!(normalize_phone("1******6198", cn), None);
         assert_eq!(normalize_email("not-an-email"), None);
-        assert_eq!(normalize_phone("008613925130165"), Some("13925130165".into()));
-        assert_eq!(normalize_phone("123"), None);
-        assert_eq!(normalize_phone("\t"), None);
+        assert_eq!(normalize_phone("008613925130165", cn), Some("+8613925130165".into()));
+        assert_eq!(normalize_phone("+86 13925130165", None), Some("+8613925130165".into()));
+        assert_eq!(normalize_phone("=\"13925130165\"", cn), Some("+8613925130165".into()));
+        assert_eq!(normalize_phone("021-6234 5678", cn), Some("+862162345678".into()), "landline");
+        assert_eq!(normalize_phone("(415) 555-2671", phone_region("us")), Some("+14155552671".into()));
+        assert_eq!(normalize_phone("+1 415 555 2671", cn), Some("+14155552671".into()), "a country code wins");
+        assert_eq!(normalize_phone("13925130165", None), None, "national number, no region");
+        assert_eq!(normalize_phone("12345678901", cn), None, "not a valid CN number");
+        assert_eq!(normalize_phone("123", cn), None);
+        assert_eq!(normalize_phone("\t", cn), None);
+        assert_eq!(normalize_phone("+8613925130165", None), Some("+8613925130165".into()), "E.164 kept");
+        assert_eq!(phone_region("XX"), None);
     }
 }

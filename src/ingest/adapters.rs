@@ -136,6 +136,7 @@ table = "orders"
 source = "taobao"
 channel = "tmall"
 timezone = "Asia/Shanghai"
+phone_region = "CN"
 currency = "CNY"
 transforms = ["strip_excel_formula", "strip_leading_quote", "strip_yuan_suffix"]
 null_values = ["null"]
@@ -213,6 +214,7 @@ source = "pos"
 channel = "offline"
 grain = "line_item"
 timezone = "Asia/Shanghai"
+phone_region = "CN"
 currency = "CNY"
 
 [columns]

@@ -93,6 +93,7 @@ pub struct InputSpec {
     pub path: PathBuf,
     pub format: Format,
     pub timezone: Option<String>,
+    pub phone_region: Option<String>,
     pub channel: Option<String>,
     pub store: Option<String>,
 }
@@ -144,6 +145,7 @@ pub fn plan_inputs(
                 format: None,
                 mapping: None,
                 timezone: None,
+                phone_region: None,
                 channel: None,
                 store: None,
             })
@@ -182,6 +184,7 @@ pub fn plan_inputs(
                 path: file,
                 format: fmt.clone(),
                 timezone: s.timezone.clone(),
+                phone_region: s.phone_region.clone(),
                 channel: s.channel.clone(),
                 store: s.store.clone(),
             });
@@ -228,7 +231,7 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     let mut report = IngestReport::default();
     for spec in specs {
         let t = std::time::Instant::now();
-        let file = read_file(spec, opts.default_currency.as_deref())?;
+        let file = read_file(spec, opts)?;
         tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), "read and converted");
         if opts.strict {
             if let Some(r) = file.rejects.iter().min_by_key(|r| r.line) {
@@ -287,7 +290,8 @@ struct ReadFile {
     rejects: Vec<Reject>,
 }
 
-fn read_file(spec: &InputSpec, default_currency: Option<&str>) -> Result<ReadFile, IngestError> {
+fn read_file(spec: &InputSpec, opts: &IngestOptions) -> Result<ReadFile, IngestError> {
+    let default_currency = opts.default_currency.as_deref();
     let shown = spec.path.display().to_string();
     let bytes =
         std::fs::read(&spec.path).map_err(|e| IngestError::Io { path: shown.clone(), message: e.to_string() })?;
@@ -326,6 +330,9 @@ fn read_file(spec: &InputSpec, default_currency: Option<&str>) -> Result<ReadFil
         })?,
     };
     apply_overrides(&mut mapping, spec)?;
+    if mapping.region.is_none() {
+        mapping.region = opts.identity.region();
+    }
     let converted = rows::convert(&mapping, &table, &shown).map_err(file_err)?;
     let mut rejects: Vec<Reject> = table
         .rejects
@@ -386,12 +393,15 @@ fn read_with(bytes: &[u8], m: &Mapping, path: &Path) -> Result<(String, read::Ra
 }
 
 fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError> {
-    if spec.timezone.is_none() && spec.channel.is_none() && spec.store.is_none() {
+    if spec.timezone.is_none() && spec.phone_region.is_none() && spec.channel.is_none() && spec.store.is_none() {
         return Ok(());
     }
     let mut file = m.file.clone();
     if let Some(tz) = &spec.timezone {
         file.timezone = Some(tz.clone());
+    }
+    if let Some(r) = &spec.phone_region {
+        file.phone_region = Some(r.clone());
     }
     if let Some(c) = &spec.channel {
         file.channel = Some(c.clone());

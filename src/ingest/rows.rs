@@ -15,6 +15,7 @@ use crate::config::mapping::{Grain, Mapping};
 use crate::lake::records::{Event, Item, Order, Product, Reject, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// The content of one unit.
@@ -56,6 +57,10 @@ type FResult<T> = Result<T, FieldError>;
 struct Cells<'a> {
     m: &'a Mapping,
     index: HashMap<&'a str, usize>,
+    /// Raw phone cell → E.164: parsing is ~6 µs and the same numbers recur across a customer's orders.
+    phones: RefCell<HashMap<String, Option<String>>>,
+    /// Phones dropped because they have no country code and the source has no `phone_region`.
+    phones_without_region: Cell<usize>,
 }
 
 impl<'a> Cells<'a> {
@@ -85,7 +90,7 @@ impl<'a> Cells<'a> {
         for s in missing {
             tracing::warn!(mapping = %m.name, "optional column {s} not in this file's header; left empty");
         }
-        Ok(Cells { m, index })
+        Ok(Cells { m, index, phones: RefCell::default(), phones_without_region: Cell::new(0) })
     }
 
     fn header(&self, canon: &str) -> Option<String> {
@@ -105,6 +110,26 @@ impl<'a> Cells<'a> {
         } else {
             Some(v)
         }
+    }
+
+    /// The email, trimmed and lower-cased; None when the cell is not an address.
+    fn email(&self, rec: &RawRecord) -> Option<String> {
+        self.get(rec, "email").and_then(|e| crate::identity::normalize_email(&e))
+    }
+
+    /// The phone in E.164 with the mapping's region; None when masked, invalid, or national
+    /// without a region.
+    fn phone(&self, rec: &RawRecord) -> Option<String> {
+        let raw = self.get(rec, "phone")?;
+        if let Some(hit) = self.phones.borrow().get(&raw) {
+            return hit.clone();
+        }
+        let e164 = crate::identity::normalize_phone(&raw, self.m.region);
+        if e164.is_none() && self.m.region.is_none() && crate::identity::normalize_phone(&raw, cn()).is_some() {
+            self.phones_without_region.set(self.phones_without_region.get() + 1);
+        }
+        self.phones.borrow_mut().insert(raw, e164.clone());
+        e164
     }
 
     fn parse<T>(&self, rec: &RawRecord, canon: &str, f: impl Fn(&str) -> Result<T, String>) -> FResult<Option<T>> {
@@ -145,6 +170,11 @@ impl<'a> Cells<'a> {
     }
 }
 
+/// A region to tell "national number, no region given" from "not a phone" in the warning.
+fn cn() -> Option<crate::identity::PhoneRegion> {
+    crate::identity::phone_region("CN")
+}
+
 /// Converts a read file into units and rejects.
 pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, String> {
     let cells = Cells::new(m, table)?;
@@ -173,6 +203,13 @@ pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, S
                 }
             }
         }
+    }
+    let dropped = cells.phones_without_region.get();
+    if dropped > 0 {
+        tracing::warn!(
+            file, mapping = %m.name, distinct_phones = dropped,
+            "phones without a country code were not used: set phone_region for this source ([[sources]] or the mapping) or [identity] default_phone_region"
+        );
     }
     Ok(out)
 }
@@ -230,8 +267,8 @@ impl OrderPart {
             tax: c.money(r, "tax")?,
             refund_amount: c.money(r, "refund_amount")?,
             net_amount: c.money(r, "net_amount")?,
-            email: c.get(r, "email"),
-            phone: c.get(r, "phone"),
+            email: c.email(r),
+            phone: c.phone(r),
             name: c.get(r, "name"),
             email_opt_in: c.flag(r, "email_opt_in")?,
             sms_opt_in: c.flag(r, "sms_opt_in")?,
@@ -437,7 +474,7 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     if !c.m.file.anonymous_orders && !identifiable(&p.customer_key, &p.customer_id, &p.email, &p.phone) {
         return Err(FieldError {
             column: c.header("customer_key").or_else(|| c.header("email")),
-            reason: "no usable customer identifier (customer_key, customer_id, a valid email or a phone of 7+ digits)"
+            reason: "no usable customer identifier (customer_key, customer_id, a valid email or a valid phone — national numbers need phone_region)"
                 .into(),
         });
     }
@@ -493,13 +530,10 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     Ok((order, items))
 }
 
-/// Whether identity resolution can attach the record to a customer: the same rules it applies
-/// (an email must normalize to an address, a phone to 7+ digits), so no record is left without one.
+/// Whether identity resolution can attach the record to a customer. Emails and phones here are
+/// already normalized (None when unusable), so no record is left without an identifier.
 fn identifiable(key: &Option<String>, id: &Option<String>, email: &Option<String>, phone: &Option<String>) -> bool {
-    key.is_some()
-        || id.is_some()
-        || email.as_deref().and_then(crate::identity::normalize_email).is_some()
-        || phone.as_deref().and_then(crate::identity::normalize_phone).is_some()
+    key.is_some() || id.is_some() || email.is_some() || phone.is_some()
 }
 
 fn order_ref(c: &Cells, id: String) -> String {
@@ -580,11 +614,11 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let raw_type = c.get(r, "event_type").ok_or_else(|| c.missing("event_type"))?;
     let event_type = map_vocab(c, "event_type", raw_type, &c.m.file.event_types, EVENT_TYPES, "event_types")?;
     let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
-    let (email, phone) = (c.get(r, "email"), c.get(r, "phone"));
+    let (email, phone) = (c.email(r), c.phone(r));
     if !identifiable(&customer_key, &customer_id, &email, &phone) {
         return Err(FieldError {
             column: c.header("email").or_else(|| c.header("customer_key")),
-            reason: "no usable customer identifier (customer_key, customer_id, a valid email or a phone of 7+ digits)"
+            reason: "no usable customer identifier (customer_key, customer_id, a valid email or a valid phone — national numbers need phone_region)"
                 .into(),
         });
     }
@@ -638,8 +672,8 @@ fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         source,
         customer_key: c.get(r, "customer_key"),
         customer_id: c.get(r, "customer_id"),
-        email: c.get(r, "email"),
-        phone: c.get(r, "phone"),
+        email: c.email(r),
+        phone: c.phone(r),
         order_id: c.get(r, "order_id").map(|o| order_ref(c, o)),
         kind,
         reason: c.get(r, "reason"),
@@ -714,7 +748,8 @@ phone = "Phone"
         assert_eq!(o.order_id, "shop:#1");
         assert_eq!(o.status, "shipped");
         assert_eq!((o.gross_amount, o.discount, o.refund_amount, o.net_amount), (27.5, 5.0, 2.0, 20.5));
-        assert_eq!(o.phone.as_deref(), Some("+86 139 0000 0000"));
+        assert_eq!(o.phone.as_deref(), Some("+8613900000000"), "E.164");
+        assert_eq!(o.email.as_deref(), Some("a@x.com"), "normalized");
         assert_eq!(items.len(), 2);
         assert_eq!((items[1].line_no, items[1].line_amount), (2, 7.5));
         assert_eq!(c.units[0].lines, vec![2, 3]);

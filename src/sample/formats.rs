@@ -579,6 +579,8 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
     );
     out.count(FileId::TruthCustomers).rows += 1;
     for (source, key_type, key) in ids {
+        // Keys as the lake stores them: phones in E.164 (every persona has a mainland mobile).
+        let key = if key_type == "phone" { format!("+86{key}") } else { key };
         let mut line = String::new();
         record(&mut line, &[&who.id, source, key_type, &key]);
         out.buf(FileId::TruthIdentities).extend_from_slice(line.as_bytes());

@@ -41,7 +41,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the same config would write different files (bench caches key on it).
-pub const GENERATOR_VERSION: &str = "3";
+pub const GENERATOR_VERSION: &str = "4";
 
 /// Model parameters of the generator (`--params FILE.toml` takes the same keys).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -531,6 +531,9 @@ fn config_toml() -> String {
         "\n# The online store sells in USD, Taobao and POS in CNY.\n[currency]\nbase = \"CNY\"\nrates = {{ USD = {} }}\n",
         formats::USD_RATE
     ));
+    text.push_str(
+        "\n# The shop's customers are in mainland China: phones without +86 are read as CN numbers.\n[identity]\ndefault_phone_region = \"CN\"\n",
+    );
     for (data, mapping) in sources {
         match mapping {
             Some(m) => text.push_str(&format!("\n[[sources]]\npath = \"{data}\"\nmapping = \"mappings/{m}\"\n")),
