@@ -71,6 +71,8 @@ fn fixtures_are_detected_and_give_canonical_rows() {
         [
             ("amazon_all_orders.txt", "amazon"),
             ("pos_sales.csv", "pos"),
+            ("shopify_customers.csv", "shopify-customers"),
+            ("shopify_customers_2022.csv", "shopify-customers-2022"),
             ("shopify_orders.csv", "shopify"),
             ("taobao_items.csv", "taobao-items"),
             ("taobao_orders.csv", "taobao-orders"),
@@ -132,6 +134,35 @@ fn fixtures_are_detected_and_give_canonical_rows() {
     let pos_hz = id("pos:HZ01-230116-00003");
     assert_eq!(pos_hz, id(tb));
     assert_ne!(id("amazon:302-1234567-1234567"), id("amazon:302-7654321-7654321"));
+    // Shopify customers exports (2024+ and 2022 layouts) → profiles, linked to the orders' people.
+    let profiles = read(&lake.join("profiles/part-0.parquet"));
+    let ps = |c: &str| -> Vec<Option<String>> {
+        profiles.column(c).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
+    };
+    let (pid, pcust, pphone, pname) = (ps("profile_id"), ps("customer_id"), ps("phone"), ps("name"));
+    let at = |key: &str| pid.iter().position(|p| p.as_deref() == Some(key)).unwrap_or_else(|| panic!("{key}: {pid:?}"));
+    assert_eq!(profiles.height(), 6);
+    let jane = at("shopify:7012345678901");
+    assert_eq!(pname[jane].as_deref(), Some("Jane Doe"), "First Name + Last Name");
+    assert_eq!(pphone[jane].as_deref(), Some("+14155550134"), "national number read in its address country (US)");
+    assert_eq!(pcust[jane].as_deref(), Some(id("shopify:#1001").as_str()), "same person as order #1001");
+    let bob = at("shopify:7012345678902");
+    assert_eq!(pcust[bob].as_deref(), Some(id("shopify:#1002").as_str()), "BOB@example.org = bob@example.org");
+    // The 2022 layout has no Customer ID: keyed by email, else phone.
+    assert_eq!(pphone[at("shopify:carol@example.net")].as_deref(), Some("+493012345678"));
+    let eve = at("shopify:+8613925130165");
+    assert_eq!(pcust[eve].as_deref(), Some(id(tb).as_str()), "Eve's CN phone links her to Taobao, POS and #1005");
+    assert!(pcust[at("shopify:7012345678904")].is_some(), "a profile known by its customer id only");
+    // Consent from the profiles reaches `customers`.
+    let customers = read(&lake.join("customers/part-0.parquet"));
+    let consent = |cid: &str| {
+        let i = customers.column("customer_id").unwrap().str().unwrap().iter().position(|v| v == Some(cid)).unwrap();
+        let b = |c: &str| customers.column(c).unwrap().bool().unwrap().get(i);
+        (b("email_opt_in"), b("sms_opt_in"))
+    };
+    assert_eq!(consent(pcust[jane].as_deref().unwrap()), (Some(true), Some(false)));
+    assert_eq!(consent(pcust[bob].as_deref().unwrap()), (Some(false), Some(true)));
+    assert_eq!(consent(pcust[eve].as_deref().unwrap()), (Some(false), Some(true)));
 }
 
 #[test]

@@ -24,7 +24,9 @@
 //! assert_eq!(m.source_column("order_id"), Some("Receipt"));
 //! ```
 
-use crate::schema::{OrderStatus, Table, EVENTS, EVENT_TYPES, ORDERS, ORDER_ITEMS, PRODUCTS, TICKETS, TICKET_KINDS};
+use crate::schema::{
+    OrderStatus, Table, EVENTS, EVENT_TYPES, ORDERS, ORDER_ITEMS, PRODUCTS, PROFILES, TICKETS, TICKET_KINDS,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -160,6 +162,10 @@ pub struct MappingFile {
     pub anonymous_orders: bool,
     /// Canonical column → source header.
     pub columns: BTreeMap<String, String>,
+    /// Canonical column → several source headers whose non-empty cells are joined with a space
+    /// (e.g. `name = ["First Name", "Last Name"]`). A column is in `columns` or here, not both.
+    #[serde(default)]
+    pub concat: BTreeMap<String, Vec<String>>,
     /// Source status → canonical status; a key `value|detail` matches `status` with `status_detail`.
     #[serde(default)]
     pub status: BTreeMap<String, String>,
@@ -196,6 +202,7 @@ fn allowed_columns(table: Table) -> Vec<&'static str> {
         }
         Table::OrderItems => own(ORDER_ITEMS),
         Table::Products => own(PRODUCTS),
+        Table::Profiles => own(PROFILES).into_iter().filter(|n| *n != "profile_id").collect(),
         Table::Events => own(EVENTS).into_iter().filter(|n| *n != "event_id").collect(),
         Table::Tickets => own(TICKETS),
         _ => Vec::new(),
@@ -233,7 +240,10 @@ impl MappingFile {
             message,
         };
         let table = Table::from_name(&self.table).filter(|t| !allowed_columns(*t).is_empty()).ok_or_else(|| {
-            invalid("table", format!("`{}` is not one of orders, order_items, products, events, tickets", self.table))
+            invalid(
+                "table",
+                format!("`{}` is not one of orders, order_items, products, profiles, events, tickets", self.table),
+            )
         })?;
         if self.source.trim().is_empty() || self.source.contains(':') {
             return Err(invalid("source", "must be a non-empty name without `:`".into()));
@@ -310,8 +320,22 @@ impl MappingFile {
                 ));
             }
         }
+        for (canon, parts) in &self.concat {
+            if !allowed.contains(&canon.as_str()) {
+                return Err(invalid(
+                    &format!("concat.{canon}"),
+                    format!("`{canon}` is not a canonical column of `{}`; allowed: {}", table, allowed.join(", ")),
+                ));
+            }
+            if self.columns.contains_key(canon) {
+                return Err(invalid(&format!("concat.{canon}"), "also mapped in [columns]; keep one".into()));
+            }
+            if parts.is_empty() || parts.iter().any(|p| p.trim().is_empty()) {
+                return Err(invalid(&format!("concat.{canon}"), "needs one or more non-empty source headers".into()));
+            }
+        }
         for canon in self.column_transforms.keys() {
-            if !self.columns.contains_key(canon) {
+            if !self.columns.contains_key(canon) && !self.concat.contains_key(canon) {
                 return Err(invalid(
                     &format!("column_transforms.{canon}"),
                     format!("`{canon}` is not mapped in [columns]"),
@@ -404,6 +428,7 @@ impl Mapping {
             anonymous_orders: false,
             transforms: Vec::new(),
             column_transforms: BTreeMap::new(),
+            concat: BTreeMap::new(),
             null_values: Vec::new(),
             columns,
             status: BTreeMap::new(),
@@ -488,6 +513,30 @@ status_detail = "订单关闭原因"
     fn bad_timezone_is_named() {
         let err = check(&base().replace("Asia/Shanghai", "China")).unwrap_err();
         assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "timezone"), "{err}");
+    }
+
+    #[test]
+    fn concat_rules_are_named() {
+        let with = |extra: &str| check(&format!("{}\n[concat]\n{extra}\n", base()));
+        let ok = with("name = [\"First\", \"Last\"]").unwrap();
+        assert_eq!(ok.file.concat["name"], vec!["First".to_string(), "Last".to_string()]);
+        for (bad, why) in [
+            ("nickname = [\"A\"]", "not a canonical column"),
+            ("name = []", "non-empty"),
+            ("name = [\" \"]", "non-empty"),
+        ] {
+            let err = with(bad).unwrap_err();
+            assert!(matches!(&err, MappingError::Invalid { key, .. } if key.starts_with("concat.")), "{err}");
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        let twice = check(&format!("{}\n[concat]\ncustomer_key = [\"A\", \"B\"]\n", base())).unwrap_err();
+        assert!(twice.to_string().contains("also mapped in [columns]"), "{twice}");
+    }
+
+    #[test]
+    fn bad_phone_region_is_named() {
+        let err = check(&base().replace("timezone = ", "phone_region = \"ZZ\"\ntimezone = ")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "phone_region"), "{err}");
     }
 
     #[test]

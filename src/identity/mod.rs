@@ -377,6 +377,16 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
                 phone: t.phone.as_deref(),
                 fallback: t.order_id.as_deref(),
             }))
+            .chain(lake.profiles.iter().map(|p| RecordKeys {
+                source: &p.source,
+                // An undated profile counts as seen after every dated record.
+                ts: p.updated_at.unwrap_or(i64::MAX),
+                given: p.customer_id.as_deref(),
+                customer_key: p.customer_key.as_deref(),
+                email: p.email.as_deref(),
+                phone: p.phone.as_deref(),
+                fallback: Some(p.profile_id.as_str()),
+            }))
             .collect();
         let t = std::time::Instant::now();
         let contacts: Vec<Contacts> = records.iter().map(|r| contact_keys(r, cfg.region())).collect();
@@ -388,6 +398,7 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
         }
         records.iter().zip(&contacts).map(|(r, c)| record_nodes(&mut g, r, &given_ids, c, &shared, cfg)).collect()
     };
+    let profile_nodes = nodes.split_off(n_orders + n_events + lake.tickets.len());
     let ticket_nodes = nodes.split_off(n_orders + n_events);
     let event_nodes = nodes.split_off(n_orders);
     let order_nodes = nodes;
@@ -428,10 +439,13 @@ pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfi
     for (t, n) in lake.tickets.iter_mut().zip(&ticket_nodes) {
         t.customer_id = id_of(&mut g, n);
     }
+    for (p, n) in lake.profiles.iter_mut().zip(&profile_nodes) {
+        p.customer_id = id_of(&mut g, n);
+    }
     let t = std::time::Instant::now();
     lake.identities = identities(&mut g, &ids);
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities table");
-    lake.customers = customers(lake, &mut g, &ids, [&order_nodes, &event_nodes, &ticket_nodes]);
+    lake.customers = customers(lake, &mut g, &ids, [&order_nodes, &event_nodes, &ticket_nodes, &profile_nodes]);
 }
 
 /// The customer id of every component root.
@@ -572,9 +586,48 @@ struct Acc {
     email_opt_in: Latest<bool>,
     sms_opt_in: Latest<bool>,
     unsubscribed_at: Option<i64>,
+    /// Consent from undated profiles (a customer export states the current consent).
+    profile_email: Option<bool>,
+    profile_sms: Option<bool>,
+}
+
+/// Combines two consent statements where either "no" wins.
+fn both(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x && y),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Email consent, privacy first: an undated profile's "no" wins; an unsubscribe after the latest
+/// dated opt-in (or with none dated) wins; then an undated profile's "yes"; then the latest dated
+/// statement (order flags, dated profiles).
+fn email_consent(a: &Acc) -> Option<bool> {
+    if a.profile_email == Some(false) {
+        return Some(false);
+    }
+    match (a.email_opt_in.at, a.unsubscribed_at) {
+        (Some(at), Some(u)) if u >= at => return Some(false),
+        (None, Some(_)) => return Some(false),
+        _ => {}
+    }
+    a.profile_email.or(a.email_opt_in.value)
 }
 
 impl Acc {
+    /// A profile sighting: dated ones count for first_seen; undated ones only add the source and contacts.
+    fn seen_undated(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>, dated: bool) {
+        if dated {
+            self.seen(ts, source, email, phone);
+            return;
+        }
+        if !self.sources.contains(source) {
+            self.sources.insert(source.to_string());
+        }
+        self.email.offer(ts, email.map(|e| move || e.to_string()));
+        self.phone.offer(ts, phone.map(|p| move || p.to_string()));
+    }
+
     /// Records a sighting with the record's normalized, non-shared email and phone.
     fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>) {
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
@@ -600,8 +653,8 @@ fn contact<'g>(g: &'g Graph, nodes: &[usize]) -> (Option<&'g str>, Option<&'g st
 }
 
 /// One row per customer, accumulated per component root.
-fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Vec<usize>]; 3]) -> Vec<Customer> {
-    let [order_nodes, event_nodes, ticket_nodes] = nodes;
+fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Vec<usize>]; 4]) -> Vec<Customer> {
+    let [order_nodes, event_nodes, ticket_nodes, profile_nodes] = nodes;
     let mut acc: HashMap<usize, Acc> = HashMap::new();
     for (o, ns) in lake.orders.iter().zip(order_nodes) {
         let Some(&first) = ns.first() else { continue };
@@ -632,29 +685,49 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
         let (email, phone) = contact(g, ns);
         acc.entry(root).or_default().seen(t.opened_at, &t.source, email, phone);
     }
+    for (p, ns) in lake.profiles.iter().zip(profile_nodes) {
+        let Some(&first) = ns.first() else { continue };
+        let root = g.find(first);
+        let (email, phone) = contact(g, ns);
+        let a = acc.entry(root).or_default();
+        // An undated profile's contacts are used only when no dated record has any.
+        let ts = p.updated_at.unwrap_or(i64::MIN);
+        a.seen_undated(ts, &p.source, email, phone, p.updated_at.is_some());
+        a.name.offer(ts, p.name.as_ref().map(|n| || n.clone()));
+        match p.updated_at {
+            Some(at) => {
+                a.email_opt_in.offer(at, p.email_opt_in.map(|v| move || v));
+                a.sms_opt_in.offer(at, p.sms_opt_in.map(|v| move || v));
+            }
+            None => {
+                // Several undated profiles: any "no" wins.
+                a.profile_email = both(a.profile_email, p.email_opt_in);
+                a.profile_sms = both(a.profile_sms, p.sms_opt_in);
+            }
+        }
+    }
     let mut n_keys: HashMap<usize, i64> = HashMap::new();
     for i in 0..g.keys.len() {
         *n_keys.entry(g.find(i)).or_default() += 1;
     }
     acc.into_iter()
         .map(|(root, a)| {
-            // An unsubscribe after the latest opt-in seen wins.
-            let email_opt_in = match (a.email_opt_in.value, a.email_opt_in.at, a.unsubscribed_at) {
-                (_, Some(at), Some(u)) if u >= at => Some(false),
-                (None, None, Some(_)) => Some(false),
-                (v, _, _) => v,
+            let email_opt_in = email_consent(&a);
+            let sms_opt_in = match a.profile_sms {
+                Some(false) => Some(false),
+                p => p.or(a.sms_opt_in.value),
             };
             Customer {
                 n_keys: n_keys.get(&root).copied().unwrap_or(0),
                 customer_id: ids[&root].clone(),
-                first_seen_at: a.first_seen.unwrap_or(0),
+                first_seen_at: a.first_seen,
                 channels: a.channels.into_iter().collect::<Vec<_>>().join(";"),
                 sources: a.sources.into_iter().collect::<Vec<_>>().join(";"),
                 email: a.email.value,
                 phone: a.phone.value,
                 name: a.name.value,
                 email_opt_in,
-                sms_opt_in: a.sms_opt_in.value,
+                sms_opt_in,
                 unsubscribed_at: a.unsubscribed_at,
             }
         })
@@ -664,7 +737,7 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lake::records::{Event, Order};
+    use crate::lake::records::{Event, Order, Profile};
 
     fn order(id: &str, source: &str, key: Option<&str>, email: Option<&str>, phone: Option<&str>, ts: i64) -> Order {
         Order {
@@ -777,6 +850,72 @@ mod tests {
         resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
         let c = l.customers.iter().find(|c| c.email.as_deref() == Some("b@x.com")).unwrap();
         assert_eq!((c.email_opt_in, c.unsubscribed_at), (Some(false), Some(50)));
+    }
+
+    fn profile(id: &str, email: &str, email_opt_in: bool, updated_at: Option<i64>) -> Profile {
+        Profile {
+            profile_id: format!("list:{id}"),
+            source: "list".into(),
+            customer_key: None,
+            customer_id: None,
+            email: Some(email.into()),
+            phone: None,
+            name: Some("Ann".into()),
+            country: None,
+            email_opt_in: Some(email_opt_in),
+            sms_opt_in: None,
+            tags: None,
+            total_spent: None,
+            total_orders: None,
+            updated_at,
+        }
+    }
+
+    #[test]
+    fn profile_consent_rules() {
+        let consent = |profiles: Vec<Profile>, order_opt_in: Option<bool>, unsubscribe_at: Option<i64>| {
+            let mut o = order("1", "shop", None, Some("a@x.com"), None, 100);
+            o.email_opt_in = order_opt_in;
+            let mut l = Lake { orders: vec![o], profiles, ..Default::default() };
+            if let Some(ts) = unsubscribe_at {
+                l.events.push(Event {
+                    event_id: "e".into(),
+                    source: "mail".into(),
+                    customer_key: None,
+                    customer_id: None,
+                    email: Some("a@x.com".into()),
+                    phone: None,
+                    ts,
+                    channel: "email".into(),
+                    event_type: "unsubscribe".into(),
+                    campaign_id: None,
+                    sku: None,
+                });
+            }
+            resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+            assert_eq!(l.customers.len(), 1, "the profile joins the order's customer by email");
+            assert_eq!(l.profiles[0].customer_id, l.orders[0].customer_id);
+            (l.customers[0].email_opt_in, l.customers[0].first_seen_at)
+        };
+        // An undated "no" beats a dated order opt-in; an undated "yes" beats an older order "no".
+        assert_eq!(consent(vec![profile("1", "a@x.com", false, None)], Some(true), None), (Some(false), Some(100)));
+        assert_eq!(consent(vec![profile("1", "a@x.com", true, None)], Some(false), None).0, Some(true));
+        // An unsubscribe after the latest dated opt-in beats an undated "yes".
+        assert_eq!(consent(vec![profile("1", "a@x.com", true, None)], Some(true), Some(200)).0, Some(false));
+        // Dated profiles compete by time like order flags, and count for first_seen_at.
+        assert_eq!(consent(vec![profile("1", "a@x.com", true, Some(50))], Some(false), None), (Some(false), Some(50)));
+        // Two undated lists disagree: "no" wins.
+        let two = vec![profile("1", "a@x.com", true, None), profile("2", "a@x.com", false, None)];
+        assert_eq!(consent(two, None, None).0, Some(false));
+    }
+
+    #[test]
+    fn an_undated_profile_alone_is_a_customer_without_first_seen() {
+        let mut l = Lake { profiles: vec![profile("1", "solo@x.com", true, None)], ..Default::default() };
+        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        assert_eq!(l.customers.len(), 1);
+        assert_eq!((l.customers[0].first_seen_at, l.customers[0].email_opt_in), (None, Some(true)));
+        assert_eq!(l.customers[0].name.as_deref(), Some("Ann"));
     }
 
     #[test]

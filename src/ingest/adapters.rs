@@ -33,6 +33,32 @@ pub const ADAPTERS: &[Adapter] = &[
         mapping: SHOPIFY,
     },
     Adapter {
+        name: "shopify-customers",
+        description: "Shopify customers export, 2024+ layout (contacts and email/SMS consent → profiles)",
+        signature: &[
+            "Customer ID",
+            "First Name",
+            "Last Name",
+            "Email",
+            "Accepts Email Marketing",
+            "Accepts SMS Marketing",
+        ],
+        mapping: SHOPIFY_CUSTOMERS,
+    },
+    Adapter {
+        name: "shopify-customers-2022",
+        description: "Shopify customers export, 2022 layout (no Customer ID column)",
+        signature: &[
+            "First Name",
+            "Last Name",
+            "Email",
+            "Accepts Email Marketing",
+            "Country Code",
+            "Accepts SMS Marketing",
+        ],
+        mapping: SHOPIFY_CUSTOMERS_2022,
+    },
+    Adapter {
         name: "taobao-orders",
         description: "Taobao/Tmall 订单报表 ExportOrderList (GBK or UTF-8)",
         signature: &["订单编号", "买家会员名", "订单状态", "订单创建时间"],
@@ -129,6 +155,45 @@ refunded = "refunded"
 partially_refunded = "paid"
 partially_paid = "pending_payment"
 voided = "cancelled"
+"#;
+
+const SHOPIFY_CUSTOMERS: &str = r#"
+table = "profiles"
+source = "shopify"
+transforms = ["strip_leading_quote"]
+
+[columns]
+customer_key = "Customer ID"
+email = "Email"
+email_opt_in = "Accepts Email Marketing"
+sms_opt_in = "Accepts SMS Marketing"
+phone = "Phone"
+country = "Default Address Country Code"
+tags = "Tags"
+total_spent = "Total Spent"
+total_orders = "Total Orders"
+
+[concat]
+name = ["First Name", "Last Name"]
+"#;
+
+const SHOPIFY_CUSTOMERS_2022: &str = r#"
+table = "profiles"
+source = "shopify"
+transforms = ["strip_leading_quote"]
+
+[columns]
+email = "Email"
+email_opt_in = "Accepts Email Marketing"
+sms_opt_in = "Accepts SMS Marketing"
+phone = "Phone"
+country = "Country Code"
+tags = "Tags"
+total_spent = "Total Spent"
+total_orders = "Total Orders"
+
+[concat]
+name = ["First Name", "Last Name"]
 "#;
 
 const TAOBAO_ORDERS: &str = r#"
@@ -239,7 +304,9 @@ mod tests {
         for a in ADAPTERS {
             let m = a.mapping().unwrap_or_else(|e| panic!("{}: {e}", a.name));
             for s in a.signature {
-                assert!(m.file.columns.values().any(|c| c == s), "{}: signature header {s} is not mapped", a.name);
+                let mapped =
+                    m.file.columns.values().any(|c| c == s) || m.file.concat.values().flatten().any(|c| c == s);
+                assert!(mapped, "{}: signature header {s} is not mapped", a.name);
             }
         }
     }

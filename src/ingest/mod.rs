@@ -420,6 +420,7 @@ struct Merger {
     seen: HashSet<(Table, String)>,
     orders: HashMap<String, usize>,
     products: HashMap<String, usize>,
+    profiles: HashMap<String, usize>,
     events: HashSet<String>,
     tickets: HashMap<String, usize>,
     /// Lines per order as stored, and the replacements decided in this ingest.
@@ -440,6 +441,7 @@ impl Merger {
             seen: HashSet::new(),
             orders: index(lake.orders.iter().map(|o| &o.order_id).collect()),
             products: index(lake.products.iter().map(|p| &p.sku).collect()),
+            profiles: index(lake.profiles.iter().map(|p| &p.profile_id).collect()),
             events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
             items,
@@ -454,6 +456,7 @@ impl Merger {
             UnitData::Order(..) => Table::Orders,
             UnitData::Items(_) => Table::OrderItems,
             UnitData::Product(_) => Table::Products,
+            UnitData::Profile(_) => Table::Profiles,
             UnitData::Event(_) => Table::Events,
             UnitData::Ticket(_) => Table::Tickets,
         };
@@ -464,6 +467,7 @@ impl Merger {
             UnitData::Order(o, _) => o.customer_id.clone(),
             UnitData::Event(e) => e.customer_id.clone(),
             UnitData::Ticket(t) => t.customer_id.clone(),
+            UnitData::Profile(p) => p.customer_id.clone(),
             _ => None,
         };
         self.given.extend(given);
@@ -511,6 +515,14 @@ impl Merger {
                 }
             }
             UnitData::Product(p) => upsert(&mut self.products, &mut lake.products, unit.key, p),
+            UnitData::Profile(mut p) => {
+                if let Some(&i) = self.profiles.get(&unit.key) {
+                    if p.customer_id.is_none() {
+                        p.customer_id = lake.profiles[i].customer_id.clone();
+                    }
+                }
+                upsert(&mut self.profiles, &mut lake.profiles, unit.key, p)
+            }
             UnitData::Ticket(mut t) => {
                 if let Some(&i) = self.tickets.get(&unit.key) {
                     if t.customer_id.is_none() {
@@ -576,8 +588,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const FIXTURES: [(&str, &[u8]); 5] = [
+    const FIXTURES: [(&str, &[u8]); 7] = [
         ("shopify", include_bytes!("../../tests/fixtures/shopify_orders.csv")),
+        ("shopify-customers", include_bytes!("../../tests/fixtures/shopify_customers.csv")),
+        ("shopify-customers-2022", include_bytes!("../../tests/fixtures/shopify_customers_2022.csv")),
         ("taobao-orders", include_bytes!("../../tests/fixtures/taobao_orders.csv")),
         ("taobao-items", include_bytes!("../../tests/fixtures/taobao_items.csv")),
         ("amazon", include_bytes!("../../tests/fixtures/amazon_all_orders.txt")),
@@ -600,7 +614,7 @@ mod tests {
         /// accounted for exactly once when the file still reads.
         #[test]
         fn mutated_fixtures_never_panic(
-            which in 0usize..5,
+            which in 0usize..FIXTURES.len(),
             edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..12),
             cut in any::<prop::sample::Index>(),
         ) {

@@ -85,7 +85,10 @@ pub fn parse_count(s: &str) -> Result<i64, String> {
 pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_lowercase().as_str() {
         "true" | "yes" | "y" | "1" | "是" | "subscribed" | "opted_in" => Ok(true),
-        "false" | "no" | "n" | "0" | "否" | "unsubscribed" | "not_subscribed" => Ok(false),
+        // Consent states of mailing tools: an unconfirmed (`pending`) or erased (`redacted`) state is not consent.
+        "false" | "no" | "n" | "0" | "否" | "unsubscribed" | "not_subscribed" | "pending" | "redacted" | "invalid" => {
+            Ok(false)
+        }
         _ => Err(format!("`{s}` is not yes/no")),
     }
 }

@@ -12,7 +12,7 @@
 use super::parse::{clean, parse_bool, parse_count, parse_money, parse_timestamp};
 use super::read::{RawRecord, RawTable};
 use crate::config::mapping::{Grain, Mapping};
-use crate::lake::records::{Event, Item, Order, Product, Reject, Ticket};
+use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
@@ -24,6 +24,7 @@ pub enum UnitData {
     Order(Order, Vec<Item>),
     Items(Vec<Item>),
     Product(Product),
+    Profile(Profile),
     Event(Event),
     Ticket(Ticket),
 }
@@ -57,6 +58,8 @@ type FResult<T> = Result<T, FieldError>;
 struct Cells<'a> {
     m: &'a Mapping,
     index: HashMap<&'a str, usize>,
+    /// `[concat]` columns: the positions of their parts present in the header.
+    joined: HashMap<&'a str, Vec<usize>>,
     /// Raw phone cell → E.164: parsing is ~6 µs and the same numbers recur across a customer's orders.
     phones: RefCell<HashMap<String, Option<String>>>,
     /// Phones dropped because they have no country code and the source has no `phone_region`.
@@ -75,6 +78,15 @@ impl<'a> Cells<'a> {
                 None => missing.push(format!("`{}` (for {canon})", src.trim())),
             }
         }
+        let mut joined = HashMap::new();
+        for (canon, parts) in &m.file.concat {
+            let found: Vec<usize> = parts.iter().filter_map(|p| table.index(p)).collect();
+            if found.len() < parts.len() {
+                let absent: Vec<&str> = parts.iter().filter(|p| table.index(p).is_none()).map(|p| p.trim()).collect();
+                tracing::warn!(mapping = %m.name, "columns {absent:?} (for {canon}) not in this file's header; joined without them");
+            }
+            joined.insert(canon.as_str(), found);
+        }
         let required = crate::config::mapping::required_columns(m.table);
         let fatal: Vec<&String> =
             missing.iter().filter(|s| required.iter().any(|r| s.ends_with(&format!("(for {r})")))).collect();
@@ -90,16 +102,28 @@ impl<'a> Cells<'a> {
         for s in missing {
             tracing::warn!(mapping = %m.name, "optional column {s} not in this file's header; left empty");
         }
-        Ok(Cells { m, index, phones: RefCell::default(), phones_without_region: Cell::new(0) })
+        Ok(Cells { m, index, joined, phones: RefCell::default(), phones_without_region: Cell::new(0) })
     }
 
     fn header(&self, canon: &str) -> Option<String> {
-        self.m.source_column(canon).map(|s| s.trim().to_string())
+        match self.m.file.concat.get(canon) {
+            Some(parts) => Some(parts.iter().map(|p| p.trim()).collect::<Vec<_>>().join(" + ")),
+            None => self.m.source_column(canon).map(|s| s.trim().to_string()),
+        }
     }
 
-    /// The cleaned cell, or None when unmapped, empty or a null value.
+    /// The cleaned cell, or None when unmapped, empty or a null value. A `[concat]` column joins
+    /// its parts' cleaned, non-null cells with a space.
     fn get(&self, rec: &RawRecord, canon: &str) -> Option<String> {
+        if let Some(parts) = self.joined.get(canon) {
+            let cells: Vec<String> = parts.iter().filter_map(|&i| self.cell(rec, canon, i)).collect();
+            return (!cells.is_empty()).then(|| cells.join(" "));
+        }
         let i = *self.index.get(canon)?;
+        self.cell(rec, canon, i)
+    }
+
+    fn cell(&self, rec: &RawRecord, canon: &str, i: usize) -> Option<String> {
         let raw = rec.fields.get(i)?;
         let mut v = clean(raw, &self.m.file.transforms);
         if let Some(extra) = self.m.file.column_transforms.get(canon) {
@@ -120,12 +144,21 @@ impl<'a> Cells<'a> {
     /// The phone in E.164 with the mapping's region; None when masked, invalid, or national
     /// without a region.
     fn phone(&self, rec: &RawRecord) -> Option<String> {
+        self.phone_in(rec, None)
+    }
+
+    /// As [`Cells::phone`], with the record's own region (e.g. its address country) first.
+    fn phone_in(&self, rec: &RawRecord, own: Option<crate::identity::PhoneRegion>) -> Option<String> {
         let raw = self.get(rec, "phone")?;
+        let region = own.or(self.m.region);
+        if own.is_some() {
+            return crate::identity::normalize_phone(&raw, region);
+        }
         if let Some(hit) = self.phones.borrow().get(&raw) {
             return hit.clone();
         }
-        let e164 = crate::identity::normalize_phone(&raw, self.m.region);
-        if e164.is_none() && self.m.region.is_none() && crate::identity::normalize_phone(&raw, cn()).is_some() {
+        let e164 = crate::identity::normalize_phone(&raw, region);
+        if e164.is_none() && region.is_none() && crate::identity::normalize_phone(&raw, cn()).is_some() {
             self.phones_without_region.set(self.phones_without_region.get() + 1);
         }
         self.phones.borrow_mut().insert(raw, e164.clone());
@@ -193,6 +226,7 @@ pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, S
             for rec in &table.records {
                 let unit = match m.table {
                     Table::Products => product(&cells, rec),
+                    Table::Profiles => profile(&cells, rec),
                     Table::Events => event(&cells, rec),
                     Table::Tickets => ticket(&cells, rec),
                     other => Err(FieldError { column: None, reason: format!("table {other} cannot be ingested") }),
@@ -607,6 +641,36 @@ fn map_vocab(
         column: c.header(canon),
         reason: format!("`{raw}` is not mapped; add it under [{section}] in mapping {}", c.m.name),
     })
+}
+
+/// A profile row: keyed by the source's customer id, else the email, else the phone, so a later
+/// export of the same list replaces it.
+fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
+    let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
+    let country = c.get(r, "country").map(|v| v.to_uppercase());
+    let (email, phone) = (c.email(r), c.phone_in(r, country.as_deref().and_then(crate::identity::phone_region)));
+    let id = customer_key.clone().or_else(|| email.clone()).or_else(|| phone.clone()).ok_or_else(|| FieldError {
+        column: c.header("email").or_else(|| c.header("customer_key")),
+        reason: "no usable customer identifier (customer_key, a valid email or a valid phone — national numbers need phone_region)".into(),
+    })?;
+    let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
+    let p = Profile {
+        profile_id: format!("{source}:{id}"),
+        source,
+        customer_key,
+        customer_id,
+        email,
+        phone,
+        name: c.get(r, "name"),
+        country,
+        email_opt_in: c.flag(r, "email_opt_in")?,
+        sms_opt_in: c.flag(r, "sms_opt_in")?,
+        tags: c.get(r, "tags"),
+        total_spent: c.money(r, "total_spent")?,
+        total_orders: c.count(r, "total_orders")?,
+        updated_at: c.ts(r, "updated_at")?,
+    };
+    Ok(Unit { key: p.profile_id.clone(), lines: vec![r.line], data: UnitData::Profile(p) })
 }
 
 fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {

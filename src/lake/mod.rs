@@ -132,6 +132,7 @@ pub struct Lake {
     pub orders: Vec<Order>,
     pub items: Vec<Item>,
     pub products: Vec<Product>,
+    pub profiles: Vec<Profile>,
     pub events: Vec<Event>,
     pub tickets: Vec<Ticket>,
     pub rejects: Vec<Reject>,
@@ -148,6 +149,7 @@ impl Lake {
             orders: read_table(dir)?,
             items: read_table(dir)?,
             products: read_table(dir)?,
+            profiles: read_table(dir)?,
             events: read_table(dir)?,
             tickets: read_table(dir)?,
             rejects: read_table(dir)?,
@@ -163,6 +165,7 @@ impl Lake {
         self.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         self.items.sort_by(|a, b| (&a.order_id, a.line_no).cmp(&(&b.order_id, b.line_no)));
         self.products.sort_by(|a, b| a.sku.cmp(&b.sku));
+        self.profiles.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
         self.events.sort_by(|a, b| (a.ts, &a.event_id).cmp(&(b.ts, &b.event_id)));
         self.tickets.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
         self.rejects.sort_by(|a, b| (&a.source_file, a.line).cmp(&(&b.source_file, b.line)));
@@ -185,6 +188,7 @@ impl Lake {
             table_frame(dir, &self.orders)?,
             table_frame(dir, &self.items)?,
             table_frame(dir, &self.products)?,
+            table_frame(dir, &self.profiles)?,
             table_frame(dir, &self.customers)?,
             table_frame(dir, &self.identities)?,
             table_frame(dir, &self.merges)?,

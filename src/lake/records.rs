@@ -55,6 +55,25 @@ pub struct Product {
     pub cost: Option<f64>,
 }
 
+/// A `profiles` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub profile_id: String,
+    pub source: String,
+    pub customer_key: Option<String>,
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub email_opt_in: Option<bool>,
+    pub sms_opt_in: Option<bool>,
+    pub tags: Option<String>,
+    pub total_spent: Option<f64>,
+    pub total_orders: Option<i64>,
+    pub updated_at: Option<i64>,
+}
+
 /// An `events` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -118,7 +137,8 @@ pub struct FileEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
     pub customer_id: String,
-    pub first_seen_at: i64,
+    /// None when only undated profiles know the customer.
+    pub first_seen_at: Option<i64>,
     pub channels: String,
     pub sources: String,
     pub n_keys: i64,
@@ -298,6 +318,51 @@ impl Row for Product {
     }
 }
 
+impl Row for Profile {
+    const TABLE: Table = Table::Profiles;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("profile_id", Some(&self.profile_id));
+        b.str("source", Some(&self.source));
+        b.str("customer_key", self.customer_key.as_deref());
+        b.str("customer_id", self.customer_id.as_deref());
+        b.str("email", self.email.as_deref());
+        b.str("phone", self.phone.as_deref());
+        b.str("name", self.name.as_deref());
+        b.str("country", self.country.as_deref());
+        b.bool("email_opt_in", self.email_opt_in);
+        b.bool("sms_opt_in", self.sms_opt_in);
+        b.str("tags", self.tags.as_deref());
+        b.f64("total_spent", self.total_spent);
+        b.i64("total_orders", self.total_orders);
+        b.ts("updated_at", self.updated_at);
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; profile_id: str, source: str, customer_key: str, customer_id: str, email: str, phone: str,
+            name: str, country: str, email_opt_in: bool, sms_opt_in: bool, tags: str, total_spent: f64,
+            total_orders: i64, updated_at: ts);
+        (0..r.height())
+            .map(|i| {
+                Ok(Profile {
+                    profile_id: req(profile_id[i].clone(), "profile_id")?,
+                    source: req(source[i].clone(), "source")?,
+                    customer_key: customer_key[i].clone(),
+                    customer_id: customer_id[i].clone(),
+                    email: email[i].clone(),
+                    phone: phone[i].clone(),
+                    name: name[i].clone(),
+                    country: country[i].clone(),
+                    email_opt_in: email_opt_in[i],
+                    sms_opt_in: sms_opt_in[i],
+                    tags: tags[i].clone(),
+                    total_spent: total_spent[i],
+                    total_orders: total_orders[i],
+                    updated_at: updated_at[i],
+                })
+            })
+            .collect()
+    }
+}
+
 impl Row for Event {
     const TABLE: Table = Table::Events;
     fn push(&self, b: &mut FrameBuilder) {
@@ -447,7 +512,7 @@ impl Row for Customer {
     const TABLE: Table = Table::Customers;
     fn push(&self, b: &mut FrameBuilder) {
         b.str("customer_id", Some(&self.customer_id));
-        b.ts("first_seen_at", Some(self.first_seen_at));
+        b.ts("first_seen_at", self.first_seen_at);
         b.str("channels", Some(&self.channels));
         b.str("sources", Some(&self.sources));
         b.i64("n_keys", Some(self.n_keys));
@@ -465,7 +530,7 @@ impl Row for Customer {
             .map(|i| {
                 Ok(Customer {
                     customer_id: req(customer_id[i].clone(), "customer_id")?,
-                    first_seen_at: req(first_seen_at[i], "first_seen_at")?,
+                    first_seen_at: first_seen_at[i],
                     channels: req(channels[i].clone(), "channels")?,
                     sources: req(sources[i].clone(), "sources")?,
                     n_keys: req(n_keys[i], "n_keys")?,

@@ -25,6 +25,7 @@ pub enum Table {
     Orders,
     OrderItems,
     Products,
+    Profiles,
     Customers,
     Identities,
     CustomerMerges,
@@ -36,10 +37,11 @@ pub enum Table {
 
 impl Table {
     /// Every table, in write order.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Orders,
         Table::OrderItems,
         Table::Products,
+        Table::Profiles,
         Table::Customers,
         Table::Identities,
         Table::CustomerMerges,
@@ -55,6 +57,7 @@ impl Table {
             Table::Orders => "orders",
             Table::OrderItems => "order_items",
             Table::Products => "products",
+            Table::Profiles => "profiles",
             Table::Customers => "customers",
             Table::Identities => "identities",
             Table::CustomerMerges => "customer_merges",
@@ -75,6 +78,7 @@ impl Table {
         match self {
             Table::Orders => Some("order_id"),
             Table::Products => Some("sku"),
+            Table::Profiles => Some("profile_id"),
             Table::Customers => Some("customer_id"),
             Table::Events => Some("event_id"),
             Table::Tickets => Some("ticket_id"),
@@ -176,10 +180,34 @@ pub const PRODUCTS: &[ColumnSpec] = &[
     col("cost", F64, true, "unit cost, for margins"),
 ];
 
+/// `profiles`: customers as a source system lists them (a store's customer export, a mailing
+/// list's audience): contacts and consent, no purchases.
+pub const PROFILES: &[ColumnSpec] = &[
+    col("profile_id", Str, false, "`source:id`, the id being the source's customer id, else the email, else the phone"),
+    col("source", Str, false, "source system"),
+    col("customer_key", Str, true, "the source's own customer id"),
+    col("customer_id", Str, true, "resolved custlens customer id (set by ingest)"),
+    col("email", Str, true, "email, lower-cased (PII)"),
+    col("phone", Str, true, "phone in E.164 (PII)"),
+    col("name", Str, true, "name (PII)"),
+    col("country", Str, true, "country code of the default address"),
+    col("email_opt_in", Bool, true, "accepts email marketing, as the source says"),
+    col("sms_opt_in", Bool, true, "accepts SMS marketing, as the source says"),
+    col("tags", Str, true, "the source's tags"),
+    col("total_spent", F64, true, "lifetime spend as the source reports it (not used by analyses)"),
+    col("total_orders", I64, true, "order count as the source reports it (not used by analyses)"),
+    col("updated_at", Timestamp, true, "when the source last changed the profile; null in exports without dates"),
+];
+
 /// `customers`: one row per resolved customer.
 pub const CUSTOMERS: &[ColumnSpec] = &[
     col("customer_id", Str, false, "custlens customer id"),
-    col("first_seen_at", Timestamp, false, "first order, event or ticket (UTC)"),
+    col(
+        "first_seen_at",
+        Timestamp,
+        true,
+        "first dated order, event, ticket or profile (UTC); null when only undated profiles know the customer",
+    ),
     col("channels", Str, false, "channels with orders, sorted, `;`-separated"),
     col("sources", Str, false, "sources with any record, sorted, `;`-separated"),
     col("n_keys", I64, false, "identifiers linked to this customer"),
@@ -282,6 +310,7 @@ pub fn spec(table: Table) -> &'static [ColumnSpec] {
         Table::Orders => ORDERS,
         Table::OrderItems => ORDER_ITEMS,
         Table::Products => PRODUCTS,
+        Table::Profiles => PROFILES,
         Table::Customers => CUSTOMERS,
         Table::Identities => IDENTITIES,
         Table::CustomerMerges => CUSTOMER_MERGES,
