@@ -107,6 +107,16 @@ pub enum Transform {
     StripYuanSuffix,
 }
 
+/// One ticket-kind rule: when `column`'s cell contains `contains` (case-insensitive), the kind is `kind`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KindRule {
+    /// `tags`, `subject` or `kind` (mapped columns).
+    pub column: String,
+    pub contains: String,
+    pub kind: String,
+}
+
 /// A mapping file as written.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -138,7 +148,8 @@ pub struct MappingFile {
     /// are stored in E.164. Default: `[identity] default_phone_region`.
     #[serde(default)]
     pub phone_region: Option<String>,
-    /// chrono format for timestamps; default: ISO 8601 / RFC 3339 and common variants.
+    /// chrono format for timestamps, or `epoch_s` / `epoch_ms` / `epoch_us` for integer times since
+    /// 1970 UTC; default: ISO 8601 / RFC 3339 and common variants.
     #[serde(default)]
     pub date_format: Option<String>,
     /// Currency when no `currency` column is mapped. Default `USD`... only if mapped nowhere: required then.
@@ -162,6 +173,18 @@ pub struct MappingFile {
     pub anonymous_orders: bool,
     /// Canonical column → source header.
     pub columns: BTreeMap<String, String>,
+    /// Canonical column → a fixed value for every record (e.g. `event_type = "unsubscribe"` for a
+    /// list of unsubscribes); parsed like a cell.
+    #[serde(default)]
+    pub constants: BTreeMap<String, String>,
+    /// Canonical column → { source value → replacement } applied after transforms; an empty
+    /// replacement means null (e.g. `[values.satisfaction] Good = "1"`, `Bad = "0"`, `Offered = ""`).
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Ticket kind rules, first match wins, before `kinds`: a case-insensitive substring of the
+    /// mapped `tags`, `subject` or `kind` column (e.g. tag `return` → `return`).
+    #[serde(default)]
+    pub kind_rules: Vec<KindRule>,
     /// Canonical column → several source headers whose non-empty cells are joined with a space
     /// (e.g. `name = ["First Name", "Last Name"]`). A column is in `columns` or here, not both.
     #[serde(default)]
@@ -190,6 +213,8 @@ pub struct Mapping {
 
 /// Columns a mapping may name besides the table's own, per table.
 const ORDER_EXTRA: &[&str] = &["status_detail"];
+/// Ticket columns read only by `kind_rules`.
+const TICKET_EXTRA: &[&str] = &["tags", "subject"];
 
 fn allowed_columns(table: Table) -> Vec<&'static str> {
     let own = |spec: &'static [crate::schema::ColumnSpec]| spec.iter().map(|c| c.name).collect::<Vec<_>>();
@@ -204,7 +229,11 @@ fn allowed_columns(table: Table) -> Vec<&'static str> {
         Table::Products => own(PRODUCTS),
         Table::Profiles => own(PROFILES).into_iter().filter(|n| *n != "profile_id").collect(),
         Table::Events => own(EVENTS).into_iter().filter(|n| *n != "event_id").collect(),
-        Table::Tickets => own(TICKETS),
+        Table::Tickets => {
+            let mut v = own(TICKETS);
+            v.extend(TICKET_EXTRA);
+            v
+        }
         _ => Vec::new(),
     }
 }
@@ -260,8 +289,45 @@ impl MappingFile {
                 return Err(invalid(&format!("columns.{canon}"), "source header is empty".into()));
             }
         }
+        for (section, keys) in [
+            ("constants", self.constants.keys().collect::<Vec<_>>()),
+            ("values", self.values.keys().collect::<Vec<_>>()),
+        ] {
+            for canon in keys {
+                if !allowed.contains(&canon.as_str()) {
+                    return Err(invalid(
+                        &format!("{section}.{canon}"),
+                        format!("`{canon}` is not a canonical column of `{}`; allowed: {}", table, allowed.join(", ")),
+                    ));
+                }
+                let mapped = self.columns.contains_key(canon) || self.concat.contains_key(canon);
+                if section == "constants" && mapped {
+                    return Err(invalid(&format!("constants.{canon}"), "also mapped to a column; keep one".into()));
+                }
+                if section == "values" && !mapped {
+                    return Err(invalid(&format!("values.{canon}"), format!("`{canon}` is not mapped in [columns]")));
+                }
+            }
+        }
+        for (i, r) in self.kind_rules.iter().enumerate() {
+            if table != Table::Tickets || !["tags", "subject", "kind"].contains(&r.column.as_str()) {
+                return Err(invalid(
+                    &format!("kind_rules[{i}].column"),
+                    format!("`{}`: kind rules apply to tickets' tags, subject or kind", r.column),
+                ));
+            }
+            if !self.columns.contains_key(&r.column) {
+                return Err(invalid(&format!("kind_rules[{i}].column"), format!("`{}` is not mapped", r.column)));
+            }
+            if !TICKET_KINDS.contains(&r.kind.as_str()) || r.contains.trim().is_empty() {
+                return Err(invalid(
+                    &format!("kind_rules[{i}]"),
+                    format!("needs a non-empty `contains` and a kind among {}", TICKET_KINDS.join(", ")),
+                ));
+            }
+        }
         for req in required_columns(table) {
-            if !self.columns.contains_key(*req) {
+            if !self.columns.contains_key(*req) && !self.constants.contains_key(*req) {
                 return Err(invalid(
                     &format!("columns.{req}"),
                     format!("table `{table}` needs a source column for `{req}`"),
@@ -353,12 +419,17 @@ impl MappingFile {
                 .parse::<chrono_tz::Tz>()
                 .map_err(|_| invalid("timezone", format!("`{z}` is not an IANA time zone, e.g. Asia/Shanghai")))?,
         };
-        if let Some(f) = &self.date_format {
+        if let Some(f) = self.date_format.as_ref().filter(|f| !f.starts_with("epoch_")) {
             if chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
                 return Err(invalid(
                     "date_format",
                     format!("`{f}` is not a valid chrono format, e.g. %Y-%m-%d %H:%M:%S"),
                 ));
+            }
+        }
+        if let Some(f) = self.date_format.as_ref().filter(|f| f.starts_with("epoch_")) {
+            if !["epoch_s", "epoch_ms", "epoch_us"].contains(&f.as_str()) {
+                return Err(invalid("date_format", format!("`{f}`: use epoch_s, epoch_ms or epoch_us")));
             }
         }
         let region = match &self.phone_region {
@@ -429,6 +500,9 @@ impl Mapping {
             transforms: Vec::new(),
             column_transforms: BTreeMap::new(),
             concat: BTreeMap::new(),
+            constants: BTreeMap::new(),
+            values: BTreeMap::new(),
+            kind_rules: Vec::new(),
             null_values: Vec::new(),
             columns,
             status: BTreeMap::new(),
@@ -531,6 +605,22 @@ status_detail = "订单关闭原因"
         }
         let twice = check(&format!("{}\n[concat]\ncustomer_key = [\"A\", \"B\"]\n", base())).unwrap_err();
         assert!(twice.to_string().contains("also mapped in [columns]"), "{twice}");
+    }
+
+    #[test]
+    fn constants_values_and_kind_rules_are_checked() {
+        let with = |extra: &str| check(&format!("{}\n{extra}\n", base()));
+        let err = with("[constants]\nstatus = \"paid\"").unwrap_err();
+        assert!(err.to_string().contains("also mapped"), "{err}");
+        let err = with("[constants]\nnope = \"x\"").unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "constants.nope"), "{err}");
+        let err = with("[values.currency]\nRMB = \"CNY\"").unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "values.currency"), "{err}");
+        with("[values.status]\n\"交易完成\" = \"交易成功\"").unwrap();
+        let err = with("[[kind_rules]]\ncolumn = \"tags\"\ncontains = \"return\"\nkind = \"return\"").unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "kind_rules[0].column"), "orders: {err}");
+        let err = check(&base().replace("timezone = ", "date_format = \"epoch_ns\"\ntimezone = ")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "date_format"), "{err}");
     }
 
     #[test]

@@ -675,8 +675,15 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
         let (email, phone) = contact(g, ns);
         let a = acc.entry(root).or_default();
         a.seen(e.ts, &e.source, email, phone);
-        if e.event_type == "unsubscribe" {
-            a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts)));
+        // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
+        // the event's channel is `sms`, else for email.
+        let sms = e.channel == "sms";
+        match (e.event_type.as_str(), sms) {
+            ("unsubscribe", false) => a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts))),
+            ("unsubscribe", true) => a.sms_opt_in.offer(e.ts, Some(|| false)),
+            ("subscribe", false) => a.email_opt_in.offer(e.ts, Some(|| true)),
+            ("subscribe", true) => a.sms_opt_in.offer(e.ts, Some(|| true)),
+            _ => {}
         }
     }
     for (t, ns) in lake.tickets.iter().zip(ticket_nodes) {

@@ -364,6 +364,18 @@ fn header_adapter(bytes: &[u8]) -> Option<&'static adapters::Adapter> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
     let end = bytes.iter().position(|b| *b == b'\n').unwrap_or(bytes.len());
     let line = &bytes[..end];
+    if line.trim_ascii_start().starts_with(b"{") {
+        // JSONL: the first object's (flattened) keys are the header.
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(line) else {
+            return None;
+        };
+        let mut flat = Vec::new();
+        for (k, v) in map {
+            read::flatten(k, v, &mut flat);
+        }
+        let headers: Vec<String> = flat.into_iter().map(|(k, _)| k).collect();
+        return adapters::detect(&headers);
+    }
     let text = match std::str::from_utf8(line) {
         Ok(t) => t.to_string(),
         Err(_) => encoding_rs::GB18030.decode_without_bom_handling(line).0.into_owned(),
@@ -588,7 +600,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const FIXTURES: [(&str, &[u8]); 7] = [
+    const FIXTURES: [(&str, &[u8]); 15] = [
         ("shopify", include_bytes!("../../tests/fixtures/shopify_orders.csv")),
         ("shopify-customers", include_bytes!("../../tests/fixtures/shopify_customers.csv")),
         ("shopify-customers-2022", include_bytes!("../../tests/fixtures/shopify_customers_2022.csv")),
@@ -596,6 +608,14 @@ mod tests {
         ("taobao-items", include_bytes!("../../tests/fixtures/taobao_items.csv")),
         ("amazon", include_bytes!("../../tests/fixtures/amazon_all_orders.txt")),
         ("pos", include_bytes!("../../tests/fixtures/pos_sales.csv")),
+        ("mailchimp-subscribed", include_bytes!("../../tests/fixtures/mailchimp_subscribed.csv")),
+        ("mailchimp-unsubscribed", include_bytes!("../../tests/fixtures/mailchimp_unsubscribed.csv")),
+        ("mailchimp-cleaned", include_bytes!("../../tests/fixtures/mailchimp_cleaned.csv")),
+        ("mailchimp-activity", include_bytes!("../../tests/fixtures/mailchimp_activity.jsonl")),
+        ("klaviyo", include_bytes!("../../tests/fixtures/klaviyo_events.jsonl")),
+        ("ga4", include_bytes!("../../tests/fixtures/ga4_events.jsonl")),
+        ("zendesk", include_bytes!("../../tests/fixtures/zendesk_tickets.csv")),
+        ("freshdesk", include_bytes!("../../tests/fixtures/freshdesk_tickets.csv")),
     ];
 
     fn through(adapter: &str, bytes: &[u8]) -> Option<(usize, usize)> {

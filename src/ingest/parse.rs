@@ -116,6 +116,17 @@ pub fn parse_timestamp(s: &str, format: Option<&str>, tz: Tz) -> Result<i64, Str
         Some(f) => format!("`{s}` does not match date_format `{f}`"),
         None => format!("`{s}` is not a date/time"),
     };
+    if let Some(unit) = format.and_then(|f| f.strip_prefix("epoch_")) {
+        // Integer time since 1970-01-01 UTC: `epoch_s`, `epoch_ms`, `epoch_us` (GA4's event_timestamp).
+        let n: i64 = t.parse().map_err(|_| err())?;
+        let us = match unit {
+            "s" => n.checked_mul(1_000_000),
+            "ms" => n.checked_mul(1_000),
+            "us" => Some(n),
+            _ => None,
+        };
+        return us.filter(|u| (0..=253_402_300_799_000_000).contains(u)).ok_or_else(err);
+    }
     if let Some(f) = format {
         if let Ok(dt) = DateTime::parse_from_str(t, f) {
             return Ok(dt.with_timezone(&Utc).timestamp_micros());
@@ -226,6 +237,17 @@ mod tests {
     fn as_of() {
         assert_eq!(parse_as_of("2024-06-30"), Ok(us(2024, 6, 30, 0, 0, 0)));
         assert!(parse_as_of("tomorrow").is_err());
+    }
+
+    #[test]
+    fn epoch_timestamps() {
+        let tz = chrono_tz::UTC;
+        assert_eq!(parse_timestamp("1682935200000000", Some("epoch_us"), tz), Ok(1_682_935_200_000_000));
+        assert_eq!(parse_timestamp("1682935200000", Some("epoch_ms"), tz), Ok(1_682_935_200_000_000));
+        assert_eq!(parse_timestamp("1682935200", Some("epoch_s"), tz), Ok(1_682_935_200_000_000));
+        assert!(parse_timestamp("-5", Some("epoch_s"), tz).is_err());
+        assert!(parse_timestamp("9223372036854775807", Some("epoch_s"), tz).is_err(), "overflow is an error");
+        assert!(parse_timestamp("1.5", Some("epoch_s"), tz).is_err());
     }
 
     proptest! {

@@ -171,6 +171,50 @@ fn pos_start(rec: &csv::StringRecord, end_of_input: usize, more: bool) -> usize 
     }
 }
 
+/// Array elements flattened per array (`items.0.item_id` … `items.9.item_id`).
+const MAX_ARRAY_ITEMS: usize = 10;
+
+/// Flattens one JSON value under `key`: scalars as text (null → empty); an object or array keeps
+/// its JSON text under `key` and adds its members as `key.member` / `key.0.member`; an array of
+/// `{key, value}` pairs (GA4's `event_params`, `user_properties`) becomes `key.<pair key>` with the
+/// first non-null of the value's fields (`string_value`, `int_value`, …).
+pub fn flatten(key: String, v: serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.push((key, String::new())),
+        Value::String(s) => out.push((key, s)),
+        Value::Number(_) | Value::Bool(_) => out.push((key, v.to_string())),
+        Value::Object(map) => {
+            out.push((key.clone(), Value::Object(map.clone()).to_string()));
+            for (k, child) in map {
+                flatten(format!("{key}.{k}"), child, out);
+            }
+        }
+        Value::Array(items) => {
+            out.push((key.clone(), Value::Array(items.clone()).to_string()));
+            let pairs = !items.is_empty()
+                && items.iter().all(|i| i.get("key").is_some_and(Value::is_string) && i.get("value").is_some());
+            if pairs {
+                for item in items {
+                    let name = item.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let value = match item.get("value") {
+                        Some(Value::Object(fields)) => {
+                            fields.values().find(|f| !f.is_null()).cloned().unwrap_or(Value::Null)
+                        }
+                        Some(other) => other.clone(),
+                        None => Value::Null,
+                    };
+                    flatten(format!("{key}.{name}"), value, out);
+                }
+            } else {
+                for (i, item) in items.into_iter().take(MAX_ARRAY_ITEMS).enumerate() {
+                    flatten(format!("{key}.{i}"), item, out);
+                }
+            }
+        }
+    }
+}
+
 fn read_jsonl(text: &str) -> RawTable {
     let mut table = RawTable::default();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -184,17 +228,20 @@ fn read_jsonl(text: &str) -> RawTable {
         }
         match serde_json::from_str::<serde_json::Value>(line) {
             Ok(serde_json::Value::Object(map)) => {
-                let mut cells = Vec::with_capacity(map.len());
+                let mut flat = Vec::with_capacity(map.len());
                 for (k, v) in map {
+                    flatten(k, v, &mut flat);
+                }
+                let mut cells = Vec::with_capacity(flat.len());
+                for (k, s) in flat {
                     let next = index.len();
-                    let idx = *index.entry(k.clone()).or_insert_with(|| {
-                        table.headers.push(k);
-                        next
-                    });
-                    let s = match v {
-                        serde_json::Value::Null => String::new(),
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
+                    let idx = match index.get(&k) {
+                        Some(&i) => i,
+                        None => {
+                            index.insert(k.clone(), next);
+                            table.headers.push(k);
+                            next
+                        }
                     };
                     cells.push((idx, s));
                 }
@@ -264,6 +311,19 @@ mod tests {
         assert_eq!(decode(&bytes, Encoding::Auto).unwrap(), "订单编号,状态\n1,交易成功\n");
         assert!(decode(&bytes, Encoding::Utf8).unwrap_err().contains("UTF-8"));
         assert_eq!(decode(b"\xEF\xBB\xBFa,b", Encoding::Auto).unwrap(), "a,b");
+    }
+
+    #[test]
+    fn jsonl_nested_values_are_flattened() {
+        let line = r#"{"event_name":"add_to_cart","event_timestamp":1700000000000000,"user":{"id":"u1"},"event_params":[{"key":"campaign","value":{"string_value":"bf","int_value":null}},{"key":"n","value":{"string_value":null,"int_value":3}}],"items":[{"item_id":"S1"},{"item_id":"S2"}]}"#;
+        let t = read_text(line, FileKind::Jsonl, None).unwrap();
+        let get = |h: &str| t.index(h).map(|i| t.records[0].fields[i].clone());
+        assert_eq!(get("event_timestamp").as_deref(), Some("1700000000000000"));
+        assert_eq!(get("user.id").as_deref(), Some("u1"));
+        assert_eq!(get("event_params.campaign").as_deref(), Some("bf"));
+        assert_eq!(get("event_params.n").as_deref(), Some("3"));
+        assert_eq!((get("items.0.item_id").as_deref(), get("items.1.item_id").as_deref()), (Some("S1"), Some("S2")));
+        assert!(get("items").unwrap().starts_with('['), "the array's JSON text is kept too");
     }
 
     #[test]

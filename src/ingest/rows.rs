@@ -119,8 +119,10 @@ impl<'a> Cells<'a> {
             let cells: Vec<String> = parts.iter().filter_map(|&i| self.cell(rec, canon, i)).collect();
             return (!cells.is_empty()).then(|| cells.join(" "));
         }
-        let i = *self.index.get(canon)?;
-        self.cell(rec, canon, i)
+        match self.index.get(canon) {
+            Some(&i) => self.cell(rec, canon, i),
+            None => self.m.file.constants.get(canon).cloned(),
+        }
     }
 
     fn cell(&self, rec: &RawRecord, canon: &str, i: usize) -> Option<String> {
@@ -128,6 +130,9 @@ impl<'a> Cells<'a> {
         let mut v = clean(raw, &self.m.file.transforms);
         if let Some(extra) = self.m.file.column_transforms.get(canon) {
             v = clean(&v, extra);
+        }
+        if let Some(replaced) = self.m.file.values.get(canon).and_then(|m| m.get(&v)) {
+            v = replaced.clone();
         }
         if v.is_empty() || self.m.file.null_values.iter().any(|n| n == &v) {
             None
@@ -637,6 +642,10 @@ fn map_vocab(
     if vocab.contains(&raw.as_str()) {
         return Ok(raw);
     }
+    // `"*" = "other"`: every name not listed.
+    if let Some(v) = map.get("*") {
+        return Ok(v.clone());
+    }
     Err(FieldError {
         column: c.header(canon),
         reason: format!("`{raw}` is not mapped; add it under [{section}] in mapping {}", c.m.name),
@@ -722,14 +731,23 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     Ok(Unit { key: event_id, lines: vec![r.line], data: UnitData::Event(e) })
 }
 
+/// The first `kind_rules` entry whose column contains its text (case-insensitive).
+fn kind_by_rule(c: &Cells, r: &RawRecord) -> Option<String> {
+    c.m.file.kind_rules.iter().find_map(|rule| {
+        let cell = c.get(r, &rule.column)?.to_lowercase();
+        cell.contains(&rule.contains.to_lowercase()).then(|| rule.kind.clone())
+    })
+}
+
 fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let id = c.get(r, "ticket_id").ok_or_else(|| c.missing("ticket_id"))?;
     let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
     let ticket_id = c.scoped_id(&source, id);
     let opened_at = c.ts(r, "opened_at")?.ok_or_else(|| c.missing("opened_at"))?;
-    let kind = match c.get(r, "kind") {
-        Some(k) => map_vocab(c, "kind", k, &c.m.file.kinds, TICKET_KINDS, "kinds")?,
-        None => "inquiry".to_string(),
+    let kind = match (kind_by_rule(c, r), c.get(r, "kind")) {
+        (Some(k), _) => k,
+        (None, Some(k)) => map_vocab(c, "kind", k, &c.m.file.kinds, TICKET_KINDS, "kinds")?,
+        (None, None) => "inquiry".to_string(),
     };
     let t = Ticket {
         ticket_id: ticket_id.clone(),

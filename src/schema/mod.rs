@@ -377,9 +377,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "sms_sent",
     "sms_click",
     "page_view",
+    "view_item",
     "add_to_cart",
+    "remove_from_cart",
     "begin_checkout",
     "purchase",
+    "subscribe",
+    "bounce",
+    "spam_complaint",
+    "other",
 ];
 
 /// Ticket kinds, the canonical vocabulary.
