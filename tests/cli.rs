@@ -511,3 +511,72 @@ impl UnionFind {
         }
     }
 }
+
+/// Events and tickets of generated data land on a customer that is their own person and no one
+/// else (the person is known from the truth: email or phone → person; a customer's people are
+/// those whose keys resolved to it), and on the customer of the person's orders whenever the
+/// event's own key (email/phone) is on one of those orders.
+#[test]
+fn generated_events_and_tickets_land_with_the_right_customers() {
+    use std::collections::{HashMap, HashSet};
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    ok(&custlens(p, &["gen", "--customers", "1500", "--seed", "5", "--out", "g"]));
+    ok(&custlens(p, &["ingest", "--config", "g/custlens.toml", "--lake", "lake"]));
+    let truth = std::fs::read_to_string(p.join("g/truth/identities.csv")).unwrap();
+    let mut person_of: HashMap<String, String> = Default::default();
+    for line in truth.lines().skip(1) {
+        let f: Vec<&str> = line.splitn(4, ',').collect();
+        let key = if f[2] == "member_id" { format!("{}:{}", f[1], f[3]) } else { f[3].to_string() };
+        person_of.insert(key, f[0].to_string());
+    }
+    let col = |df: &DataFrame, c: &str| -> Vec<Option<String>> {
+        df.column(c).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
+    };
+    let ids = read(&p.join("lake/identities/part-0.parquet"));
+    let mut people: HashMap<String, HashSet<String>> = Default::default();
+    for (key, cid) in col(&ids, "key").into_iter().zip(col(&ids, "customer_id")) {
+        if let (Some(person), Some(cid)) = (key.and_then(|k| person_of.get(&k).cloned()), cid) {
+            people.entry(cid).or_default().insert(person);
+        }
+    }
+    let orders = read(&p.join("lake/orders/part-0.parquet"));
+    let mut order_customer: HashMap<String, String> = Default::default();
+    for (k, cid) in col(&orders, "email")
+        .into_iter()
+        .chain(col(&orders, "phone"))
+        .zip(col(&orders, "customer_id").into_iter().chain(col(&orders, "customer_id")))
+    {
+        if let (Some(k), Some(cid)) = (k, cid) {
+            order_customer.insert(k, cid);
+        }
+    }
+    let check = |table: &str| {
+        let df = read(&p.join(format!("lake/{table}/part-0.parquet")));
+        let (emails, phones, cids) = (col(&df, "email"), col(&df, "phone"), col(&df, "customer_id"));
+        let (mut known, mut own, mut with_orders, mut joined) = (0usize, 0usize, 0usize, 0usize);
+        for i in 0..df.height() {
+            let key = [&emails[i], &phones[i]].into_iter().flatten().find(|k| person_of.contains_key(*k));
+            let (Some(key), Some(cid)) = (key, &cids[i]) else { continue };
+            known += 1;
+            let person = &person_of[key];
+            own += usize::from(people.get(cid).is_some_and(|ps| ps.len() == 1 && ps.contains(person)));
+            if let Some(oc) = order_customer.get(key) {
+                with_orders += 1;
+                joined += usize::from(oc == cid);
+            }
+        }
+        assert!(
+            known as f64 > 0.9 * df.height() as f64,
+            "{table}: {known} of {} rows have a truth person",
+            df.height()
+        );
+        let (precision, linked) = (own as f64 / known as f64, joined as f64 / with_orders as f64);
+        eprintln!(
+            "{table}: {own} of {known} rows on a customer that is their person alone ({precision:.4}); {joined} of {with_orders} with their orders ({linked:.4})"
+        );
+        assert!(precision >= 0.99 && linked >= 0.99, "{table}: {precision} {linked}");
+    };
+    check("events");
+    check("tickets");
+}
