@@ -26,6 +26,7 @@ pub mod config;
 pub mod identity;
 pub mod ingest;
 pub mod lake;
+pub mod marketing;
 pub mod output;
 pub mod pipeline;
 pub mod sample;
