@@ -23,6 +23,7 @@ pub mod analytics;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod forget;
 pub mod identity;
 pub mod ingest;
 pub mod lake;

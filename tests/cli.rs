@@ -233,7 +233,7 @@ fn pseudonymized_outputs_hide_contacts() {
     let seg = read(&tmp.path().join("out/segments.parquet"));
     let emails: Vec<&str> = seg.column("email").unwrap().str().unwrap().iter().flatten().collect();
     assert!(!emails.is_empty());
-    assert!(emails.iter().all(|e| !e.contains('@') && e.len() == 32));
+    assert!(emails.iter().all(|e| !e.contains('@') && e.len() == 64));
     let manifest_text = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
     assert!(!manifest_text.contains("s3cret"), "salt must not reach the manifest");
     let log = String::from_utf8_lossy(&o.stderr);

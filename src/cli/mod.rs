@@ -51,6 +51,34 @@ pub enum Command {
     Gen(GenArgs),
     /// Generate data (cached), ingest and analyze it; print per-stage time, rows/s and peak RSS.
     Bench(BenchArgs),
+    /// Erase a person from the lake and out/, and keep them out of later ingests (prints what it removed).
+    Forget(ForgetArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "who")]
+pub struct ForgetWho {
+    /// The customer id (`C…`).
+    #[arg(long, value_name = "ID", group = "who")]
+    pub customer: Option<String>,
+    /// An email of theirs.
+    #[arg(long, value_name = "EMAIL", group = "who")]
+    pub email: Option<String>,
+    /// A phone of theirs (with country code, or read in `[identity] default_phone_region`).
+    #[arg(long, value_name = "PHONE", group = "who")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    #[command(flatten)]
+    pub who: ForgetWho,
+    /// Lake folder (default: `[paths] lake`, else lake/).
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    /// Output folder to clean too (default: `[paths] out`, else out/; skipped when absent).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +111,9 @@ pub struct AnalyzeArgs {
     /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
     #[arg(long, value_name = "TIMESTAMP")]
     pub as_of: Option<String>,
+    /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
+    #[arg(long)]
+    pub pseudonymize: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +126,9 @@ pub struct RunArgs {
     /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
     #[arg(long, value_name = "TIMESTAMP")]
     pub as_of: Option<String>,
+    /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
+    #[arg(long)]
+    pub pseudonymize: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +188,8 @@ pub enum CliError {
     Sample(#[from] SampleError),
     #[error(transparent)]
     Bench(#[from] BenchError),
+    #[error(transparent)]
+    Forget(#[from] crate::forget::ForgetError),
     #[error("{0}")]
     Usage(String),
 }
@@ -166,6 +202,7 @@ impl CliError {
             CliError::Ingest(e) if e.is_usage() => 2,
             CliError::Bench(e) if e.is_usage() => 2,
             CliError::Pipeline(PipelineError::Config { .. }) => 2,
+            CliError::Forget(crate::forget::ForgetError::BadKey { .. }) => 2,
             _ => 1,
         }
     }
@@ -277,7 +314,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         _ => false,
     };
     let cfg_path = config_path(&cli.global, wants_sample);
-    let cfg = Config::load(cfg_path.as_deref(), &cli.global.set)?;
+    let mut cfg = Config::load(cfg_path.as_deref(), &cli.global.set)?;
+    if matches!(
+        &cli.command,
+        Command::Run(RunArgs { pseudonymize: true, .. }) | Command::Analyze(AnalyzeArgs { pseudonymize: true, .. })
+    ) {
+        cfg.output.pseudonymize = true;
+    }
     if let Some(p) = &cfg_path {
         tracing::info!(config = %p.display(), "config");
     }
@@ -315,6 +358,22 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 out = %g.out.display(), persons = summary.persons, purchases = summary.purchases,
                 export_rows = summary.export_rows(), events = summary.events, "sample written; truth in truth/"
             );
+            Ok(())
+        }
+        Command::Forget(f) => {
+            use crate::forget::{forget, Who};
+            let who = match (f.who.customer, f.who.email, f.who.phone) {
+                (Some(c), _, _) => Who::Customer(c),
+                (_, Some(e), _) => Who::Email(e),
+                (_, _, Some(p)) => Who::Phone(p),
+                _ => return Err(CliError::Usage("give --customer, --email or --phone".into())),
+            };
+            let lake = f.lake.unwrap_or_else(|| cfg.lake_dir());
+            let out = f.out.unwrap_or_else(|| cfg.out_dir());
+            let now = chrono::Utc::now().timestamp_micros();
+            let report = forget(&lake, Some(&out), &who, cfg.identity.region(), now)?;
+            tracing::info!(customers = report.customers.len(), tombstones = report.tombstones, "forgotten");
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             Ok(())
         }
         Command::Bench(b) => {

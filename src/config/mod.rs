@@ -103,9 +103,11 @@ pub struct CurrencyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputConfig {
-    /// Replace email, phone and name in outputs by salted SHA-256 hashes. Default false.
+    /// Replace emails and phones in every output by the SHA-256 of the normalized value (the form
+    /// ad platforms match on) and drop names. Default false (`--pseudonymize` sets it).
     pub pseudonymize: bool,
-    /// Salt for pseudonymization; required when `pseudonymize = true`.
+    /// Optional salt: hashes become SHA-256(salt ‖ value), stable for joins but no longer
+    /// matchable by ad platforms. Never written to the manifest.
     pub salt: Option<String>,
     /// Also write `segments.csv`. Default true.
     pub csv: bool,
@@ -179,11 +181,8 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.output.pseudonymize && self.output.salt.as_deref().unwrap_or("").is_empty() {
-            return Err(self.invalid(
-                "output.salt",
-                "pseudonymize = true needs a non-empty salt (keep it secret and stable across runs)",
-            ));
+        if self.output.salt.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(self.invalid("output.salt", "an empty salt: remove the key, or give a secret non-empty one"));
         }
         if let Some(a) = &self.analysis.as_of {
             crate::ingest::parse::parse_as_of(a).map_err(|m| self.invalid("analysis.as_of", m))?;
@@ -298,9 +297,9 @@ mod tests {
     }
 
     #[test]
-    fn pseudonymize_needs_salt() {
-        let err =
-            Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[]).unwrap_err().to_string();
+    fn pseudonymize_needs_no_salt_but_an_empty_one_is_an_error() {
+        Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[]).unwrap();
+        let err = Config::from_str_with_overrides("[output]\nsalt = \" \"\n", None, &[]).unwrap_err().to_string();
         assert!(err.contains("output.salt"), "{err}");
     }
 

@@ -229,6 +229,8 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake loaded");
     let mut merger = Merger::new(&lake);
     let mut report = IngestReport::default();
+    let erased: HashSet<(String, String)> =
+        lake.tombstones.iter().map(|t| (t.key_type.clone(), t.key_sha256.clone())).collect();
     for spec in specs {
         let t = std::time::Instant::now();
         let file = read_file(spec, opts)?;
@@ -252,7 +254,20 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
             rejected: file.rejects.len() as i64,
             ..Default::default()
         };
+        let mut rejects = file.rejects;
         for unit in file.units {
+            if !erased.is_empty() && is_erased(&unit, &erased) {
+                // An erased customer's record: rejected without its text (it is their PII).
+                rejects.extend(unit.lines.iter().map(|&line| Reject {
+                    source_file: entry.path.clone(),
+                    line: line as i64,
+                    column: None,
+                    raw: "<withheld: erased customer>".into(),
+                    reason: "erased: a `custlens forget` tombstone covers this record's customer".into(),
+                }));
+                entry.rejected += unit.lines.len() as i64;
+                continue;
+            }
             merger.merge(&mut lake, unit, &mut entry);
         }
         debug_assert_eq!(
@@ -264,7 +279,7 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
             unchanged = entry.unchanged, duplicate = entry.duplicate, rejected = entry.rejected, "ingested"
         );
         lake.rejects.retain(|r| r.source_file != entry.path);
-        lake.rejects.extend(file.rejects);
+        lake.rejects.extend(rejects);
         lake.files.retain(|f| f.path != entry.path);
         lake.files.push(entry.clone());
         report.files.push(entry);
@@ -278,6 +293,31 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
+}
+
+/// Whether a tombstone covers one of the unit's identifiers (see [`crate::forget`]).
+fn is_erased(unit: &Unit, erased: &HashSet<(String, String)>) -> bool {
+    let hit = |kind: &str, key: &str| erased.contains(&(kind.to_string(), crate::forget::tombstone_hash(kind, key)));
+    let person =
+        |source: &str, key: &Option<String>, id: &Option<String>, email: &Option<String>, phone: &Option<String>| {
+            key.as_ref().is_some_and(|k| hit("member_id", &format!("{source}:{}", k.trim())))
+                || id.as_ref().is_some_and(|k| hit("customer_id", k))
+                || email.as_ref().is_some_and(|e| hit("email", e))
+                || phone.as_ref().is_some_and(|p| hit("phone", p))
+        };
+    match &unit.data {
+        UnitData::Order(o, _) => {
+            hit("order", &o.order_id) || person(&o.source, &o.customer_key, &o.customer_id, &o.email, &o.phone)
+        }
+        UnitData::Items(_) => hit("order", &unit.key),
+        UnitData::Event(e) => person(&e.source, &e.customer_key, &e.customer_id, &e.email, &e.phone),
+        UnitData::Ticket(t) => {
+            t.order_id.as_ref().is_some_and(|o| hit("order", o))
+                || person(&t.source, &t.customer_key, &t.customer_id, &t.email, &t.phone)
+        }
+        UnitData::Profile(p) => person(&p.source, &p.customer_key, &p.customer_id, &p.email, &p.phone),
+        UnitData::Product(_) => false,
+    }
 }
 
 /// One file converted.

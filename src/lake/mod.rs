@@ -140,6 +140,7 @@ pub struct Lake {
     pub customers: Vec<Customer>,
     pub identities: Vec<Identity>,
     pub merges: Vec<CustomerMerge>,
+    pub tombstones: Vec<Tombstone>,
 }
 
 impl Lake {
@@ -157,6 +158,7 @@ impl Lake {
             customers: read_table(dir)?,
             identities: read_table(dir)?,
             merges: read_table(dir)?,
+            tombstones: read_table(dir)?,
         })
     }
 
@@ -173,6 +175,8 @@ impl Lake {
         self.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
         self.merges.sort();
         self.merges.dedup();
+        self.tombstones.sort_by(|a, b| (&a.key_type, &a.key_sha256).cmp(&(&b.key_type, &b.key_sha256)));
+        self.tombstones.dedup_by(|a, b| (&a.key_type, &a.key_sha256) == (&b.key_type, &b.key_sha256));
         self.identities.sort_by(|a, b| {
             (&a.customer_id, &a.key_type, &a.key, &a.source).cmp(&(&b.customer_id, &b.key_type, &b.key, &b.source))
         });
@@ -192,6 +196,7 @@ impl Lake {
             table_frame(dir, &self.customers)?,
             table_frame(dir, &self.identities)?,
             table_frame(dir, &self.merges)?,
+            table_frame(dir, &self.tombstones)?,
             table_frame(dir, &self.events)?,
             table_frame(dir, &self.tickets)?,
             table_frame(dir, &self.rejects)?,

@@ -167,6 +167,14 @@ pub struct CustomerMerge {
     pub customer_id: String,
 }
 
+/// A `tombstones` row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tombstone {
+    pub key_type: String,
+    pub key_sha256: String,
+    pub forgotten_at: i64,
+}
+
 /// Conversion between typed rows and canonical frames.
 pub trait Row: Sized {
     const TABLE: Table;
@@ -584,6 +592,27 @@ impl Row for CustomerMerge {
                 Ok(CustomerMerge {
                     merged_id: req(merged_id[i].clone(), "merged_id")?,
                     customer_id: req(customer_id[i].clone(), "customer_id")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Row for Tombstone {
+    const TABLE: Table = Table::Tombstones;
+    fn push(&self, b: &mut FrameBuilder) {
+        b.str("key_type", Some(&self.key_type));
+        b.str("key_sha256", Some(&self.key_sha256));
+        b.ts("forgotten_at", Some(self.forgotten_at));
+    }
+    fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
+        columns!(r; key_type: str, key_sha256: str, forgotten_at: ts);
+        (0..r.height())
+            .map(|i| {
+                Ok(Tombstone {
+                    key_type: req(key_type[i].clone(), "key_type")?,
+                    key_sha256: req(key_sha256[i].clone(), "key_sha256")?,
+                    forgotten_at: req(forgotten_at[i], "forgotten_at")?,
                 })
             })
             .collect()

@@ -47,39 +47,47 @@ pub fn json<T: Serialize>(path: &Path, value: &T) -> Result<(), OutputError> {
     })?)
 }
 
-/// Replaces the text columns `cols` by salted SHA-256 hashes (first 32 hex digits); nulls stay null.
+/// Pseudonymizes contacts in place: `email` and `phone` become the SHA-256 (64 hex digits) of
+/// the normalized value — the lake already holds emails lower-cased and phones in E.164 — the
+/// form ad platforms accept for customer matching; `name` becomes null. With a `salt`, the hash
+/// is of `salt` + U+001F + value instead (stable joins across runs, but no longer matchable by ad
+/// platforms). Missing columns are skipped; nulls stay null.
 ///
 /// ## Example
 /// ```
 /// use custlens::output::pseudonymize;
 /// use polars::prelude::*;
-/// let mut df = df!("email" => [Some("a@x.com"), None]).unwrap();
-/// pseudonymize(&mut df, "salt", &["email"]).unwrap();
+/// let mut df = df!("email" => [Some("a@x.com"), None], "name" => [Some("Ann"), None]).unwrap();
+/// pseudonymize(&mut df, None).unwrap();
 /// let v = df.column("email").unwrap().str().unwrap().get(0).unwrap().to_string();
-/// assert_eq!(v.len(), 32);
+/// assert_eq!(v, "478abec7430569163161dfea8513b8ce89d05f559456a26e945c66e1fe55a29d"); // sha256("a@x.com")
 /// assert!(df.column("email").unwrap().str().unwrap().get(1).is_none());
+/// assert!(df.column("name").unwrap().str().unwrap().get(0).is_none());
 /// ```
-pub fn pseudonymize(df: &mut DataFrame, salt: &str, cols: &[&str]) -> Result<(), OutputError> {
+pub fn pseudonymize(df: &mut DataFrame, salt: Option<&str>) -> Result<(), OutputError> {
     let ferr = |e: PolarsError| OutputError::Frame { what: "pseudonymized columns".into(), message: e.to_string() };
-    for c in cols {
+    for c in ["email", "phone"] {
         let Ok(column) = df.column(c) else { continue };
-        let hashed: Vec<Option<String>> = column
-            .str()
-            .map_err(ferr)?
-            .iter()
-            .map(|v| {
-                v.map(|s| {
-                    let mut h = Sha256::new();
-                    h.update(salt.as_bytes());
-                    h.update([0x1f]);
-                    h.update(s.as_bytes());
-                    hex(&h.finalize()[..16])
-                })
-            })
-            .collect();
-        df.with_column(Column::new((*c).into(), hashed)).map_err(ferr)?;
+        let hashed: Vec<Option<String>> =
+            column.str().map_err(ferr)?.iter().map(|v| v.map(|s| contact_hash(s, salt))).collect();
+        df.with_column(Column::new(c.into(), hashed)).map_err(ferr)?;
+    }
+    if df.column("name").is_ok() {
+        let n = df.height();
+        df.with_column(Column::full_null("name".into(), n, &DataType::String)).map_err(ferr)?;
     }
     Ok(())
+}
+
+/// SHA-256 (hex) of a normalized contact, salted when a salt is given.
+pub fn contact_hash(value: &str, salt: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    if let Some(s) = salt {
+        h.update(s.as_bytes());
+        h.update([0x1f]);
+    }
+    h.update(value.as_bytes());
+    hex(&h.finalize())
 }
 
 /// Time spent in one pipeline stage, and the memory it peaked at.

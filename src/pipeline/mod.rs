@@ -171,7 +171,7 @@ pub fn analyze(
                 .collect()
                 .map_err(stage_err("segments"))?;
         if cfg.output.pseudonymize {
-            output::pseudonymize(&mut df, cfg.output.salt.as_deref().unwrap_or(""), &["email", "phone", "name"])?;
+            output::pseudonymize(&mut df, cfg.output.salt.as_deref())?;
         }
         Ok(df)
     })?;

@@ -29,6 +29,7 @@ pub enum Table {
     Customers,
     Identities,
     CustomerMerges,
+    Tombstones,
     Events,
     Tickets,
     Rejects,
@@ -37,7 +38,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in write order.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Orders,
         Table::OrderItems,
         Table::Products,
@@ -45,6 +46,7 @@ impl Table {
         Table::Customers,
         Table::Identities,
         Table::CustomerMerges,
+        Table::Tombstones,
         Table::Events,
         Table::Tickets,
         Table::Rejects,
@@ -61,6 +63,7 @@ impl Table {
             Table::Customers => "customers",
             Table::Identities => "identities",
             Table::CustomerMerges => "customer_merges",
+            Table::Tombstones => "tombstones",
             Table::Events => "events",
             Table::Tickets => "tickets",
             Table::Rejects => "rejects",
@@ -244,6 +247,14 @@ pub const CUSTOMER_MERGES: &[ColumnSpec] = &[
     col("customer_id", Str, false, "the surviving id it was merged into"),
 ];
 
+/// `tombstones`: identifiers of erased customers (`custlens forget`), hashed, so a later ingest
+/// of an old export does not bring them back. No PII: only SHA-256 of the normalized key.
+pub const TOMBSTONES: &[ColumnSpec] = &[
+    col("key_type", Str, false, "email, phone, member_id or order"),
+    col("key_sha256", Str, false, "SHA-256 (hex) of the normalized key (member ids and orders as `source:id`)"),
+    col("forgotten_at", Timestamp, false, "when the erasure ran (UTC)"),
+];
+
 /// `events`: marketing and web events.
 pub const EVENTS: &[ColumnSpec] = &[
     col("event_id", Str, false, "content hash of the event: stable dedup key"),
@@ -314,6 +325,7 @@ pub fn spec(table: Table) -> &'static [ColumnSpec] {
         Table::Customers => CUSTOMERS,
         Table::Identities => IDENTITIES,
         Table::CustomerMerges => CUSTOMER_MERGES,
+        Table::Tombstones => TOMBSTONES,
         Table::Events => EVENTS,
         Table::Tickets => TICKETS,
         Table::Rejects => REJECTS,
