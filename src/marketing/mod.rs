@@ -4,6 +4,7 @@
 //! Pure functions over LazyFrames like the analyses; the pipeline collects and writes.
 
 pub mod audiences;
+pub mod migration;
 pub mod params;
 pub mod triggers;
 
