@@ -79,7 +79,10 @@ pub fn segment_changes(current: LazyFrame, previous: LazyFrame, merges: LazyFram
 mod tests {
     use super::*;
 
-    fn rows(lf: LazyFrame) -> Vec<(String, String, String, Option<String>, Option<String>)> {
+    /// (customer_id, previous_id, field, from, to)
+    type Change = (String, String, String, Option<String>, Option<String>);
+
+    fn rows(lf: LazyFrame) -> Vec<Change> {
         let df = lf.collect().unwrap();
         let s = |c: &str| df.column(c).unwrap().str().unwrap().clone();
         let (a, b, c, d, e) = (s("customer_id"), s("previous_id"), s("field"), s("from"), s("to"));
