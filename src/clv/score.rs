@@ -50,7 +50,7 @@ fn frame_err(e: PolarsError) -> ClvError {
 }
 
 impl SummaryColumns {
-    /// From a [`super::summary::summary`] frame (`x`, `t_x_days`, `T_days`, `spend`).
+    /// From a [`super::summary::summary`] frame (`x`, `t_x_days`, `T_days`, and `spend` if present).
     pub fn from_frame(df: &DataFrame, unit: TimeUnit) -> Result<SummaryColumns, ClvError> {
         let ints = |name: &str| -> Result<Vec<f64>, ClvError> {
             let c = df.column(name).map_err(frame_err)?.cast(&DataType::Float64).map_err(frame_err)?;
@@ -61,14 +61,11 @@ impl SummaryColumns {
         let x = ints("x")?;
         let t_x = ints("t_x_days")?.into_iter().map(|v| v / u).collect();
         let t = ints("T_days")?.into_iter().map(|v| v / u).collect();
-        let spend = df
-            .column("spend")
-            .map_err(frame_err)?
-            .f64()
-            .map_err(frame_err)?
-            .iter()
-            .map(|v| v.filter(|s| s.is_finite()).unwrap_or(0.0))
-            .collect();
+        // Validation frames carry no spend; 0 means "no repeat spend".
+        let spend = match df.column("spend") {
+            Ok(c) => c.f64().map_err(frame_err)?.iter().map(|v| v.filter(|s| s.is_finite()).unwrap_or(0.0)).collect(),
+            Err(_) => vec![0.0; x.len()],
+        };
         Ok(SummaryColumns { x, t_x, t, spend })
     }
 }
