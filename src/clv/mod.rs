@@ -23,6 +23,7 @@ pub mod fit;
 pub mod gamma_gamma;
 pub mod params;
 pub mod score;
+pub mod simulate;
 pub mod special;
 pub mod summary;
 pub mod validation;
