@@ -178,7 +178,8 @@ fn summary_of_cdnow_transactions_is_the_published_summary() {
     let s = summary(cdnow_orders().lazy(), cal_end_day).collect().unwrap();
     let want = csv_columns("cdnow_summary.csv");
     assert_eq!(s.height(), want["ID"].len());
-    let ids: Vec<f64> = s.column("customer_id").unwrap().str().unwrap().iter().map(|v| v.unwrap().parse().unwrap()).collect();
+    let ids: Vec<f64> =
+        s.column("customer_id").unwrap().str().unwrap().iter().map(|v| v.unwrap().parse().unwrap()).collect();
     let by_id: std::collections::HashMap<i64, usize> =
         want["ID"].iter().enumerate().map(|(i, id)| (*id as i64, i)).collect();
     let x = s.column("x").unwrap().i64().unwrap();
@@ -239,6 +240,11 @@ fn parameters_are_recovered_from_the_generators_purchase_log() {
     let gt = cfg.params.spend;
     for (i, (got, want)) in g.to_vec().iter().zip([gt.p, gt.q, gt.gamma]).enumerate() {
         let z = (got - want) / gse[i];
-        assert!(z.abs() < 4.0, "gamma_gamma {}: {got:.4} vs true {want} (se {:.4}, z = {z:.2})", GammaGamma::NAMES[i], gse[i]);
+        assert!(
+            z.abs() < 4.0,
+            "gamma_gamma {}: {got:.4} vs true {want} (se {:.4}, z = {z:.2})",
+            GammaGamma::NAMES[i],
+            gse[i]
+        );
     }
 }

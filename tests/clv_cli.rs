@@ -108,11 +108,14 @@ fn run_on_the_bundled_sample_writes_clv_outputs() {
     assert_eq!(m["validation"]["calibration_end"], "2024-10-01");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap()).unwrap();
-    let stages: Vec<&str> = manifest["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    let stages: Vec<&str> =
+        manifest["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
     assert!(stages.contains(&"clv"), "{stages:?}");
 
     // --calibration-end on analyze: fit and score as of that day, validate on the rest.
-    let o = custlens(tmp.path(), &[
+    let o = custlens(
+        tmp.path(),
+        &[
             "analyze",
             "--config",
             "data/sample/custlens.toml",
@@ -120,14 +123,16 @@ fn run_on_the_bundled_sample_writes_clv_outputs() {
             "2024-06-30",
             "--set",
             "clv.time_unit=days",
-        ]);
+        ],
+    );
     ok(&o);
     let m = check_outputs(&tmp.path().join("out"), "days");
     assert_eq!(m["calibration_end"], "2024-06-30");
     assert_eq!(m["validation"]["holdout_days"], 184);
 
     // A bad date is a usage error naming the key.
-    let o = custlens(tmp.path(), &["analyze", "--config", "data/sample/custlens.toml", "--calibration-end", "2024-02-30"]);
+    let o =
+        custlens(tmp.path(), &["analyze", "--config", "data/sample/custlens.toml", "--calibration-end", "2024-02-30"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("clv.calibration_end"));
 }

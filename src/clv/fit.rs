@@ -103,7 +103,9 @@ impl BgNbdData {
             if !ok || txi < 0.0 || txi > ti || (xi == 0.0 && txi != 0.0) {
                 return Err(ClvError::InvalidSummary {
                     row: i,
-                    reason: format!("x = {xi}, t_x = {txi}, T = {ti}: need whole x ≥ 0, 0 ≤ t_x ≤ T, t_x = 0 when x = 0"),
+                    reason: format!(
+                        "x = {xi}, t_x = {txi}, T = {ti}: need whole x ≥ 0, 0 ≤ t_x ≤ T, t_x = 0 when x = 0"
+                    ),
                 });
             }
             // +0.0 so that −0.0 and 0.0 compress together.
@@ -216,7 +218,11 @@ impl Objective for BgNbdData {
 
     fn starts(&self) -> Vec<Vec<f64>> {
         let s = self.mean_t;
-        vec![vec![1.0, s, 1.0, 1.0], vec![0.25, 0.1 * s, 0.8, 2.5], vec![0.1f64.exp(), 0.1f64.exp() * 2.0 * s, 1.1, 1.1]]
+        vec![
+            vec![1.0, s, 1.0, 1.0],
+            vec![0.25, 0.1 * s, 0.8, 2.5],
+            vec![0.1f64.exp(), 0.1f64.exp() * 2.0 * s, 1.1, 1.1],
+        ]
     }
 }
 
@@ -350,7 +356,10 @@ struct Problem<'a, O: Objective> {
 
 impl<O: Objective> Problem<'_, O> {
     fn natural(theta: &[f64]) -> Option<Vec<f64>> {
-        theta.iter().all(|t| t.is_finite() && t.abs() <= 2.0 * LOG_PARAM_LIMIT).then(|| theta.iter().map(|t| t.exp()).collect())
+        theta
+            .iter()
+            .all(|t| t.is_finite() && t.abs() <= 2.0 * LOG_PARAM_LIMIT)
+            .then(|| theta.iter().map(|t| t.exp()).collect())
     }
 }
 
@@ -393,14 +402,19 @@ struct Run {
 }
 
 fn lbfgs<O: Objective>(obj: &O, theta0: Vec<f64>) -> Option<Run> {
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10).with_tolerance_grad(1e-10).ok()?.with_tolerance_cost(1e-15).ok()?;
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+        .with_tolerance_grad(1e-10)
+        .ok()?
+        .with_tolerance_cost(1e-15)
+        .ok()?;
     let res = Executor::new(Problem { obj, lenient: false }, solver)
         .configure(|s| s.param(theta0).max_iters(500))
         .timer(false)
         .run()
         .ok()?;
     let st = res.state();
-    if matches!(st.get_termination_reason(), Some(TerminationReason::SolverExit(_))) && !st.get_best_cost().is_finite() {
+    if matches!(st.get_termination_reason(), Some(TerminationReason::SolverExit(_))) && !st.get_best_cost().is_finite()
+    {
         return None;
     }
     let theta = st.get_best_param()?.clone();
@@ -416,8 +430,11 @@ fn nelder_mead<O: Objective>(obj: &O, theta0: &[f64]) -> Option<Run> {
         simplex.push(v);
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
-    let res =
-        Executor::new(Problem { obj, lenient: true }, solver).configure(|s| s.max_iters(5000)).timer(false).run().ok()?;
+    let res = Executor::new(Problem { obj, lenient: true }, solver)
+        .configure(|s| s.max_iters(5000))
+        .timer(false)
+        .run()
+        .ok()?;
     let st = res.state();
     let cost = st.get_best_cost();
     Some(Run { theta: st.get_best_param()?.clone(), cost, iterations: st.get_iter() }).filter(|_| cost.is_finite())
@@ -525,7 +542,7 @@ fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
         for j in 0..=i {
             let s: f64 = a[i][j] - (0..j).map(|m| l[i][m] * l[j][m]).sum::<f64>();
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[i][i] = s.sqrt();
@@ -583,17 +600,23 @@ mod tests {
 
     #[test]
     fn compression_counts_equal_rows_once() {
-        let d = BgNbdData::new(&[0.0, 0.0, 1.0, 1.0, 1.0], &[0.0, 0.0, 2.0, 2.0, 3.0], &[5.0, 5.0, 5.0, 5.0, 5.0]).unwrap();
+        let d =
+            BgNbdData::new(&[0.0, 0.0, 1.0, 1.0, 1.0], &[0.0, 0.0, 2.0, 2.0, 3.0], &[5.0, 5.0, 5.0, 5.0, 5.0]).unwrap();
         assert_eq!((d.rows(), d.customers()), (3, 5));
         let m = BgNbd { r: 0.5, alpha: 2.0, a: 0.7, b: 1.5 };
-        let want = 2.0 * m.log_likelihood(0.0, 0.0, 5.0) + 2.0 * m.log_likelihood(1.0, 2.0, 5.0) + m.log_likelihood(1.0, 3.0, 5.0);
+        let want = 2.0 * m.log_likelihood(0.0, 0.0, 5.0)
+            + 2.0 * m.log_likelihood(1.0, 2.0, 5.0)
+            + m.log_likelihood(1.0, 3.0, 5.0);
         assert!((d.log_likelihood(&m) - want).abs() < 1e-12);
     }
 
     #[test]
     fn invalid_rows_and_degenerate_data_are_errors() {
         assert!(matches!(BgNbdData::new(&[1.5], &[1.0], &[2.0]), Err(ClvError::InvalidSummary { row: 0, .. })));
-        assert!(matches!(BgNbdData::new(&[0.0, 1.0], &[0.0, 3.0], &[2.0, 2.0]), Err(ClvError::InvalidSummary { row: 1, .. })));
+        assert!(matches!(
+            BgNbdData::new(&[0.0, 1.0], &[0.0, 3.0], &[2.0, 2.0]),
+            Err(ClvError::InvalidSummary { row: 1, .. })
+        ));
         let e = BgNbdData::new(&[0.0, 0.0], &[0.0, 0.0], &[3.0, 4.0]).unwrap_err();
         assert!(e.to_string().contains("bgnbd") && e.to_string().contains("repeat"), "{e}");
         let e = GammaGammaData::new(&[1.0, 2.0], &[5.0, 5.0]).unwrap_err();

@@ -337,7 +337,10 @@ mod tests {
     #[test]
     fn rule_churn_tiers() {
         let names = vec!["a".to_string(), "b".into(), "c".into()];
-        assert_eq!(ClvParams::new().churn_tiers(vec![0.7, 0.3], names.clone()).check().unwrap_err().key(), "churn_tiers");
+        assert_eq!(
+            ClvParams::new().churn_tiers(vec![0.7, 0.3], names.clone()).check().unwrap_err().key(),
+            "churn_tiers"
+        );
         assert_eq!(ClvParams::new().churn_tiers(vec![0.0, 0.5], names).check().unwrap_err().key(), "churn_tiers");
     }
 

@@ -140,17 +140,16 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     // Distinct (x, T) pairs, evaluated in parallel.
     let mut index: HashMap<(u64, u64), u32> = HashMap::new();
     let mut pairs: Vec<(f64, f64)> = Vec::new();
-    let pair_of: Vec<u32> = s
-        .x
-        .iter()
-        .zip(&s.t)
-        .map(|(&x, &t)| {
-            *index.entry((x as u64, t.to_bits())).or_insert_with(|| {
-                pairs.push((x, t));
-                (pairs.len() - 1) as u32
+    let pair_of: Vec<u32> =
+        s.x.iter()
+            .zip(&s.t)
+            .map(|(&x, &t)| {
+                *index.entry((x as u64, t.to_bits())).or_insert_with(|| {
+                    pairs.push((x, t));
+                    (pairs.len() - 1) as u32
+                })
             })
-        })
-        .collect();
+            .collect();
     let values: Vec<PairValues> = pairs
         .par_iter()
         .map(|&(x, t)| {
@@ -212,9 +211,7 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     for (h, c) in hs.iter().zip(clv_cols) {
         cols.push(Column::new(format!("clv_{h}d").into(), c));
     }
-    cols.push(
-        Series::new("next_purchase_date".into(), next).cast(&DataType::Date).map_err(frame_err)?.into(),
-    );
+    cols.push(Series::new("next_purchase_date".into(), next).cast(&DataType::Date).map_err(frame_err)?.into());
     let df = DataFrame::new_infer_height(cols).map_err(frame_err)?;
     // Never NaN: every value above is finite by construction; check rather than trust.
     for c in df.columns() {

@@ -48,8 +48,13 @@ pub fn simulate(
     let nu = Gamma::new(spend.q, 1.0 / spend.gamma).map_err(err)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let end = days - 1;
-    let (mut first, mut xs, mut txs, mut ts, mut sp) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut first, mut xs, mut txs, mut ts, mut sp) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     let (mut o_id, mut o_ts, mut o_v) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let d0 = rng.gen_range(0..days);
@@ -138,7 +143,8 @@ mod tests {
         for c in ["customer_id", "x", "t_x_days", "T_days"] {
             assert!(s.summary.column(c).unwrap().equals(from_orders.column(c).unwrap()), "{c}");
         }
-        let (a, b) = (s.summary.column("spend").unwrap().f64().unwrap(), from_orders.column("spend").unwrap().f64().unwrap());
+        let (a, b) =
+            (s.summary.column("spend").unwrap().f64().unwrap(), from_orders.column("spend").unwrap().f64().unwrap());
         for (x, y) in a.iter().zip(b.iter()) {
             match (x, y) {
                 (Some(x), Some(y)) => assert!((x - y).abs() < 1e-9 * x.abs()),

@@ -143,8 +143,7 @@ mod tests {
         let spend: Vec<Option<f64>> = s.column("spend").unwrap().f64().unwrap().iter().collect();
         assert_eq!(spend, [Some(40.0), None]);
 
-        let (per, daily) =
-            validation_frames(summary(df.clone().lazy(), 10), holdout_days(df.lazy(), 10, 30));
+        let (per, daily) = validation_frames(summary(df.clone().lazy(), 10), holdout_days(df.lazy(), 10, 30));
         let per = per.collect().unwrap();
         let h: Vec<Option<i64>> = per.column("holdout_x").unwrap().i64().unwrap().iter().collect();
         assert_eq!(h, [Some(1), Some(0)]);

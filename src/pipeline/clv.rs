@@ -22,9 +22,15 @@ use polars::prelude::*;
 
 /// What the stage produced.
 pub(super) enum ClvResult {
-    Done { clv: DataFrame, validation: DataFrame, model: serde_json::Value },
+    Done {
+        clv: DataFrame,
+        validation: DataFrame,
+        model: serde_json::Value,
+    },
     /// The model could not be fitted; the JSON says why.
-    Failed { model: serde_json::Value },
+    Failed {
+        model: serde_json::Value,
+    },
 }
 
 fn empty_validation() -> DataFrame {
@@ -40,14 +46,16 @@ fn empty_validation() -> DataFrame {
     .unwrap_or_default()
 }
 
+/// A calibration summary (frame and numbers), the fit on it, and its validation if any.
+type Fitted = (DataFrame, SummaryColumns, score::ClvFit, Option<(DataFrame, serde_json::Value)>);
+
 /// Fits at `cal_end_day` and, when there are days after it up to `last_day`, validates.
 fn fit_and_validate(
     valid: &LazyFrame,
     cal_end_day: i64,
     last_day: i64,
     p: &ClvValidParams,
-) -> Result<Result<(DataFrame, SummaryColumns, score::ClvFit, Option<(DataFrame, serde_json::Value)>), ClvError>, PipelineError>
-{
+) -> Result<Result<Fitted, ClvError>, PipelineError> {
     let err = stage_err("clv");
     let s = summary(valid.clone(), cal_end_day).collect().map_err(&err)?;
     let cols = match SummaryColumns::from_frame(&s, p.time_unit) {
