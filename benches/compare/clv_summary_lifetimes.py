@@ -9,7 +9,7 @@ BetaGeoFitter.fit on all customers, GammaGammaFitter.fit on repeat buyers with p
 (penalizer 0, tol 1e-7 with one retry at 1e-6, as tools/clv_lifetimes.py), and scoring every
 customer: conditional_probability_alive, conditional_expected_number_of_purchases_up_to_time at
 90 and 365 days, conditional_expected_average_profit, and customer_lifetime_value at 3 and 12
-months with 10 % a year discounting (lifetimes' monthly discounting; custlens discounts weekly
+months with 10 % a year discounting (monthly steps on both sides; custlens discounts 30-day
 steps). Prints one JSON line per size (median seconds of K runs, fitted params) and a Markdown row.
 """
 

@@ -146,6 +146,11 @@ pub(crate) struct XTerms {
     d_a: f64,
     /// ∂(A₁+A₂)/∂b = ψ(a+b) + ψ(b+x) − ψ(b) − ψ(a+b+x).
     d_b: f64,
+    ln_alpha: f64,
+    r_over_alpha: f64,
+    inv_a: f64,
+    /// 1/(b+x−1) for x > 0, else 0.
+    inv_bx1: f64,
 }
 
 impl XTerms {
@@ -162,6 +167,10 @@ impl XTerms {
             d_r: digamma(r + x) - digamma(r),
             d_a: pab - pabx,
             d_b: pab + digamma(b + x) - digamma(b) - pabx,
+            ln_alpha: alpha.ln(),
+            r_over_alpha: r / alpha,
+            inv_a: 1.0 / a,
+            inv_bx1: if x > 0.0 { 1.0 / (b + x - 1.0) } else { 0.0 },
         }
     }
 }
@@ -169,24 +178,42 @@ impl XTerms {
 /// ln L of one (x, t_x, T) and, when `grad` is given, adds w·∂lnL/∂(r, α, a, b) into it.
 #[inline]
 pub(crate) fn row_ll_grad(m: &BgNbd, c: &XTerms, x: f64, t_x: f64, t: f64, grad: Option<(&mut [f64; 4], f64)>) -> f64 {
-    let (r, alpha) = (m.r, m.alpha);
-    let l_t = (alpha + t).ln();
-    let a3 = -(r + x) * l_t;
-    let (ll, w4, l_tx) = if x > 0.0 {
-        let l_tx = (alpha + t_x).ln();
-        let a4 = c.c4 - (r + x) * l_tx;
-        let mx = a3.max(a4);
-        let (e3, e4) = ((a3 - mx).exp(), (a4 - mx).exp());
-        (c.a12 + mx + (e3 + e4).ln(), e4 / (e3 + e4), l_tx)
+    let at = (m.alpha + t, m.alpha + t_x);
+    row_core(m, c, x, (at.0.ln(), 1.0 / at.0), (at.1.ln(), 1.0 / at.1), grad)
+}
+
+/// [`row_ll_grad`] given (ln(α+T), 1/(α+T)) and (ln(α+t_x), 1/(α+t_x)), which the fit tabulates
+/// once per distinct T and t_x per evaluation.
+#[inline]
+pub(crate) fn row_core(
+    m: &BgNbd,
+    c: &XTerms,
+    x: f64,
+    (l_t, inv_t): (f64, f64),
+    (l_tx, inv_tx): (f64, f64),
+    grad: Option<(&mut [f64; 4], f64)>,
+) -> f64 {
+    let rx = m.r + x;
+    let a3 = -rx * l_t;
+    // ln(e^{A3} + e^{A4}) = max + ln1p(e^{−|A3−A4|}); w4 = e^{A4} / (e^{A3} + e^{A4}).
+    let (ll, w4) = if x > 0.0 {
+        let a4 = c.c4 - rx * l_tx;
+        let d = a4 - a3;
+        let e = (-d.abs()).exp();
+        if d > 0.0 {
+            (c.a12 + a4 + e.ln_1p(), 1.0 / (1.0 + e))
+        } else {
+            (c.a12 + a3 + e.ln_1p(), e / (1.0 + e))
+        }
     } else {
-        (c.a12 + a3, 0.0, 0.0)
+        (c.a12 + a3, 0.0)
     };
     if let Some((g, w)) = grad {
         let w3 = 1.0 - w4;
-        g[0] += w * (c.d_r + alpha.ln() - w3 * l_t - w4 * l_tx);
-        g[1] += w * (r / alpha - (r + x) * (w3 / (alpha + t) + w4 / (alpha + t_x)));
-        g[2] += w * (c.d_a + w4 / m.a);
-        g[3] += w * (c.d_b - if x > 0.0 { w4 / (m.b + x - 1.0) } else { 0.0 });
+        g[0] += w * (c.d_r + c.ln_alpha - w3 * l_t - w4 * l_tx);
+        g[1] += w * (c.r_over_alpha - rx * (w3 * inv_t + w4 * inv_tx));
+        g[2] += w * (c.d_a + w4 * c.inv_a);
+        g[3] += w * (c.d_b - w4 * c.inv_bx1);
     }
     ll
 }

@@ -79,8 +79,11 @@ pub struct BgNbdData {
     /// Distinct x values; `group` indexes them.
     xs: Vec<f64>,
     group: Vec<u32>,
-    t_x: Vec<f64>,
-    t: Vec<f64>,
+    /// Indexes into `tx_vals` / `t_vals` (distinct values, tabulated once per evaluation).
+    t_x: Vec<u32>,
+    t: Vec<u32>,
+    tx_vals: Vec<f64>,
+    t_vals: Vec<f64>,
     w: Vec<f64>,
     n: f64,
     n_customers: usize,
@@ -120,6 +123,8 @@ impl BgNbdData {
             group: Vec::new(),
             t_x: Vec::new(),
             t: Vec::new(),
+            tx_vals: Vec::new(),
+            t_vals: Vec::new(),
             w: Vec::new(),
             n: keys.len() as f64,
             n_customers: keys.len(),
@@ -128,6 +133,13 @@ impl BgNbdData {
         };
         let mut sum_t = 0.0;
         let mut prev: Option<(u64, u64, u64)> = None;
+        let (mut tx_index, mut t_index) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+        let intern = |index: &mut std::collections::HashMap<u64, u32>, vals: &mut Vec<f64>, bits: u64| {
+            *index.entry(bits).or_insert_with(|| {
+                vals.push(f64::from_bits(bits));
+                (vals.len() - 1) as u32
+            })
+        };
         for k in keys {
             let tv = f64::from_bits(k.2);
             sum_t += tv;
@@ -145,8 +157,9 @@ impl BgNbdData {
                 d.xs.push(xf);
             }
             d.group.push((d.xs.len() - 1) as u32);
-            d.t_x.push(f64::from_bits(k.1));
-            d.t.push(tv);
+            let (ix, it) = (intern(&mut tx_index, &mut d.tx_vals, k.1), intern(&mut t_index, &mut d.t_vals, k.2));
+            d.t_x.push(ix);
+            d.t.push(it);
             d.w.push(1.0);
             prev = Some(k);
         }
@@ -193,6 +206,10 @@ impl Objective for BgNbdData {
     fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let m = BgNbd::from_slice(params);
         let terms: Vec<bgnbd::XTerms> = self.xs.iter().map(|&x| bgnbd::XTerms::new(&m, x)).collect();
+        let table = |vals: &[f64]| -> Vec<(f64, f64)> {
+            vals.par_iter().with_min_len(CHUNK).map(|v| ((m.alpha + v).ln(), 1.0 / (m.alpha + v))).collect()
+        };
+        let (tx_tab, t_tab) = (table(&self.tx_vals), table(&self.t_vals));
         let want_grad = grad.is_some();
         let (ll, g) = (0..self.w.len())
             .into_par_iter()
@@ -202,7 +219,8 @@ impl Objective for BgNbdData {
                 |(mut ll, mut g), i| {
                     let gi = self.group[i] as usize;
                     let gr = if want_grad { Some((&mut g, self.w[i])) } else { None };
-                    ll += self.w[i] * bgnbd::row_ll_grad(&m, &terms[gi], self.xs[gi], self.t_x[i], self.t[i], gr);
+                    let (lt, ltx) = (t_tab[self.t[i] as usize], tx_tab[self.t_x[i] as usize]);
+                    ll += self.w[i] * bgnbd::row_core(&m, &terms[gi], self.xs[gi], lt, ltx, gr);
                     (ll, g)
                 },
             )
@@ -352,6 +370,25 @@ struct Problem<'a, O: Objective> {
     obj: &'a O,
     /// Nelder-Mead compares values only: a non-finite point is +∞ there, an error for L-BFGS.
     lenient: bool,
+    /// The last (θ, gradient) a cost evaluation computed along the way: L-BFGS asks for the
+    /// gradient at the point it just costed, and one pass over the rows gives both.
+    cache: std::sync::Mutex<Option<(Vec<f64>, Vec<f64>)>>,
+}
+
+impl<'a, O: Objective> Problem<'a, O> {
+    fn new(obj: &'a O, lenient: bool) -> Self {
+        Problem { obj, lenient, cache: std::sync::Mutex::new(None) }
+    }
+
+    /// −ln L / n and its gradient in log-parameters.
+    fn eval(&self, theta: &[f64]) -> Option<(f64, Vec<f64>)> {
+        let p = Self::natural(theta)?;
+        let mut g = vec![0.0; p.len()];
+        let n = self.obj.n();
+        let ll = self.obj.ll_grad(&p, Some(&mut g));
+        let grad: Vec<f64> = g.iter().zip(&p).map(|(gi, pi)| -gi * pi / n).collect();
+        Some((-ll / n, grad))
+    }
 }
 
 impl<O: Objective> Problem<'_, O> {
@@ -368,7 +405,16 @@ impl<O: Objective> CostFunction for Problem<'_, O> {
     type Output = f64;
 
     fn cost(&self, theta: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        let v = Self::natural(theta).map(|p| -self.obj.ll_grad(&p, None) / self.obj.n());
+        let v = if self.lenient {
+            Self::natural(theta).map(|p| -self.obj.ll_grad(&p, None) / self.obj.n())
+        } else {
+            self.eval(theta).map(|(c, g)| {
+                if let Ok(mut cache) = self.cache.lock() {
+                    *cache = Some((theta.clone(), g));
+                }
+                c
+            })
+        };
         match v {
             Some(c) if c.is_finite() => Ok(c),
             _ if self.lenient => Ok(f64::INFINITY),
@@ -382,11 +428,12 @@ impl<O: Objective> Gradient for Problem<'_, O> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, theta: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
-        let p = Self::natural(theta).ok_or_else(|| argmin::core::Error::msg("parameter out of range"))?;
-        let mut g = vec![0.0; p.len()];
-        self.obj.ll_grad(&p, Some(&mut g));
-        let n = self.obj.n();
-        let out: Vec<f64> = g.iter().zip(&p).map(|(gi, pi)| -gi * pi / n).collect();
+        let cached =
+            self.cache.lock().ok().and_then(|c| c.as_ref().filter(|(t, _)| t == theta).map(|(_, g)| g.clone()));
+        let out = match cached {
+            Some(g) => g,
+            None => self.eval(theta).ok_or_else(|| argmin::core::Error::msg("parameter out of range"))?.1,
+        };
         if out.iter().all(|v| v.is_finite()) {
             Ok(out)
         } else {
@@ -407,7 +454,7 @@ fn lbfgs<O: Objective>(obj: &O, theta0: Vec<f64>) -> Option<Run> {
         .ok()?
         .with_tolerance_cost(1e-15)
         .ok()?;
-    let res = Executor::new(Problem { obj, lenient: false }, solver)
+    let res = Executor::new(Problem::new(obj, false), solver)
         .configure(|s| s.param(theta0).max_iters(500))
         .timer(false)
         .run()
@@ -430,11 +477,8 @@ fn nelder_mead<O: Objective>(obj: &O, theta0: &[f64]) -> Option<Run> {
         simplex.push(v);
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-12).ok()?;
-    let res = Executor::new(Problem { obj, lenient: true }, solver)
-        .configure(|s| s.max_iters(5000))
-        .timer(false)
-        .run()
-        .ok()?;
+    let res =
+        Executor::new(Problem::new(obj, true), solver).configure(|s| s.max_iters(5000)).timer(false).run().ok()?;
     let st = res.state();
     let cost = st.get_best_cost();
     Some(Run { theta: st.get_best_param()?.clone(), cost, iterations: st.get_iter() }).filter(|_| cost.is_finite())

@@ -76,6 +76,8 @@ pub(crate) struct XTerms {
     d_pxq_px: f64,
     /// ψ(px+q) − ψ(q).
     d_pxq_q: f64,
+    ln_x: f64,
+    ln_gamma_param: f64,
 }
 
 impl XTerms {
@@ -87,6 +89,8 @@ impl XTerms {
             c: ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * g.ln() + px * x.ln(),
             d_pxq_px: dpxq - digamma(px),
             d_pxq_q: dpxq - digamma(q),
+            ln_x: x.ln(),
+            ln_gamma_param: g.ln(),
         }
     }
 }
@@ -106,8 +110,8 @@ pub(crate) fn row_ll_grad(
     let l = (g + x_zbar).ln();
     let ll = c.c + (px - 1.0) * ln_zbar - (px + q) * l;
     if let Some((gr, w)) = grad {
-        gr[0] += w * x * (c.d_pxq_px + ln_zbar + x.ln() - l);
-        gr[1] += w * (c.d_pxq_q + g.ln() - l);
+        gr[0] += w * x * (c.d_pxq_px + ln_zbar + c.ln_x - l);
+        gr[1] += w * (c.d_pxq_q + c.ln_gamma_param - l);
         gr[2] += w * (q / g - (px + q) / (g + x_zbar));
     }
     ll

@@ -7,7 +7,7 @@
 //! - `expected_aov` = Gamma-Gamma E[Z | x, z̄] (population mean for customers without repeat
 //!   spend);
 //! - `clv_<h>d` = margin · expected_aov · Σ_k ΔE[Y]ₖ · (1 + d)^(−s_k/365), the expected purchases
-//!   of each 7-day step s_{k−1} < s ≤ s_k (the last step ends at h) discounted at the step's end
+//!   of each 30-day step s_{k−1} < s ≤ s_k (the last step ends at h) discounted at the step's end
 //!   with the annual rate d;
 //! - `next_purchase_date`: the first day by which P(at least one purchase) reaches 0.5
 //!   ([`BgNbd::time_to_purchase_probability`], rounded up to whole days, at least the next day);
@@ -30,8 +30,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// Days of one discounting step.
-const STEP_DAYS: f64 = 7.0;
+/// Days of one discounting step (monthly, as lifetimes' `customer_lifetime_value`).
+const STEP_DAYS: f64 = 30.0;
 /// Next-purchase dates further out than this are null.
 const MAX_NEXT_PURCHASE_DAYS: f64 = 36_500.0;
 
