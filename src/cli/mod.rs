@@ -114,6 +114,9 @@ pub struct AnalyzeArgs {
     /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
     #[arg(long)]
     pub pseudonymize: bool,
+    /// Last day of the CLV calibration period (YYYY-MM-DD, UTC); overrides `[clv] calibration_end`.
+    #[arg(long, value_name = "DATE")]
+    pub calibration_end: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +132,9 @@ pub struct RunArgs {
     /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
     #[arg(long)]
     pub pseudonymize: bool,
+    /// Last day of the CLV calibration period (YYYY-MM-DD, UTC); overrides `[clv] calibration_end`.
+    #[arg(long, value_name = "DATE")]
+    pub calibration_end: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +312,14 @@ fn command_line() -> String {
         .join(" ")
 }
 
+/// `--calibration-end` replaces `[clv] calibration_end` (checked with the rest of `[clv]`).
+fn with_calibration_end(mut cfg: Config, date: Option<&str>) -> Config {
+    if let Some(d) = date {
+        cfg.clv.calibration_end = Some(d.to_string());
+    }
+    cfg
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let wants_sample = match &cli.command {
@@ -327,12 +341,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Ingest(a) => do_ingest(&cfg, &a).map(|_| ()),
         Command::Analyze(a) => {
+            let cfg = with_calibration_end(cfg, a.calibration_end.as_deref());
             let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
             do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), None)
         }
         Command::Run(a) => {
-            // Check --as-of before ingesting, so a typo costs nothing.
+            let cfg = with_calibration_end(cfg, a.calibration_end.as_deref());
+            // Check --as-of and [clv] before ingesting, so a typo costs nothing.
             parse_as_of(a.as_of.as_deref(), &cfg)?;
+            crate::clv::ClvParams::from_config(&cfg.clv).check().map_err(|e| {
+                CliError::Pipeline(PipelineError::Config { key: format!("clv.{}", e.key()), message: e.to_string() })
+            })?;
             let report = do_ingest(&cfg, &a.ingest)?;
             let lake = a.ingest.lake.clone().unwrap_or_else(|| cfg.lake_dir());
             do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), Some(&report))

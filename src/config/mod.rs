@@ -129,6 +129,7 @@ pub struct Config {
     pub rfm: RfmConfig,
     pub currency: CurrencyConfig,
     pub identity: crate::identity::IdentityConfig,
+    pub clv: crate::clv::ClvConfig,
     pub output: OutputConfig,
     pub sources: Vec<SourceConfig>,
     /// Folder the config file is in; relative paths resolve against it. Not a config key.

@@ -5,12 +5,17 @@
 //!    `as_of` (UTC midnight after the latest valid order) — the only collects outside stages.
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
-//! 4. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM.
-//! 5. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
+//! 4. *clv*: BG/NBD + Gamma-Gamma fit, scores and holdout validation ([`crate::clv`], glue in
+//!    `pipeline/clv.rs`).
+//! 5. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM
+//!    (and P(alive), churn tier and CLV when the CLV stage succeeded).
+//! 6. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
 //!    always describes a complete `out/`.
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
+
+mod clv;
 
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
@@ -145,6 +150,9 @@ pub fn analyze(
     let rfm_params = rfm::RfmParams::from_config(&cfg.rfm)
         .check()
         .map_err(|e| PipelineError::Config { key: format!("rfm.{}", e.key()), message: e.to_string() })?;
+    let clv_params = crate::clv::ClvParams::from_config(&cfg.clv)
+        .check()
+        .map_err(|e| PipelineError::Config { key: format!("clv.{}", e.key()), message: e.to_string() })?;
     let orders = lake::scan(&s.lake, Table::Orders)?;
     let customers = lake::scan(&s.lake, Table::Customers)?;
     let (as_of, base, rates) = timer.run("prepare", || {
@@ -165,6 +173,8 @@ pub fn analyze(
     }
     let rfm_df =
         timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
+    let clv_result =
+        timer.run("clv", || clv::run(analytics::valid_orders(orders.clone(), as_of, &rates), as_of, &clv_params))?;
     let seg = timer.run("segments", || {
         let mut df =
             analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
@@ -173,6 +183,9 @@ pub fn analyze(
         if cfg.output.pseudonymize {
             output::pseudonymize(&mut df, cfg.output.salt.as_deref())?;
         }
+        if let clv::ClvResult::Done { clv, .. } = &clv_result {
+            df = clv::join_segments(df, clv)?;
+        }
         Ok(df)
     })?;
     let mut outputs = Outputs::default();
@@ -180,6 +193,19 @@ pub fn analyze(
     outputs.table("rfm", rfm_df, false);
     outputs.table("segments", seg, cfg.output.csv);
     let out = &s.out;
+    match clv_result {
+        clv::ClvResult::Done { clv, validation, model } => {
+            outputs.table("clv", clv, false);
+            outputs.table("clv_validation", validation, false);
+            outputs.json("models/clv", model);
+        }
+        clv::ClvResult::Failed { model } => {
+            outputs.json("models/clv", model);
+            for stale in ["clv.parquet", "clv_validation.parquet"] {
+                let _ = std::fs::remove_file(out.join(stale));
+            }
+        }
+    }
     let written = outputs.summary();
     timer.run("write", || outputs.write(out))?;
     let manifest = Manifest {
@@ -215,7 +241,6 @@ impl Outputs {
     }
 
     /// A JSON document (e.g. a fitted model) at `out/<name>.json`.
-    #[allow(dead_code)] // used by the fitted stages (models) as they land
     fn json(&mut self, name: &str, value: serde_json::Value) {
         self.json.push((name.to_string(), value));
     }

@@ -1,4 +1,4 @@
-"""CLV reference: lifetimes BG/NBD + Gamma-Gamma (custlens has no CLV stage yet).
+"""CLV reference: lifetimes BG/NBD + Gamma-Gamma (custlens: src/clv/, out/clv.parquet, out/models/clv.json).
 
 Calibration summary: lifetimes.utils.summary_data_from_transaction_data over custlens' valid
 orders (created_at as naive UTC, monetary = net_base), freq='D', observation_period_end = as_of.

@@ -1,0 +1,156 @@
+//! Seeded simulation of BG/NBD + Gamma-Gamma customers, for benchmarks and tests: a summary
+//! table directly (millions of customers in seconds) and, optionally, the orders behind it.
+//!
+//! ## Method
+//! Customer i is acquired on a day uniform in [0, days); λ ~ Gamma(r, rate α) per day,
+//! p ~ Beta(a, b), ν ~ Gamma(q, rate γ). From the acquisition instant (a uniform time within the
+//! day), purchases follow at Exp(λ) gaps while alive; after each repeat purchase the customer
+//! drops out with probability p. Each purchase is worth Gamma(p_s, rate ν). Purchases are counted
+//! by day exactly as [`super::summary::summary`] does (same-day purchases merge, values add up),
+//! with the calibration end on day `days − 1`.
+
+use super::bgnbd::BgNbd;
+use super::gamma_gamma::GammaGamma;
+use crate::analytics::DAY_US;
+use polars::prelude::*;
+use rand::prelude::*;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Exp, Gamma};
+
+/// A simulated summary (the columns of [`super::summary::summary`], `customer_id` an Int64) and,
+/// when asked for, the orders (`customer_id`, `created_at`, `net_base`) from day 0 = 2020-01-01.
+pub struct Simulated {
+    pub summary: DataFrame,
+    pub orders: Option<DataFrame>,
+}
+
+/// Simulates `n` customers over `days` days; `bgnbd` rates are per day.
+///
+/// ## Example
+/// ```
+/// use custlens::clv::{bgnbd::BgNbd, gamma_gamma::GammaGamma, simulate::simulate};
+/// let s = simulate(1000, 7, 365, &BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 },
+///                  &GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 }, true).unwrap();
+/// assert_eq!(s.summary.height(), 1000);
+/// assert!(s.orders.unwrap().height() >= 1000);
+/// ```
+pub fn simulate(
+    n: usize,
+    seed: u64,
+    days: i64,
+    bgnbd: &BgNbd,
+    spend: &GammaGamma,
+    with_orders: bool,
+) -> PolarsResult<Simulated> {
+    let err = |e: rand_distr::GammaError| PolarsError::ComputeError(e.to_string().into());
+    let lam = Gamma::new(bgnbd.r, 1.0 / bgnbd.alpha).map_err(err)?;
+    let drop = Beta::new(bgnbd.a, bgnbd.b).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+    let nu = Gamma::new(spend.q, 1.0 / spend.gamma).map_err(err)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let end = days - 1;
+    let (mut first, mut xs, mut txs, mut ts, mut sp) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut o_id, mut o_ts, mut o_v) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let d0 = rng.gen_range(0..days);
+        let start = d0 as f64 + rng.gen::<f64>();
+        let l: f64 = lam.sample(&mut rng).max(1e-300);
+        let p: f64 = drop.sample(&mut rng);
+        let v: f64 = nu.sample(&mut rng).max(1e-300);
+        let value = Gamma::new(spend.p, 1.0 / v).map_err(err)?;
+        let gap = Exp::new(l).map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+        let (mut t, mut last_day, mut x, mut repeat_total, mut day_value) = (start, d0, 0i64, 0.0, 0.0);
+        let mut purchase = |t: f64, val: f64| {
+            if with_orders {
+                o_id.push(i as i64);
+                o_ts.push((t * DAY_US as f64) as i64);
+                o_v.push(val);
+            }
+        };
+        let z0: f64 = value.sample(&mut rng);
+        purchase(start, z0);
+        loop {
+            t += gap.sample(&mut rng);
+            if t >= (end + 1) as f64 {
+                break;
+            }
+            let z: f64 = value.sample(&mut rng);
+            purchase(t, z);
+            let day = t.floor() as i64;
+            if day != last_day {
+                if x > 0 {
+                    repeat_total += day_value;
+                }
+                x += 1;
+                last_day = day;
+                day_value = z;
+            } else {
+                day_value += z;
+            }
+            if rng.gen::<f64>() < p {
+                break;
+            }
+        }
+        if x > 0 {
+            repeat_total += day_value;
+        }
+        first.push(d0);
+        xs.push(x);
+        txs.push(last_day - d0);
+        ts.push(end - d0);
+        sp.push((x > 0).then(|| repeat_total / x as f64));
+    }
+    let summary = DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), (0..n as i64).collect::<Vec<i64>>()),
+        Column::new("first_day".into(), first),
+        Column::new("x".into(), xs),
+        Column::new("t_x_days".into(), txs),
+        Column::new("T_days".into(), ts),
+        Column::new("spend".into(), sp),
+    ])?;
+    let day0 = 18_262 * DAY_US; // 2020-01-01
+    let orders = if with_orders {
+        let ts: Vec<i64> = o_ts.into_iter().map(|t| t + day0).collect();
+        Some(DataFrame::new_infer_height(vec![
+            Column::new("customer_id".into(), o_id),
+            Series::new("created_at".into(), ts)
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))?
+                .into(),
+            Column::new("net_base".into(), o_v),
+        ])?)
+    } else {
+        None
+    };
+    Ok(Simulated { summary, orders })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::summary::summary;
+
+    #[test]
+    fn simulated_summary_is_the_summary_of_its_orders() {
+        let m = BgNbd { r: 2.0, alpha: 10.0, a: 0.8, b: 2.5 };
+        let g = GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 };
+        let s = simulate(300, 3, 200, &m, &g, true).unwrap();
+        let from_orders = summary(s.orders.unwrap().lazy(), 18_262 + 199).collect().unwrap();
+        for c in ["customer_id", "x", "t_x_days", "T_days"] {
+            assert!(s.summary.column(c).unwrap().equals(from_orders.column(c).unwrap()), "{c}");
+        }
+        let (a, b) =
+            (s.summary.column("spend").unwrap().f64().unwrap(), from_orders.column("spend").unwrap().f64().unwrap());
+        for (x, y) in a.iter().zip(b.iter()) {
+            match (x, y) {
+                (Some(x), Some(y)) => assert!((x - y).abs() < 1e-9 * x.abs()),
+                (None, None) => {}
+                _ => panic!("{x:?} vs {y:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! CLV end to end through the CLI: `custlens run` on the bundled sample and on generated data
+//! writes out/clv.parquet, out/clv_validation.parquet and out/models/clv.json.
+
+mod common;
+
+use common::{custlens, ok};
+use polars::prelude::*;
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> DataFrame {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(f).finish().unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// Checks the three CLV outputs under `out` and returns the model document.
+fn check_outputs(out: &Path, time_unit: &str) -> serde_json::Value {
+    let clv = read(&out.join("clv.parquet"));
+    let want = [
+        "customer_id",
+        "x",
+        "t_x",
+        "T",
+        "p_alive",
+        "churn_risk",
+        "churn_tier",
+        "expected_purchases_90d",
+        "expected_purchases_365d",
+        "expected_aov",
+        "clv_90d",
+        "clv_365d",
+        "next_purchase_date",
+    ];
+    let names: Vec<&str> = clv.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, want);
+    assert!(clv.height() > 100);
+    assert_eq!(clv.column("next_purchase_date").unwrap().dtype(), &DataType::Date);
+    for c in clv.columns() {
+        if c.name() != "next_purchase_date" {
+            assert_eq!(c.null_count(), 0, "nulls in {}", c.name());
+        }
+        if let Ok(f) = c.f64() {
+            assert!(f.iter().flatten().all(|v| v.is_finite()), "non-finite value in {}", c.name());
+        }
+    }
+    let pa = clv.column("p_alive").unwrap().f64().unwrap();
+    assert!(pa.iter().flatten().all(|v| (0.0..=1.0).contains(&v)));
+
+    let v = read(&out.join("clv_validation.parquet"));
+    let names: Vec<&str> = v.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["section", "key", "label", "customers", "actual", "predicted", "abs_error"]);
+    let sections: Vec<&str> = v.column("section").unwrap().str().unwrap().iter().flatten().collect();
+    for s in ["frequency", "tracking", "mae"] {
+        assert!(sections.contains(&s), "no {s} rows");
+    }
+    for c in ["actual", "predicted", "abs_error"] {
+        assert!(v.column(c).unwrap().f64().unwrap().iter().flatten().all(|x| x.is_finite()));
+    }
+
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("models/clv.json")).unwrap()).unwrap();
+    assert_eq!(m["model"], "bgnbd");
+    assert_eq!(m["time_unit"], time_unit);
+    assert_eq!(m["n_customers"].as_u64().unwrap() as usize, clv.height());
+    for k in ["r", "alpha", "a", "b"] {
+        assert!(m["params"][k].as_f64().unwrap() > 0.0 && m["std_errors"][k].as_f64().unwrap() > 0.0, "{k}");
+    }
+    assert!(m["log_likelihood"].as_f64().unwrap() < 0.0);
+    assert_eq!(m["converged"], true);
+    assert_eq!(m["spend_model"]["model"], "gamma_gamma");
+    for k in ["p", "q", "gamma"] {
+        assert!(m["spend_model"]["params"][k].as_f64().unwrap() > 0.0, "{k}");
+    }
+    assert!(m["spend_model"]["log_likelihood"].as_f64().unwrap().is_finite());
+    assert!(m["validation"]["mae_tracking"].as_f64().unwrap().is_finite());
+
+    let seg = read(&out.join("segments.parquet"));
+    for c in ["p_alive", "churn_tier", "clv_90d", "clv_365d"] {
+        assert!(seg.column(c).is_ok(), "segments lacks {c}");
+    }
+    m
+}
+
+#[test]
+fn run_on_the_bundled_sample_writes_clv_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("data/sample"), &tmp.path().join("data/sample"));
+    ok(&custlens(tmp.path(), &["run"]));
+    let m = check_outputs(&tmp.path().join("out"), "weeks");
+    // No calibration_end: the last 91 days validate a calibration fit; scores are as of the last day.
+    assert_eq!(m["calibration_end"], "2024-12-31");
+    assert_eq!(m["validation"]["calibration_end"], "2024-10-01");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap()).unwrap();
+    let stages: Vec<&str> =
+        manifest["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert!(stages.contains(&"clv"), "{stages:?}");
+
+    // --calibration-end on analyze: fit and score as of that day, validate on the rest.
+    let o = custlens(
+        tmp.path(),
+        &[
+            "analyze",
+            "--config",
+            "data/sample/custlens.toml",
+            "--calibration-end",
+            "2024-06-30",
+            "--set",
+            "clv.time_unit=days",
+        ],
+    );
+    ok(&o);
+    let m = check_outputs(&tmp.path().join("out"), "days");
+    assert_eq!(m["calibration_end"], "2024-06-30");
+    assert_eq!(m["validation"]["holdout_days"], 184);
+
+    // A bad date is a usage error naming the key.
+    let o =
+        custlens(tmp.path(), &["analyze", "--config", "data/sample/custlens.toml", "--calibration-end", "2024-02-30"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("clv.calibration_end"));
+}
+
+#[test]
+fn run_on_generated_data_writes_clv_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(&custlens(tmp.path(), &["gen", "--customers", "3000", "--seed", "5", "--out", "gen"]));
+    ok(&custlens(tmp.path(), &["run", "--config", "gen/custlens.toml", "--lake", "lake", "--out", "out"]));
+    let m = check_outputs(&tmp.path().join("out"), "weeks");
+    // λ is a rate: in weeks α is the generator's daily α = 40 divided by 7 (≈ 5.7); a wide margin at this size.
+    let alpha = m["params"]["alpha"].as_f64().unwrap();
+    assert!((3.0..9.0).contains(&alpha), "alpha = {alpha}");
+}
+
+#[test]
+fn too_little_data_skips_clv_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("o.csv");
+    std::fs::write(
+        &csv,
+        "order_id,customer_id,created_at,net_amount,status,currency\no1,c1,2024-01-10T10:00:00Z,10.0,completed,USD\no2,c2,2024-02-10T10:00:00Z,12.0,completed,USD\n",
+    )
+    .unwrap();
+    let o = custlens(
+        tmp.path(),
+        &["run", "--input", csv.to_str().unwrap(), "--format", "canonical", "--lake", "lake", "--out", "out"],
+    );
+    ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("clv skipped") && err.contains("bgnbd"), "{err}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out/models/clv.json")).unwrap()).unwrap();
+    assert!(m["error"].as_str().unwrap().contains("repeat purchase"), "{m}");
+    assert!(!tmp.path().join("out/clv.parquet").exists());
+    assert!(tmp.path().join("out/segments.parquet").exists());
+}
