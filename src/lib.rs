@@ -13,6 +13,7 @@
 //! - [`identity`]: one `customer_id` per person across sources.
 //! - [`lake`]: canonical tables on disk, atomic writes.
 //! - [`analytics`]: pure LazyFrame → LazyFrame analyses.
+//! - [`basket`]: market-basket analysis: parallel FP-growth, association rules, recommendations.
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
@@ -20,6 +21,7 @@
 //! - [`cli`]: clap arguments and exit codes.
 
 pub mod analytics;
+pub mod basket;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -121,6 +121,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub analysis: AnalysisConfig,
     pub rfm: RfmConfig,
+    pub basket: crate::basket::BasketConfig,
     pub currency: CurrencyConfig,
     pub identity: crate::identity::IdentityConfig,
     pub output: OutputConfig,
@@ -187,6 +188,9 @@ impl Config {
         crate::analytics::rfm::RfmParams::from_config(&self.rfm)
             .check()
             .map_err(|e| self.invalid(&format!("rfm.{}", e.key()), e.to_string()))?;
+        crate::basket::BasketParams::from_config(&self.basket)
+            .check()
+            .map_err(|e| self.invalid(&format!("basket.{}", e.key()), e.to_string()))?;
         for (cur, rate) in &self.currency.rates {
             if !(rate.is_finite() && *rate > 0.0) {
                 return Err(
@@ -291,6 +295,14 @@ mod tests {
         let err =
             Config::from_str_with_overrides("[output]\npseudonymize = true\n", None, &[]).unwrap_err().to_string();
         assert!(err.contains("output.salt"), "{err}");
+    }
+
+    #[test]
+    fn basket_rules_name_their_key() {
+        let err = Config::from_str_with_overrides("[basket]\nmin_support = 0.1\nmin_count = 5\n", None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("basket.min_support") && err.contains("not both"), "{err}");
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
 //! 4. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM.
-//! 5. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
+//! 5. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations
+//!    (joined into segments as `recommended_items`); skipped with `[basket] enabled = false`.
+//! 6. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
 //!    always describes a complete `out/`.
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
+
+mod basket;
 
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
@@ -145,6 +149,9 @@ pub fn analyze(
     let rfm_params = rfm::RfmParams::from_config(&cfg.rfm)
         .check()
         .map_err(|e| PipelineError::Config { key: format!("rfm.{}", e.key()), message: e.to_string() })?;
+    let basket_params = crate::basket::BasketParams::from_config(&cfg.basket)
+        .check()
+        .map_err(|e| PipelineError::Config { key: format!("basket.{}", e.key()), message: e.to_string() })?;
     let orders = lake::scan(&s.lake, Table::Orders)?;
     let customers = lake::scan(&s.lake, Table::Customers)?;
     let (as_of, base, rates) = timer.run("prepare", || {
@@ -175,10 +182,21 @@ pub fn analyze(
         }
         Ok(df)
     })?;
+    let baskets = match basket_params.enabled() {
+        true => Some(timer.run("basket", || basket::run(&s.lake, orders.clone(), as_of, &basket_params))?),
+        false => None,
+    };
+    let seg = match &baskets {
+        Some(t) => basket::join_segments(seg, t)?,
+        None => seg,
+    };
     let mut outputs = Outputs::default();
     outputs.table("customer_features", features, false);
     outputs.table("rfm", rfm_df, false);
     outputs.table("segments", seg, cfg.output.csv);
+    if let Some(t) = baskets {
+        basket::add_outputs(&mut outputs, t);
+    }
     let out = &s.out;
     let written = outputs.summary();
     timer.run("write", || outputs.write(out))?;
