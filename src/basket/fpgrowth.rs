@@ -331,13 +331,7 @@ impl Tree {
         self.mine_mapped(ctx, prefix, None, depth)
     }
 
-    fn mine_mapped(
-        &self,
-        ctx: &Ctx,
-        prefix: &mut Vec<u32>,
-        map: Option<&[u32]>,
-        depth: usize,
-    ) -> Vec<(Vec<u32>, u64)> {
+    fn mine_mapped(&self, ctx: &Ctx, prefix: &mut Vec<u32>, map: Option<&[u32]>, depth: usize) -> Vec<(Vec<u32>, u64)> {
         let global = |i: u32| map.map_or(i, |m| m[i as usize]);
         let mut out = Vec::new();
         if self.single_path {
@@ -398,13 +392,7 @@ impl Tree {
         }
         let room = ctx.max_len.saturating_sub(prefix.len());
         // Depth-first over combinations: choose the next node index > the last chosen.
-        fn rec(
-            path: &[(u32, u64)],
-            from: usize,
-            room: usize,
-            prefix: &mut Vec<u32>,
-            out: &mut Vec<(Vec<u32>, u64)>,
-        ) {
+        fn rec(path: &[(u32, u64)], from: usize, room: usize, prefix: &mut Vec<u32>, out: &mut Vec<(Vec<u32>, u64)>) {
             if room == 0 {
                 return;
             }
@@ -526,7 +514,10 @@ mod tests {
     fn max_len_and_thresholds() {
         let tx = Transactions::from_baskets(&[vec!["a", "b", "c"], vec!["a", "b", "c"], vec!["a", "b"]]);
         let f = frequent_itemsets(&tx, 2, 2);
-        assert_eq!(named(&tx, &f), [("a", 3), ("b", 3), ("c", 2), ("a,b", 3), ("a,c", 2), ("b,c", 2)].map(|(s, c)| (s.to_string(), c)));
+        assert_eq!(
+            named(&tx, &f),
+            [("a", 3), ("b", 3), ("c", 2), ("a,b", 3), ("a,c", 2), ("b,c", 2)].map(|(s, c)| (s.to_string(), c))
+        );
         assert!(frequent_itemsets(&tx, 4, 10).is_empty());
         assert!(frequent_itemsets(&tx, 1, 0).is_empty());
         assert!(frequent_itemsets(&Transactions::from_baskets::<&str>(&[]), 1, 3).is_empty());
@@ -559,7 +550,12 @@ mod tests {
         use rand::prelude::*;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let baskets: Vec<Vec<String>> = (0..5000)
-            .map(|_| (0..12).filter(|i| rng.gen::<f64>() < 0.6 / (1.0 + *i as f64 * 0.4)).map(|i| format!("i{i:02}")).collect())
+            .map(|_| {
+                (0..12)
+                    .filter(|i| rng.gen::<f64>() < 0.6 / (1.0 + *i as f64 * 0.4))
+                    .map(|i| format!("i{i:02}"))
+                    .collect()
+            })
             .collect();
         let tx = Transactions::from_baskets(&baskets);
         for (min_count, max_len) in [(40, 10), (5, 3), (400, 10)] {

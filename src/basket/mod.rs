@@ -145,11 +145,7 @@ fn list_column<'a>(name: &str, lists: impl Iterator<Item = &'a [u32]>, tx: &Tran
     b.finish().into_series().into_column()
 }
 
-fn itemsets_frame(
-    tx: &Transactions,
-    f: &fpgrowth::Itemsets,
-    keep: params::ItemsetFilter,
-) -> PolarsResult<DataFrame> {
+fn itemsets_frame(tx: &Transactions, f: &fpgrowth::Itemsets, keep: params::ItemsetFilter) -> PolarsResult<DataFrame> {
     let flags = f.closed_maximal();
     let mut order: Vec<usize> = (0..f.len())
         .filter(|&k| match keep {
@@ -159,7 +155,11 @@ fn itemsets_frame(
         })
         .collect();
     order.sort_by(|&a, &b| {
-        f.sets[a].len().cmp(&f.sets[b].len()).then(f.counts[b].cmp(&f.counts[a])).then_with(|| f.sets[a].cmp(&f.sets[b]))
+        f.sets[a]
+            .len()
+            .cmp(&f.sets[b].len())
+            .then(f.counts[b].cmp(&f.counts[a]))
+            .then_with(|| f.sets[a].cmp(&f.sets[b]))
     });
     let n = f.baskets.max(1) as f64;
     DataFrame::new_infer_height(vec![
@@ -282,7 +282,8 @@ mod tests {
         // C has no price: never recommended; B's score is 0.5 × 1 × (8 − 3).
         let items: Vec<&str> = t.recommendations.column("item").unwrap().str().unwrap().iter().flatten().collect();
         assert!(!items.contains(&"C"), "{items:?}");
-        let c3 = t.recommendations.column("customer_id").unwrap().str().unwrap().iter().flatten().position(|c| c == "c3");
+        let c3 =
+            t.recommendations.column("customer_id").unwrap().str().unwrap().iter().flatten().position(|c| c == "c3");
         let s = t.recommendations.column("score").unwrap().f64().unwrap().get(c3.unwrap()).unwrap();
         assert!((s - 2.5).abs() < 1e-12, "{s}");
     }

@@ -368,7 +368,10 @@ mod tests {
 
     #[test]
     fn both_thresholds() {
-        assert_eq!(err(BasketParams::new().min_support(Some(0.1)).min_count(Some(3))), BasketParamsError::BothThresholds);
+        assert_eq!(
+            err(BasketParams::new().min_support(Some(0.1)).min_count(Some(3))),
+            BasketParamsError::BothThresholds
+        );
     }
 
     #[test]

@@ -128,7 +128,13 @@ pub struct RuleOptions {
 
 impl Default for RuleOptions {
     fn default() -> Self {
-        RuleOptions { min_confidence: 0.0, min_lift: 0.0, multi_consequent: false, prune_redundant: false, max_rules: None }
+        RuleOptions {
+            min_confidence: 0.0,
+            min_lift: 0.0,
+            multi_consequent: false,
+            prune_redundant: false,
+            max_rules: None,
+        }
     }
 }
 
@@ -175,8 +181,11 @@ pub fn rules(itemsets: &Itemsets, o: &RuleOptions) -> Vec<Rule> {
             let len = z.len();
             let mut found = Vec::new();
             // Consequent masks: single items, or every non-empty proper subset.
-            let masks: Vec<u64> =
-                if o.multi_consequent { (1..(1u64 << len) - 1).collect() } else { (0..len).map(|i| 1u64 << i).collect() };
+            let masks: Vec<u64> = if o.multi_consequent {
+                (1..(1u64 << len) - 1).collect()
+            } else {
+                (0..len).map(|i| 1u64 << i).collect()
+            };
             for mask in masks {
                 let (mut a, mut c) = (Vec::with_capacity(len), Vec::with_capacity(len));
                 for (i, &x) in z.iter().enumerate() {
@@ -246,7 +255,12 @@ fn redundant(a: &[u32], c: &[u32], c_ac: u64, c_a: u64, count: &dyn Fn(&[u32]) -
 /// Every rule by enumeration over all itemsets (brute force, for tests): `rules` without pruning
 /// or sorting shortcuts, over counts taken straight from the baskets.
 #[doc(hidden)]
-pub fn brute_force(tx: &super::transactions::Transactions, min_count: u64, max_len: usize, o: &RuleOptions) -> Vec<Rule> {
+pub fn brute_force(
+    tx: &super::transactions::Transactions,
+    min_count: u64,
+    max_len: usize,
+    o: &RuleOptions,
+) -> Vec<Rule> {
     let f = super::fpgrowth::brute_force(tx, 1, max_len);
     let cnt = |s: &[u32]| (0..tx.len()).filter(|&b| s.iter().all(|i| tx.basket(b).contains(i))).count() as u64;
     let all: HashMap<Vec<u32>, u64> = f.sets.iter().cloned().zip(f.counts.iter().copied()).collect();
@@ -274,7 +288,14 @@ pub fn brute_force(tx: &super::transactions::Transactions, min_count: u64, max_l
                     continue;
                 }
             }
-            out.push(Rule { antecedent: a.clone(), consequent: c.clone(), count: cnt(z), antecedent_count: cnt(&a), consequent_count: cnt(&c), metrics: m });
+            out.push(Rule {
+                antecedent: a.clone(),
+                consequent: c.clone(),
+                count: cnt(z),
+                antecedent_count: cnt(&a),
+                consequent_count: cnt(&c),
+                metrics: m,
+            });
         }
     }
     out.sort_by(rule_order);
@@ -304,7 +325,7 @@ mod tests {
         assert!(close(m.lift, 1.5)); // 0.75 / 0.5
         assert!(close(m.leverage, 0.1)); // 0.3 − 0.4·0.5
         assert!(close(m.conviction.unwrap(), 2.0)); // (1 − 0.5) / (1 − 0.75)
-        // zhang: 0.1 / max(0.3·0.6, 0.4·(0.5 − 0.3)) = 0.1 / 0.18
+                                                    // zhang: 0.1 / max(0.3·0.6, 0.4·(0.5 − 0.3)) = 0.1 / 0.18
         assert!(close(m.zhang, 0.1 / 0.18));
         assert!(close(m.jaccard, 0.5)); // 3 / (4 + 5 − 3)
         assert!(close(m.kulczynski, (0.75 + 0.6) / 2.0));
@@ -317,7 +338,7 @@ mod tests {
         let m = Metrics::from_counts(10, 3, 5, 8);
         assert!(close(m.lift, 0.75) && close(m.leverage, -0.1));
         assert!(close(m.certainty, (0.6 - 0.8) / 0.8)); // −0.25 (Berzal's negative branch)
-        // zhang: −0.1 / max(0.3·0.5, 0.5·(0.8 − 0.3)) = −0.1 / 0.25
+                                                        // zhang: −0.1 / max(0.3·0.5, 0.5·(0.8 − 0.3)) = −0.1 / 0.25
         assert!(close(m.zhang, -0.4));
         // Confidence 1: infinite conviction → None.
         let m = Metrics::from_counts(10, 4, 4, 6);
@@ -345,10 +366,13 @@ mod tests {
         assert_eq!(single.len(), 9);
         let multi = rules(&f, &RuleOptions { multi_consequent: true, ..Default::default() });
         assert_eq!(multi.len(), 12); // + {a}→{b,c}, {b}→{a,c}, {c}→{a,b}
-        // {a,b} → c has confidence 2/3; a → c has 3/4 ≥ 2/3: redundant. b → c: 2/4.
+                                     // {a,b} → c has confidence 2/3; a → c has 3/4 ≥ 2/3: redundant. b → c: 2/4.
         let pruned = rules(&f, &RuleOptions { prune_redundant: true, ..Default::default() });
         let names = |r: &Rule| {
-            (r.antecedent.iter().map(|&i| tx.name(i)).collect::<String>(), r.consequent.iter().map(|&i| tx.name(i)).collect::<String>())
+            (
+                r.antecedent.iter().map(|&i| tx.name(i)).collect::<String>(),
+                r.consequent.iter().map(|&i| tx.name(i)).collect::<String>(),
+            )
         };
         let got: Vec<_> = pruned.iter().map(names).collect();
         assert!(!got.contains(&("ab".into(), "c".into())), "{got:?}");

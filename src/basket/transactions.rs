@@ -61,8 +61,14 @@ impl Transactions {
         Transactions::from_csr_shared(Arc::new(names), offsets, items)
     }
 
-    fn from_csr_shared(names: Arc<Vec<String>>, offsets: Vec<usize>, mut items: Vec<u32>) -> Result<Transactions, String> {
-        if offsets.first() != Some(&0) || offsets.last() != Some(&items.len()) || offsets.windows(2).any(|w| w[0] > w[1])
+    fn from_csr_shared(
+        names: Arc<Vec<String>>,
+        offsets: Vec<usize>,
+        mut items: Vec<u32>,
+    ) -> Result<Transactions, String> {
+        if offsets.first() != Some(&0)
+            || offsets.last() != Some(&items.len())
+            || offsets.windows(2).any(|w| w[0] > w[1])
         {
             return Err("offsets must start at 0, never decrease and end at the number of items".into());
         }
@@ -320,8 +326,10 @@ mod tests {
     fn rows(p: BasketParams) -> Vec<(String, String, String)> {
         let p = p.check().unwrap();
         let df = basket_rows(orders().lazy(), items().lazy(), products().lazy(), 10, &p).collect().unwrap();
-        let s = |c: &str| df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
-        let mut out: Vec<_> = s("basket").into_iter().zip(s("customer_id")).zip(s("item")).map(|((a, b), c)| (a, b, c)).collect();
+        let s =
+            |c: &str| df.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
+        let mut out: Vec<_> =
+            s("basket").into_iter().zip(s("customer_id")).zip(s("item")).map(|((a, b), c)| (a, b, c)).collect();
         out.sort();
         out
     }
@@ -346,7 +354,10 @@ mod tests {
     #[test]
     fn product_and_category_levels_and_customer_baskets() {
         let r = rows(BasketParams::new().item(ItemLevel::Product));
-        assert_eq!(r, [t("o1", "c1", "Apple"), t("o1", "c1", "Banana"), t("o2", "c1", "Cup"), t("o2", "c1", "Loose tea")]);
+        assert_eq!(
+            r,
+            [t("o1", "c1", "Apple"), t("o1", "c1", "Banana"), t("o2", "c1", "Cup"), t("o2", "c1", "Loose tea")]
+        );
         let r = rows(BasketParams::new().item(ItemLevel::Category).basket_by(BasketBy::Customer));
         assert_eq!(r, [t("c1", "c1", "Fruit")]);
     }

@@ -18,12 +18,10 @@ pub(super) fn run(
     let items = lake::scan(lake_dir, Table::OrderItems)?;
     let products = lake::scan(lake_dir, Table::Products)?;
     let rows = basket_rows(orders, items, products.clone(), as_of, p).collect().map_err(stage_err("basket"))?;
-    let products = if p.margin_weighted() {
-        products.collect().map_err(stage_err("basket"))?
-    } else {
-        DataFrame::empty()
-    };
-    let t = basket::fit(&rows, &products, p).map_err(|e| PipelineError::Stage { stage: "basket", message: e.to_string() })?;
+    let products =
+        if p.margin_weighted() { products.collect().map_err(stage_err("basket"))? } else { DataFrame::empty() };
+    let t = basket::fit(&rows, &products, p)
+        .map_err(|e| PipelineError::Stage { stage: "basket", message: e.to_string() })?;
     let s = &t.summary;
     tracing::info!(
         baskets = s.baskets,
