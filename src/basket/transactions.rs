@@ -94,6 +94,38 @@ impl Transactions {
         Ok(Transactions { names, offsets: new_offsets, items })
     }
 
+    /// Reads the FIMI text format: one basket per line, items separated by spaces or tabs;
+    /// blank lines are empty baskets (a trailing newline adds none). Codes follow item names.
+    ///
+    /// ## Example
+    /// ```
+    /// use custlens::basket::transactions::Transactions;
+    /// let t = Transactions::from_text("b a\na c c\n");
+    /// assert_eq!((t.len(), t.names(), t.basket(1)), (2, &["a".to_string(), "b".into(), "c".into()][..], &[0u32, 2][..]));
+    /// ```
+    pub fn from_text(text: &str) -> Transactions {
+        let mut code: HashMap<&str, u32> = HashMap::new();
+        let mut offsets = vec![0];
+        let mut items = Vec::new();
+        for line in text.lines() {
+            for it in line.split([' ', '\t']).filter(|s| !s.is_empty()) {
+                let next = code.len() as u32;
+                items.push(*code.entry(it).or_insert(next));
+            }
+            offsets.push(items.len());
+        }
+        let mut names: Vec<(&str, u32)> = code.into_iter().collect();
+        names.sort_unstable();
+        let mut remap = vec![0u32; names.len()];
+        for (new, (_, old)) in names.iter().enumerate() {
+            remap[*old as usize] = new as u32;
+        }
+        items.iter_mut().for_each(|i| *i = remap[*i as usize]);
+        let names = names.into_iter().map(|(n, _)| n.to_string()).collect();
+        // Offsets and codes are consistent by construction.
+        Transactions::from_csr(names, offsets, items).unwrap_or_else(|_| Transactions::from_baskets::<&str>(&[]))
+    }
+
     /// Number of baskets.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
