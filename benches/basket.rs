@@ -25,6 +25,10 @@ use rand::SeedableRng;
 use std::io::Write;
 use std::time::Instant;
 
+// The allocator of the custlens binary (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CATEGORIES: [&str; 8] = ["Kitchen", "Tableware", "Bedding", "Bath", "Decor", "Storage", "Kitchen", "Decor"];
 
 fn model(skus: usize, mean_size: f64) -> BasketModel {
@@ -97,7 +101,8 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
 fn write_file(args: &[String], i: usize) {
     let n: usize = args.get(i + 1).and_then(|v| v.parse().ok()).expect("--write N FILE");
     let path = args.get(i + 2).expect("--write N FILE");
-    let (seed, skus, mean) = (arg(args, "--seed", 1u64), arg(args, "--skus", 40usize), arg(args, "--mean-size", 1.6f64));
+    let (seed, skus, mean) =
+        (arg(args, "--seed", 1u64), arg(args, "--skus", 40usize), arg(args, "--mean-size", 1.6f64));
     let m = model(skus, mean);
     let names: Vec<String> = (0..skus).map(|i| format!("SKU-{}", 1001 + i)).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

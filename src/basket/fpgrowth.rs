@@ -10,9 +10,10 @@
 //!    the order of the baskets): rank 0 is the most frequent item.
 //! 2. Build the FP-tree: each basket's frequent items, sorted by rank, are inserted as a path
 //!    from the root; shared prefixes share nodes whose counts add up. The tree is a compact arena
-//!    (struct of arrays: item, count, parent, first child, next sibling; `u32` indices) with a
-//!    direct array for the root's children. Chunks of baskets build their own trees in parallel,
-//!    which are then merged node by node. Then a header table links every node of an item.
+//!    (struct of arrays: item, count, parent, a child; `u32` indices); children are found through
+//!    a direct array at the root and an open-addressing hash table of `(parent, item)` below it.
+//!    Chunks of baskets build their own trees in parallel, which are then merged node by node.
+//!    Then a header table links every node of an item.
 //! 3. Mine: for each item `i` (the header), `prefix ∪ {i}` is frequent with the item's total
 //!    count; the *conditional pattern base* of `i` (the paths from each of its nodes up to the
 //!    root, weighted by the node's count) is counted, its infrequent items dropped, and built
@@ -116,7 +117,8 @@ pub fn frequent_itemsets(tx: &Transactions, min_count: u64, max_len: usize) -> I
         return out;
     }
     // 1. Item counts and ranks.
-    let chunk = n.div_ceil(rayon::current_num_threads().max(1) * 4).max(1024);
+    // One chunk per thread: each chunk tree repeats the top of the tree, so fewer is leaner.
+    let chunk = n.div_ceil(rayon::current_num_threads().max(1)).max(1024);
     let counts: Vec<u64> = (0..n)
         .into_par_iter()
         .step_by(chunk)
@@ -194,16 +196,97 @@ struct Ctx {
     max_len: usize,
 }
 
+/// Child lookup for nodes below the root: an open-addressing hash table from
+/// `(parent, item)` to the child node (linear probing, multiplicative hashing, load ≤ 1/2).
+/// Sibling lists would make a lookup linear in the number of children, which is in the
+/// hundreds near the top of a tree over many items.
+struct ChildMap {
+    /// `parent << 32 | item`; 0 = empty (the root's children are not stored here).
+    keys: Vec<u64>,
+    /// Meaningful only where `keys` is set.
+    vals: Vec<u32>,
+    len: usize,
+    shift: u32,
+}
+
+impl ChildMap {
+    /// Room for about `n` entries without growing.
+    fn with_capacity(n: usize) -> ChildMap {
+        let cap = (2 * n).next_power_of_two().max(16);
+        ChildMap { keys: vec![0; cap], vals: vec![0; cap], len: 0, shift: 64 - cap.trailing_zeros() }
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, parent: u32, item: u32) -> u32 {
+        let key = (parent as u64) << 32 | item as u64;
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                return self.vals[i];
+            }
+            if k == 0 {
+                return NIL;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, parent: u32, item: u32, child: u32) {
+        if 2 * (self.len + 1) > self.keys.len() {
+            self.grow();
+        }
+        let key = (parent as u64) << 32 | item as u64;
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        while self.keys[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.keys[i] = key;
+        self.vals[i] = child;
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let old_keys = std::mem::take(&mut self.keys);
+        let old_vals = std::mem::take(&mut self.vals);
+        let cap = old_keys.len() * 2;
+        self.keys = vec![0; cap];
+        self.vals = vec![0; cap];
+        self.shift -= 1;
+        let mask = cap - 1;
+        for (k, v) in old_keys.into_iter().zip(old_vals) {
+            if k != 0 {
+                let mut i = self.slot(k);
+                while self.keys[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                self.keys[i] = k;
+                self.vals[i] = v;
+            }
+        }
+    }
+}
+
 /// An FP-tree over local items `0..m` (ascending local index = descending frequency in the
-/// parent tree); node 0 is the root.
+/// parent tree); node 0 is the root. Nodes are created after their parent, so index order is a
+/// topological order.
 struct Tree {
     item: Vec<u32>,
     count: Vec<u64>,
     parent: Vec<u32>,
+    /// Some child of each node (the only one in a single-path tree), or NIL.
     child: Vec<u32>,
-    sibling: Vec<u32>,
     /// The root's child holding each item, or NIL.
     root_child: Vec<u32>,
+    /// Children of the other nodes.
+    children: ChildMap,
     /// True while no node has two children (the tree is one path).
     single_path: bool,
     /// Header: first node of each item, next node of the same item, total count per item.
@@ -214,13 +297,27 @@ struct Tree {
 
 impl Tree {
     fn new(m: usize) -> Tree {
+        Tree::with_capacity(m, 0)
+    }
+
+    /// A tree over `m` items with room for about `nodes` nodes.
+    fn with_capacity(m: usize, nodes: usize) -> Tree {
+        let v = |x| {
+            let mut v = Vec::with_capacity(nodes + 1);
+            v.push(x);
+            v
+        };
         Tree {
-            item: vec![NIL],
-            count: vec![0],
-            parent: vec![NIL],
-            child: vec![NIL],
-            sibling: vec![NIL],
+            item: v(NIL),
+            count: {
+                let mut c = Vec::with_capacity(nodes + 1);
+                c.push(0);
+                c
+            },
+            parent: v(NIL),
+            child: v(NIL),
             root_child: vec![NIL; m],
+            children: ChildMap::with_capacity(nodes),
             single_path: true,
             head: Vec::new(),
             next: Vec::new(),
@@ -240,13 +337,10 @@ impl Tree {
     #[inline]
     fn find_child(&self, node: u32, item: u32) -> u32 {
         if node == 0 {
-            return self.root_child[item as usize];
+            self.root_child[item as usize]
+        } else {
+            self.children.get(node, item)
         }
-        let mut c = self.child[node as usize];
-        while c != NIL && self.item[c as usize] != item {
-            c = self.sibling[c as usize];
-        }
-        c
     }
 
     #[inline]
@@ -256,14 +350,14 @@ impl Tree {
         self.count.push(w);
         self.parent.push(node);
         self.child.push(NIL);
-        let first = self.child[node as usize];
-        if first != NIL {
+        if self.child[node as usize] != NIL {
             self.single_path = false;
         }
-        self.sibling.push(first);
         self.child[node as usize] = id;
         if node == 0 {
             self.root_child[item as usize] = id;
+        } else {
+            self.children.insert(node, item, id);
         }
         id
     }
@@ -291,21 +385,19 @@ impl Tree {
         if self.nodes() < b.nodes() {
             return b.merge(self);
         }
-        let mut stack = vec![(0u32, 0u32)];
-        while let Some((nb, na)) = stack.pop() {
-            let mut c = b.child[nb as usize];
-            while c != NIL {
-                let it = b.item[c as usize];
-                let w = b.count[c as usize];
-                let mut t = self.find_child(na, it);
-                if t == NIL {
-                    t = self.add_child(na, it, w);
-                } else {
-                    self.count[t as usize] += w;
-                }
-                stack.push((c, t));
-                c = b.sibling[c as usize];
-            }
+        // b's nodes in index order: each parent is mapped before its children.
+        let mut map = vec![0u32; b.nodes()];
+        for n in 1..b.nodes() {
+            let pa = map[b.parent[n] as usize];
+            let it = b.item[n];
+            let w = b.count[n];
+            let t = self.find_child(pa, it);
+            map[n] = if t == NIL {
+                self.add_child(pa, it, w)
+            } else {
+                self.count[t as usize] += w;
+                t
+            };
         }
         self
     }
@@ -410,12 +502,15 @@ impl Tree {
     /// None when no item of its pattern base is frequent.
     fn conditional(&self, i: u32, min_count: u64) -> Option<(Tree, Vec<u32>)> {
         let mut cnt = vec![0u64; i as usize];
+        // Visits of ancestors: an upper bound on the conditional tree's nodes.
+        let mut visits = 0usize;
         let mut n = self.head[i as usize];
         while n != NIL {
             let w = self.count[n as usize];
             let mut p = self.parent[n as usize];
             while p != 0 {
                 cnt[self.item[p as usize] as usize] += w;
+                visits += 1;
                 p = self.parent[p as usize];
             }
             n = self.next[n as usize];
@@ -431,7 +526,7 @@ impl Tree {
         if map.is_empty() {
             return None;
         }
-        let mut tree = Tree::new(map.len());
+        let mut tree = Tree::with_capacity(map.len(), visits);
         let mut path = Vec::new();
         let mut n = self.head[i as usize];
         while n != NIL {
