@@ -10,14 +10,16 @@
 //!    the order of the baskets): rank 0 is the most frequent item.
 //! 2. Build the FP-tree: each basket's frequent items, sorted by rank, are inserted as a path
 //!    from the root; shared prefixes share nodes whose counts add up. The tree is a compact arena
-//!    (struct of arrays: item, count, parent, a child; `u32` indices); children are found through
-//!    a direct array at the root and an open-addressing hash table of `(parent, item)` below it.
-//!    Chunks of baskets build their own trees in parallel, which are then merged node by node.
-//!    Then a header table links every node of an item.
+//!    (struct of arrays: item, count, parent, a child; `u32` indices), built without any child
+//!    lookup by recursive partitioning: the baskets sharing a prefix are grouped by their next
+//!    item, and each group becomes one child node. The baskets are first split by their first
+//!    item (a counting sort) and those subtrees are built in parallel, then concatenated. Then
+//!    a header table links every node of an item.
 //! 3. Mine: for each item `i` (the header), `prefix ∪ {i}` is frequent with the item's total
 //!    count; the *conditional pattern base* of `i` (the paths from each of its nodes up to the
 //!    root, weighted by the node's count) is counted, its infrequent items dropped, and built
-//!    into a conditional FP-tree that is mined recursively with the longer prefix. A tree that is
+//!    (by the same partitioning) into a conditional FP-tree that is mined recursively with the
+//!    longer prefix. A tree that is
 //!    a single path yields every combination of its nodes directly (count = the deepest node's).
 //!    The header items of the top tree — and of any conditional tree with many nodes — are
 //!    mined in parallel with rayon; the results are concatenated, so the set is exact and the
@@ -117,7 +119,7 @@ pub fn frequent_itemsets(tx: &Transactions, min_count: u64, max_len: usize) -> I
         return out;
     }
     // 1. Item counts and ranks.
-    // One chunk per thread: each chunk tree repeats the top of the tree, so fewer is leaner.
+    // Item counts over chunks of baskets, one per thread.
     let chunk = n.div_ceil(rayon::current_num_threads().max(1)).max(1024);
     let counts: Vec<u64> = (0..n)
         .into_par_iter()
@@ -147,27 +149,56 @@ pub fn frequent_itemsets(tx: &Transactions, min_count: u64, max_len: usize) -> I
     for (r, &i) in frequent.iter().enumerate() {
         rank[i as usize] = r as u32;
     }
-    // 2. The tree, built per chunk in parallel and merged.
+    // 2. The tree: recoded baskets (ranks ascending), partitioned by their first item; the
+    //    subtree of each first item is built in parallel, then the subtrees are concatenated.
     let m = frequent.len();
-    let tree = (0..n)
+    let mut paths =
+        Paths { items: Vec::with_capacity(tx.pairs()), offs: Vec::with_capacity(n + 1), weights: Vec::new() };
+    paths.offs.push(0);
+    for b in 0..n {
+        let start = paths.items.len();
+        paths.items.extend(tx.basket(b).iter().map(|&i| rank[i as usize]).filter(|&r| r != NIL));
+        paths.items[start..].sort_unstable();
+        paths.offs.push(paths.items.len());
+    }
+    let mut first_count = vec![0usize; m + 1];
+    for q in 0..n {
+        if paths.offs[q] < paths.offs[q + 1] {
+            first_count[paths.items[paths.offs[q]] as usize + 1] += 1;
+        }
+    }
+    for r in 0..m {
+        first_count[r + 1] += first_count[r];
+    }
+    let mut fill = first_count.clone();
+    let mut idx = vec![0u32; first_count[m]];
+    for q in 0..n {
+        if paths.offs[q] < paths.offs[q + 1] {
+            let r = paths.items[paths.offs[q]] as usize;
+            idx[fill[r]] = q as u32;
+            fill[r] += 1;
+        }
+    }
+    let mut parts: Vec<(u32, &mut [u32])> = Vec::with_capacity(m);
+    let mut rest: &mut [u32] = &mut idx;
+    for r in 0..m {
+        let (part, tail) = rest.split_at_mut(first_count[r + 1] - first_count[r]);
+        if !part.is_empty() {
+            parts.push((r as u32, part));
+        }
+        rest = tail;
+    }
+    let subtrees: Vec<Tree> = parts
         .into_par_iter()
-        .step_by(chunk)
-        .map(|start| {
+        .map(|(r, part)| {
             let mut t = Tree::new(m);
-            let mut path = Vec::new();
-            for b in start..(start + chunk).min(n) {
-                path.clear();
-                path.extend(tx.basket(b).iter().map(|&i| rank[i as usize]).filter(|&r| r != NIL));
-                if path.is_empty() {
-                    continue;
-                }
-                path.sort_unstable();
-                path.dedup();
-                t.insert(&path, 1);
-            }
+            let node = t.add_node(0, r, part.len() as u64);
+            t.grow(&paths, part, node, 1);
             t
         })
-        .reduce(|| Tree::new(m), Tree::merge);
+        .collect();
+    drop(paths);
+    let tree = Tree::concat(m, subtrees);
     let tree = tree.with_header();
     // 3. Mine.
     let ctx = Ctx { min_count, max_len };
@@ -196,97 +227,44 @@ struct Ctx {
     max_len: usize,
 }
 
-/// Child lookup for nodes below the root: an open-addressing hash table from
-/// `(parent, item)` to the child node (linear probing, multiplicative hashing, load ≤ 1/2).
-/// Sibling lists would make a lookup linear in the number of children, which is in the
-/// hundreds near the top of a tree over many items.
-struct ChildMap {
-    /// `parent << 32 | item`; 0 = empty (the root's children are not stored here).
-    keys: Vec<u64>,
-    /// Meaningful only where `keys` is set.
-    vals: Vec<u32>,
-    len: usize,
-    shift: u32,
+/// Paths (strictly ascending local items) in CSR form, with weights (none: 1 each).
+struct Paths {
+    items: Vec<u32>,
+    offs: Vec<usize>,
+    weights: Vec<u64>,
 }
 
-impl ChildMap {
-    /// Room for about `n` entries without growing.
-    fn with_capacity(n: usize) -> ChildMap {
-        let cap = (2 * n).next_power_of_two().max(16);
-        ChildMap { keys: vec![0; cap], vals: vec![0; cap], len: 0, shift: 64 - cap.trailing_zeros() }
-    }
-
+impl Paths {
     #[inline]
-    fn slot(&self, key: u64) -> usize {
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    fn weight(&self, q: u32) -> u64 {
+        if self.weights.is_empty() {
+            1
+        } else {
+            self.weights[q as usize]
+        }
     }
 
+    /// The item of path `q` at `depth`, or NIL past its end.
     #[inline]
-    fn get(&self, parent: u32, item: u32) -> u32 {
-        let key = (parent as u64) << 32 | item as u64;
-        let mask = self.keys.len() - 1;
-        let mut i = self.slot(key);
-        loop {
-            let k = self.keys[i];
-            if k == key {
-                return self.vals[i];
-            }
-            if k == 0 {
-                return NIL;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn insert(&mut self, parent: u32, item: u32, child: u32) {
-        if 2 * (self.len + 1) > self.keys.len() {
-            self.grow();
-        }
-        let key = (parent as u64) << 32 | item as u64;
-        let mask = self.keys.len() - 1;
-        let mut i = self.slot(key);
-        while self.keys[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.keys[i] = key;
-        self.vals[i] = child;
-        self.len += 1;
-    }
-
-    fn grow(&mut self) {
-        let old_keys = std::mem::take(&mut self.keys);
-        let old_vals = std::mem::take(&mut self.vals);
-        let cap = old_keys.len() * 2;
-        self.keys = vec![0; cap];
-        self.vals = vec![0; cap];
-        self.shift -= 1;
-        let mask = cap - 1;
-        for (k, v) in old_keys.into_iter().zip(old_vals) {
-            if k != 0 {
-                let mut i = self.slot(k);
-                while self.keys[i] != 0 {
-                    i = (i + 1) & mask;
-                }
-                self.keys[i] = k;
-                self.vals[i] = v;
-            }
+    fn at(&self, q: u32, depth: usize) -> u32 {
+        let (s, e) = (self.offs[q as usize], self.offs[q as usize + 1]);
+        if s + depth < e {
+            self.items[s + depth]
+        } else {
+            NIL
         }
     }
 }
 
 /// An FP-tree over local items `0..m` (ascending local index = descending frequency in the
-/// parent tree); node 0 is the root. Nodes are created after their parent, so index order is a
-/// topological order.
+/// parent tree); node 0 is the root. Nodes are created after their parent.
 struct Tree {
+    m: usize,
     item: Vec<u32>,
     count: Vec<u64>,
     parent: Vec<u32>,
     /// Some child of each node (the only one in a single-path tree), or NIL.
     child: Vec<u32>,
-    /// The root's child holding each item, or NIL.
-    root_child: Vec<u32>,
-    /// Children of the other nodes.
-    children: ChildMap,
     /// True while no node has two children (the tree is one path).
     single_path: bool,
     /// Header: first node of each item, next node of the same item, total count per item.
@@ -297,27 +275,12 @@ struct Tree {
 
 impl Tree {
     fn new(m: usize) -> Tree {
-        Tree::with_capacity(m, 0)
-    }
-
-    /// A tree over `m` items with room for about `nodes` nodes.
-    fn with_capacity(m: usize, nodes: usize) -> Tree {
-        let v = |x| {
-            let mut v = Vec::with_capacity(nodes + 1);
-            v.push(x);
-            v
-        };
         Tree {
-            item: v(NIL),
-            count: {
-                let mut c = Vec::with_capacity(nodes + 1);
-                c.push(0);
-                c
-            },
-            parent: v(NIL),
-            child: v(NIL),
-            root_child: vec![NIL; m],
-            children: ChildMap::with_capacity(nodes),
+            m,
+            item: vec![NIL],
+            count: vec![0],
+            parent: vec![NIL],
+            child: vec![NIL],
             single_path: true,
             head: Vec::new(),
             next: Vec::new(),
@@ -330,76 +293,81 @@ impl Tree {
     }
 
     fn n_items(&self) -> usize {
-        self.root_child.len()
-    }
-
-    /// The child of `node` with `item`, or NIL.
-    #[inline]
-    fn find_child(&self, node: u32, item: u32) -> u32 {
-        if node == 0 {
-            self.root_child[item as usize]
-        } else {
-            self.children.get(node, item)
-        }
+        self.m
     }
 
     #[inline]
-    fn add_child(&mut self, node: u32, item: u32, w: u64) -> u32 {
+    fn add_node(&mut self, parent: u32, item: u32, w: u64) -> u32 {
         let id = self.item.len() as u32;
         self.item.push(item);
         self.count.push(w);
-        self.parent.push(node);
+        self.parent.push(parent);
         self.child.push(NIL);
-        if self.child[node as usize] != NIL {
+        if self.child[parent as usize] != NIL {
             self.single_path = false;
         }
-        self.child[node as usize] = id;
-        if node == 0 {
-            self.root_child[item as usize] = id;
-        } else {
-            self.children.insert(node, item, id);
-        }
+        self.child[parent as usize] = id;
         id
     }
 
-    /// Inserts a path of strictly ascending local items with weight `w`.
-    fn insert(&mut self, path: &[u32], w: u64) {
-        let mut cur = 0u32;
-        let mut k = 0;
-        while k < path.len() {
-            let c = self.find_child(cur, path[k]);
-            if c == NIL {
-                break;
+    /// Adds the subtree of the paths `idx`, which share their first `depth` items (ending at
+    /// `node`): the paths are grouped by their next item (sorting the index range by it), each
+    /// group becomes one child whose count is the group's weight, recursively. No child lookup
+    /// is ever needed; a group of one path becomes a chain directly.
+    fn grow(&mut self, p: &Paths, idx: &mut [u32], node: u32, depth: usize) {
+        let mut stack = vec![(node, depth, 0usize, idx.len())];
+        while let Some((parent, d, lo, hi)) = stack.pop() {
+            if hi - lo == 1 {
+                let q = idx[lo];
+                let w = p.weight(q);
+                let mut cur = parent;
+                for &it in &p.items[p.offs[q as usize] + d..p.offs[q as usize + 1]] {
+                    cur = self.add_node(cur, it, w);
+                }
+                continue;
             }
-            self.count[c as usize] += w;
-            cur = c;
-            k += 1;
-        }
-        for &it in &path[k..] {
-            cur = self.add_child(cur, it, w);
+            let seg = &mut idx[lo..hi];
+            seg.sort_unstable_by_key(|&q| p.at(q, d));
+            let mut i = 0;
+            while i < seg.len() {
+                let k = p.at(seg[i], d);
+                if k == NIL {
+                    break;
+                }
+                let mut j = i;
+                let mut w = 0u64;
+                while j < seg.len() && p.at(seg[j], d) == k {
+                    w += p.weight(seg[j]);
+                    j += 1;
+                }
+                let child = self.add_node(parent, k, w);
+                stack.push((child, d + 1, lo + i, lo + j));
+                i = j;
+            }
         }
     }
 
-    /// Adds every path of `b` into `self` (both over the same items).
-    fn merge(mut self, b: Tree) -> Tree {
-        if self.nodes() < b.nodes() {
-            return b.merge(self);
+    /// One tree from subtrees built separately under their own roots (same items).
+    fn concat(m: usize, parts: Vec<Tree>) -> Tree {
+        let mut t = Tree::new(m);
+        let total: usize = parts.iter().map(|p| p.nodes() - 1).sum();
+        t.item.reserve(total);
+        t.count.reserve(total);
+        t.parent.reserve(total);
+        t.child.reserve(total);
+        t.single_path = parts.len() <= 1 && parts.iter().all(|p| p.single_path);
+        for p in parts {
+            let offset = t.nodes() as u32 - 1;
+            let shift = |x: u32| if x == NIL || x == 0 { x } else { x + offset };
+            if p.child[0] != NIL {
+                t.child[0] = p.child[0] + offset;
+            }
+            t.item.extend_from_slice(&p.item[1..]);
+            t.count.extend_from_slice(&p.count[1..]);
+            t.parent.extend(p.parent[1..].iter().map(|&x| shift(x)));
+            t.child.extend(p.child[1..].iter().map(|&x| shift(x)));
         }
-        // b's nodes in index order: each parent is mapped before its children.
-        let mut map = vec![0u32; b.nodes()];
-        for n in 1..b.nodes() {
-            let pa = map[b.parent[n] as usize];
-            let it = b.item[n];
-            let w = b.count[n];
-            let t = self.find_child(pa, it);
-            map[n] = if t == NIL {
-                self.add_child(pa, it, w)
-            } else {
-                self.count[t as usize] += w;
-                t
-            };
-        }
-        self
+        t
     }
 
     /// Builds the header table (node links and totals).
@@ -526,26 +494,28 @@ impl Tree {
         if map.is_empty() {
             return None;
         }
-        let mut tree = Tree::with_capacity(map.len(), visits);
-        let mut path = Vec::new();
+        let mut paths = Paths { items: Vec::with_capacity(visits), offs: vec![0], weights: Vec::new() };
         let mut n = self.head[i as usize];
         while n != NIL {
-            let w = self.count[n as usize];
-            path.clear();
+            let start = paths.items.len();
             let mut p = self.parent[n as usize];
             while p != 0 {
                 let l = local[self.item[p as usize] as usize];
                 if l != NIL {
-                    path.push(l);
+                    paths.items.push(l);
                 }
                 p = self.parent[p as usize];
             }
-            if !path.is_empty() {
-                path.reverse();
-                tree.insert(&path, w);
+            if paths.items.len() > start {
+                paths.items[start..].reverse();
+                paths.offs.push(paths.items.len());
+                paths.weights.push(self.count[n as usize]);
             }
             n = self.next[n as usize];
         }
+        let mut idx: Vec<u32> = (0..paths.weights.len() as u32).collect();
+        let mut tree = Tree::new(map.len());
+        tree.grow(&paths, &mut idx, 0, 0);
         Some((tree.with_header(), map))
     }
 }
@@ -639,7 +609,7 @@ mod tests {
         assert_eq!(pick(true, 1), ["a,b,c"]);
     }
 
-    /// Enough baskets for several tree chunks to be built and merged; skewed item popularity.
+    /// Enough baskets for many subtrees built in parallel and concatenated; skewed popularity.
     #[test]
     fn many_baskets_equal_brute_force() {
         use rand::prelude::*;
