@@ -256,6 +256,26 @@ impl Paths {
     }
 }
 
+/// Sorts `seg` by `key` (values `0..m`, or NIL last) in O(len + m): for long ranges of few
+/// distinct keys, where a comparison sort on an indirect key is the bottleneck.
+fn counting_sort(seg: &mut [u32], key: impl Fn(u32) -> u32, m: usize, scratch: &mut Vec<(u32, u32)>) {
+    scratch.clear();
+    scratch.extend(seg.iter().map(|&q| (key(q), q)));
+    let slot = |k: u32| if k == NIL { m } else { k as usize };
+    let mut start = vec![0usize; m + 2];
+    for &(k, _) in scratch.iter() {
+        start[slot(k) + 1] += 1;
+    }
+    for r in 0..=m {
+        start[r + 1] += start[r];
+    }
+    for &(k, q) in scratch.iter() {
+        let s = &mut start[slot(k)];
+        seg[*s] = q;
+        *s += 1;
+    }
+}
+
 /// An FP-tree over local items `0..m` (ascending local index = descending frequency in the
 /// parent tree); node 0 is the root. Nodes are created after their parent.
 struct Tree {
@@ -316,6 +336,7 @@ impl Tree {
     /// is ever needed; a group of one path becomes a chain directly.
     fn grow(&mut self, p: &Paths, idx: &mut [u32], node: u32, depth: usize) {
         let mut stack = vec![(node, depth, 0usize, idx.len())];
+        let mut scratch = Vec::new();
         while let Some((parent, d, lo, hi)) = stack.pop() {
             if hi - lo == 1 {
                 let q = idx[lo];
@@ -327,7 +348,11 @@ impl Tree {
                 continue;
             }
             let seg = &mut idx[lo..hi];
-            seg.sort_unstable_by_key(|&q| p.at(q, d));
+            if seg.len() > 8 * self.m + 64 {
+                counting_sort(seg, |q| p.at(q, d), self.m, &mut scratch);
+            } else {
+                seg.sort_unstable_by_key(|&q| p.at(q, d));
+            }
             let mut i = 0;
             while i < seg.len() {
                 let k = p.at(seg[i], d);

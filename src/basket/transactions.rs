@@ -104,7 +104,7 @@ impl Transactions {
     /// assert_eq!((t.len(), t.names(), t.basket(1)), (2, &["a".to_string(), "b".into(), "c".into()][..], &[0u32, 2][..]));
     /// ```
     pub fn from_text(text: &str) -> Transactions {
-        let mut code: HashMap<&str, u32> = HashMap::new();
+        let mut code: PlHashMap<&str, u32> = PlHashMap::default();
         let mut offsets = vec![0];
         let mut items = Vec::new();
         for line in text.lines() {
@@ -180,9 +180,9 @@ impl BasketData {
         let basket = df.column("basket")?.str()?;
         let cust = df.column("customer_id")?.str()?;
         let item = df.column("item")?.str()?;
-        let mut item_code: HashMap<&str, u32> = HashMap::new();
-        let mut basket_code: HashMap<&str, u32> = HashMap::new();
-        let mut cust_code: HashMap<&str, u32> = HashMap::new();
+        let mut item_code: PlHashMap<&str, u32> = PlHashMap::default();
+        let mut basket_code: PlHashMap<&str, u32> = PlHashMap::default();
+        let mut cust_code: PlHashMap<&str, u32> = PlHashMap::default();
         let (mut rb, mut rc, mut ri) = (Vec::new(), Vec::new(), Vec::new());
         for ((b, c), i) in basket.iter().zip(cust.iter()).zip(item.iter()) {
             let (Some(b), Some(c), Some(i)) = (b, c, i) else { continue };
