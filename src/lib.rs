@@ -14,6 +14,7 @@
 //! - [`lake`]: canonical tables on disk, atomic writes.
 //! - [`analytics`]: pure LazyFrame → LazyFrame analyses.
 //! - [`clv`](mod@clv): churn risk and lifetime value (BG/NBD, Gamma-Gamma): summaries, fits, scores, validation.
+//! - [`basket`]: market-basket analysis: parallel FP-growth, association rules, recommendations.
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
@@ -21,6 +22,7 @@
 //! - [`cli`]: clap arguments and exit codes.
 
 pub mod analytics;
+pub mod basket;
 pub mod bench;
 pub mod cli;
 pub mod clv;

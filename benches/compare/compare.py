@@ -467,6 +467,9 @@ def build_rows(c: dict, tools: dict, checks: dict) -> list[dict]:
         if t.like_for_like:
             stages = c["analyze"]["stages_features_rfm"]
             row["vs_custlens"] = f"{r['seconds'] / analyze:.2f}× analyze, {r['seconds'] / stages:.2f}× stages"
+        elif t.key in ("mlxtend", "pyfim") and c["analyze"]["stages"].get("basket"):
+            # custlens' in-process basket stage: collect basket rows, FP-growth, rules, recommendations.
+            row["vs_custlens"] = f"{r['seconds'] / c['analyze']['stages']['basket']:.2f}× basket stage"
         else:
             row["vs_custlens"] = "no custlens stage yet"
         row["agreement"] = agreement_text(t.key, r["result"], checks)
@@ -496,6 +499,9 @@ def agreement_text(key: str, res: dict, checks: dict) -> str:
         if ch:
             other = "pyFIM" if key == "mlxtend" else "mlxtend"
             text += f"; same sets as {other}" if ch["agree_share"] == 1.0 else f"; DIFFERS from {other}"
+        ch = checks.get("itemsets_custlens")
+        if ch and key == "pyfim":
+            text += "; same sets as custlens" if ch["agree_share"] == 1.0 else "; DIFFERS from custlens"
         return text
     if key == "sklearn":
         return f"inertia {res['inertia']:.2f}; sizes {res['cluster_sizes']}"
@@ -649,6 +655,10 @@ def main() -> int:
         checks["lifetimes"] = run_check(
             "lifetimes", out / "customer_features.parquet", results / "lifetimes_summary.parquet",
             results / "check-lifetimes.json", logs,
+        )
+    if tools.get("pyfim", {}).get("status") == "ok" and (out / "itemsets.parquet").is_file():
+        checks["itemsets_custlens"] = run_check(
+            "itemsets", out / "itemsets.parquet", results / "pyfim_itemsets.json", results / "check-itemsets-custlens.json", logs,
         )
     if all(tools.get(k, {}).get("status") == "ok" for k in ("mlxtend", "pyfim")):
         checks["itemsets"] = run_check(

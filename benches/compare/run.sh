@@ -4,6 +4,8 @@
 #
 #   benches/compare/run.sh [--customers N] [--seed S] [--workdir DIR] [--repeat K]
 #                          [--tools a,b,...] [--rss auto|time|wait4|psutil] [--skip-build] [--wait-idle SEC]
+#   benches/compare/run.sh --baskets [--sizes 100000,1000000,5000000] [--seed S] [--repeat K] ...
+#                          basket mining at scale: custlens vs pyFIM vs mlxtend on basket files (baskets.py)
 #
 # WORKDIR (default ${CUSTLENS_COMPARE_DIR:-$HOME/.cache/custlens-compare}) keeps the venv, the
 # generated data (data-N-S/), the custlens run (run-N-S/), per-tool results and logs, and the
@@ -15,10 +17,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WORKDIR="${CUSTLENS_COMPARE_DIR:-$HOME/.cache/custlens-compare}"
 PY_ARGS=()
+SCRIPT=compare.py
 export CUSTLENS_COMPARE_INVOCATION="benches/compare/run.sh${*:+ $*}"
 
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   echo
   echo "Python options (passed to compare.py):"
   echo "  --customers N   simulated people for custlens gen (default 10000)"
@@ -29,6 +32,9 @@ usage() {
   echo "  --skip-build    reuse the last release binary instead of cargo build --release"
   echo "  --wait-idle SEC wait up to SEC s for idle CPUs (< 10% busy) before measuring, and re-measure"
   echo "                  (up to 3 times) any run that other processes disturbed"
+  echo "With --baskets (baskets.py): --sizes LIST (default 100000,1000000,5000000), --seed, --repeat,"
+  echo "  --min-support S (0.01), --min-confidence C (0.1), --tools custlens1,custlens2,pyfim,mlxtend,"
+  echo "  --mlxtend-max N (skip mlxtend above N baskets), --rss, --skip-build, --wait-idle"
   echo "Environment: CARGO_TARGET_DIR (default ~/.cache/custlens-target), CUSTLENS_COMPARE_DIR,"
   echo "  CUSTLENS_COMPARE_PYTHON (default python3.11, else python3)."
 }
@@ -36,6 +42,7 @@ usage() {
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
+    --baskets) SCRIPT=baskets.py; shift ;;
     --workdir) [[ $# -ge 2 ]] || { echo "error: --workdir needs a folder" >&2; exit 2; }; WORKDIR="$2"; shift 2 ;;
     --workdir=*) WORKDIR="${1#--workdir=}"; shift ;;
     *) PY_ARGS+=("$1"); shift ;;
@@ -92,4 +99,4 @@ else
 fi
 
 cd "$HERE"
-exec "$VENV/bin/python" "$HERE/compare.py" --workdir "$WORKDIR" --repo "$REPO" --unavailable "$UNAVAILABLE" "${PY_ARGS[@]}"
+exec "$VENV/bin/python" "$HERE/$SCRIPT" --workdir "$WORKDIR" --repo "$REPO" --unavailable "$UNAVAILABLE" "${PY_ARGS[@]}"

@@ -42,7 +42,7 @@ use polars::prelude::*;
 pub fn summary(valid_orders: LazyFrame, calibration_end_day: i64) -> LazyFrame {
     purchase_day_values(valid_orders)
         .filter(col("_day").lt_eq(lit(calibration_end_day)))
-        .group_by([col("customer_id")])
+        .group_by_stable([col("customer_id")])
         .agg([
             col("_day").min().alias("first_day"),
             col("_day").max().alias("_last"),
@@ -64,11 +64,16 @@ pub fn summary(valid_orders: LazyFrame, calibration_end_day: i64) -> LazyFrame {
 
 /// One row per (customer, UTC day with a valid order): `customer_id`, `_day`, `_value` (sum of
 /// `net_base` that day).
+///
+/// Sorted before and after the daily sums: a group-by's row order varies between runs, and a sum
+/// of floats in another order differs in the last bits, which would make every fit differ too.
 fn purchase_day_values(valid_orders: LazyFrame) -> LazyFrame {
     valid_orders
         .with_column(day_of(col("created_at")).alias("_day"))
-        .group_by([col("customer_id"), col("_day")])
+        .sort(["customer_id", "created_at"], SortMultipleOptions::default().with_maintain_order(true))
+        .group_by_stable([col("customer_id"), col("_day")])
         .agg([col("net_base").sum().alias("_value")])
+        .sort(["customer_id", "_day"], SortMultipleOptions::default())
 }
 
 /// Purchase days after the calibration period: distinct (`customer_id`, `day`) with

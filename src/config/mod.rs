@@ -127,6 +127,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub analysis: AnalysisConfig,
     pub rfm: RfmConfig,
+    pub basket: crate::basket::BasketConfig,
     pub currency: CurrencyConfig,
     pub identity: crate::identity::IdentityConfig,
     pub clv: crate::clv::ClvConfig,
@@ -191,6 +192,9 @@ impl Config {
         crate::analytics::rfm::RfmParams::from_config(&self.rfm)
             .check()
             .map_err(|e| self.invalid(&format!("rfm.{}", e.key()), e.to_string()))?;
+        crate::basket::BasketParams::from_config(&self.basket)
+            .check()
+            .map_err(|e| self.invalid(&format!("basket.{}", e.key()), e.to_string()))?;
         for (cur, rate) in &self.currency.rates {
             if !(rate.is_finite() && *rate > 0.0) {
                 return Err(
@@ -312,6 +316,14 @@ mod tests {
         let src = "[[sources]]\npath = \"x.csv\"\nphone_region = \"ZZ\"\n";
         let err = Config::from_str_with_overrides(src, None, &[]).unwrap_err();
         assert!(err.to_string().contains("sources[0].phone_region"), "{err}");
+    }
+
+    #[test]
+    fn basket_rules_name_their_key() {
+        let err = Config::from_str_with_overrides("[basket]\nmin_support = 0.1\nmin_count = 5\n", None, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("basket.min_support") && err.contains("not both"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!    `pipeline/clv.rs`).
 //! 5. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM
 //!    (and P(alive), churn tier and CLV when the CLV stage succeeded).
+//! 4. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM.
+//! 5. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations
+//!    (joined into segments as `recommended_items`); skipped with `[basket] enabled = false`.
 //! 6. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
 //!    always describes a complete `out/`.
 //!
@@ -16,6 +19,7 @@
 //! collected features and run side by side with rayon.
 
 mod clv;
+mod basket;
 
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
@@ -153,6 +157,9 @@ pub fn analyze(
     let clv_params = crate::clv::ClvParams::from_config(&cfg.clv)
         .check()
         .map_err(|e| PipelineError::Config { key: format!("clv.{}", e.key()), message: e.to_string() })?;
+    let basket_params = crate::basket::BasketParams::from_config(&cfg.basket)
+        .check()
+        .map_err(|e| PipelineError::Config { key: format!("basket.{}", e.key()), message: e.to_string() })?;
     let orders = lake::scan(&s.lake, Table::Orders)?;
     let customers = lake::scan(&s.lake, Table::Customers)?;
     let (as_of, base, rates) = timer.run("prepare", || {
@@ -188,10 +195,23 @@ pub fn analyze(
         }
         Ok(df)
     })?;
+    let baskets = match basket_params.enabled() {
+        true => Some(timer.run("basket", || basket::run(&s.lake, orders.clone(), as_of, &basket_params))?),
+        false => None,
+    };
+    let seg = match &baskets {
+        Some(t) => basket::join_segments(seg, t)?,
+        None => seg,
+    };
+    // Joins need not keep row order: one sort, so equal inputs give byte-identical files.
+    let seg = seg.sort(["customer_id"], SortMultipleOptions::default()).map_err(stage_err("segments"))?;
     let mut outputs = Outputs::default();
     outputs.table("customer_features", features, false);
     outputs.table("rfm", rfm_df, false);
     outputs.table("segments", seg, cfg.output.csv);
+    if let Some(t) = baskets {
+        basket::add_outputs(&mut outputs, t);
+    }
     let out = &s.out;
     match clv_result {
         clv::ClvResult::Done { clv, validation, model } => {

@@ -7,7 +7,8 @@ disagreements printed (and kept in the result) so that a real difference can be 
 `lifetimes`: the lifetimes summary (frequency, recency, T in days) against custlens'
 out/customer_features.parquet (frequency, last-first purchase day, tenure_days).
 
-`itemsets`: two tools' frequent itemsets (mlxtend vs pyFIM) as sets with their support counts.
+`itemsets`: two tools' frequent itemsets (mlxtend vs pyFIM, custlens' out/itemsets.parquet vs
+pyFIM) as sets with their support counts.
 """
 
 from __future__ import annotations
@@ -79,9 +80,19 @@ def check_lifetimes(features_path: Path, summary_path: Path) -> dict:
     }
 
 
+def _itemsets(path: Path) -> dict:
+    """{sorted items: count} from a tool's JSON or custlens' out/itemsets.parquet."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq  # list<string_view> columns: pandas cannot convert them
+
+        rows = pq.read_table(path, columns=["items", "count"]).to_pylist()
+    else:
+        rows = json.loads(path.read_text())
+    return {tuple(sorted(x["items"])): x["count"] for x in rows}
+
+
 def check_itemsets(a_path: Path, b_path: Path) -> dict:
-    a = {tuple(x["items"]): x["count"] for x in json.loads(a_path.read_text())}
-    b = {tuple(x["items"]): x["count"] for x in json.loads(b_path.read_text())}
+    a, b = _itemsets(a_path), _itemsets(b_path)
     common = a.keys() & b.keys()
     return {
         "itemsets_a": len(a),
