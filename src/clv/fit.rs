@@ -7,9 +7,9 @@
 //!   Rows are summed in parallel chunks (rayon).
 //! - **Objective**: −ln L / n over log-parameters (every parameter is positive), with the
 //!   analytic gradient (chain rule: ∂/∂ln θ = θ ∂/∂θ).
-//! - **Optimizer**: L-BFGS with a Moré–Thuente line search (argmin) from several starting points;
-//!   a start where L-BFGS fails is retried with Nelder-Mead and polished with L-BFGS. The best
-//!   likelihood wins. `converged` means the largest gradient component of −ln L / n (in log
+//! - **Optimizer**: L-BFGS with a Moré–Thuente line search (argmin) from up to three starting
+//!   points, tried in order until a run converges; a start where L-BFGS fails is retried with
+//!   Nelder-Mead and polished with L-BFGS. The best likelihood wins. `converged` means the largest gradient component of −ln L / n (in log
 //!   parameters) is below 1e-5 at the optimum; `iterations` are the winning run's.
 //! - **Standard errors**: the observed information −H (H = Hessian of ln L in log-parameters,
 //!   central differences of the analytic gradient), inverted by Cholesky; by the delta method
@@ -18,6 +18,9 @@
 //! - **Degenerate fits are errors** ([`ClvError::Degenerate`]): no usable rows, no repeat buyer, a
 //!   likelihood that is not finite, or a parameter running off to 0 or ∞ (|ln θ| > 20), which
 //!   means the data do not identify it.
+
+// Small dense matrices (4×4 at most) read most clearly with index loops.
+#![allow(clippy::needless_range_loop)]
 
 use super::bgnbd::{self, BgNbd};
 use super::gamma_gamma::{self, GammaGamma};
@@ -503,10 +506,20 @@ pub(crate) fn maximize<O: Objective>(obj: &O, n_rows: usize) -> Result<FitReport
                 }
             }),
         };
+        match &run {
+            Some((r, how)) => {
+                tracing::debug!(model, ?start, method = how, iterations = r.iterations, cost = r.cost, "fit start")
+            }
+            None => tracing::debug!(model, ?start, "fit start failed"),
+        }
         if let Some((r, how)) = run {
             if best.as_ref().is_none_or(|(b, _)| r.cost < b.cost) {
                 best = Some((r, how));
             }
+        }
+        // The starts are fallbacks: stop at the first run that reaches the gradient tolerance.
+        if best.as_ref().is_some_and(|(b, _)| grad_max(obj, &b.theta) < GRAD_TOL) {
+            break;
         }
     }
     let (run, method) = best.ok_or_else(|| ClvError::Degenerate {
@@ -544,6 +557,17 @@ pub(crate) fn maximize<O: Objective>(obj: &O, n_rows: usize) -> Result<FitReport
         n_customers: n as usize,
         n_rows,
     })
+}
+
+/// Largest |∂(−ln L / n)/∂ ln θᵢ| at θ (∞ when it cannot be evaluated).
+fn grad_max<O: Objective>(obj: &O, theta: &[f64]) -> f64 {
+    let p: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
+    let mut g = vec![0.0; p.len()];
+    let ll = obj.ll_grad(&p, Some(&mut g));
+    if !ll.is_finite() {
+        return f64::INFINITY;
+    }
+    g.iter().zip(&p).map(|(gi, pi)| (gi * pi / obj.n()).abs()).fold(0.0, f64::max)
 }
 
 /// Standard errors from the observed information in log-parameters (delta method).
