@@ -38,6 +38,9 @@ fn sizes() -> Vec<usize> {
 }
 
 fn bench(c: &mut Criterion) {
+    if std::env::var("RUST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    }
     let p = ClvParams::new().check().expect("default [clv]");
     let unit = TimeUnit::Weeks;
     for n in sizes() {
@@ -50,14 +53,19 @@ fn bench(c: &mut Criterion) {
             CsvWriter::new(std::fs::File::create(&path).expect("dump file")).finish(&mut out).expect("dump");
         }
         let cols = SummaryColumns::from_frame(&df, unit).expect("columns");
+        let t0 = std::time::Instant::now();
         let fitted = fit(&cols, unit, 729).expect("fit");
+        eprintln!("clv bench n={n}: first fit {:.3} s", t0.elapsed().as_secs_f64());
         eprintln!(
-            "clv bench n={n}: distinct (x,t_x,T) rows {}, bgnbd {:?} ({} iterations, converged {}), gamma_gamma {:?}",
+            "clv bench n={n}: distinct (x,t_x,T) rows {}, bgnbd {:?} ({} iterations, {}, converged {}), gamma_gamma {:?} ({} iterations, {})",
             fitted.bgnbd_report.n_rows,
             fitted.bgnbd,
             fitted.bgnbd_report.iterations,
+            fitted.bgnbd_report.method,
             fitted.bgnbd_report.converged,
-            fitted.spend
+            fitted.spend,
+            fitted.spend_report.iterations,
+            fitted.spend_report.method
         );
         let mut g = c.benchmark_group("clv_fit_score");
         g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));

@@ -1,6 +1,8 @@
 //! CLV correctness: published CDNOW results, equality with Python `lifetimes` 0.11.3 (fixtures made
 //! by tests/fixtures/clv/make_fixture.py), and parameter recovery on the generator's purchase log.
 
+#![allow(clippy::needless_range_loop)]
+
 use custlens::analytics::DAY_US;
 use custlens::clv::bgnbd::BgNbd;
 use custlens::clv::fit::{fit_bgnbd, fit_gamma_gamma, BgNbdData, GammaGammaData};

@@ -8,8 +8,8 @@
 //!
 //! - Likelihood (FHL 2005, eq. 6; Fader, Hardie & Lee 2007 "Implementing the BG/NBD model",
 //!   brucehardie.com note 004, section 7):
-//!   L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^{r+x})
-//!   + δ_{x>0} B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^{r+x}),
+//!   L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^{r+x}) +
+//!   δ_{x>0} B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^{r+x}),
 //!   computed in logs as A₁ + A₂ + ln(e^{A₃} + δ e^{A₄}) with the larger exponent factored out,
 //!   so x in the hundreds and T in the thousands do not overflow.
 //! - P(alive | x, t_x, T) = 1 / (1 + δ_{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^{r+x})

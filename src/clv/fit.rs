@@ -4,12 +4,12 @@
 //! - **Data**: customers are compressed to unique rows with counts — (x, t_x, T) for BG/NBD,
 //!   (x, z̄) for Gamma-Gamma — and grouped by x, so the ln Γ and digamma terms that depend on x
 //!   alone are computed once per distinct x per evaluation; the per-row work is a few ln/exp.
-//!   Rows are summed in parallel chunks (rayon).
+//!   Rows are summed in fixed parallel chunks (rayon), added in order: fits are reproducible.
 //! - **Objective**: −ln L / n over log-parameters (every parameter is positive), with the
 //!   analytic gradient (chain rule: ∂/∂ln θ = θ ∂/∂θ).
-//! - **Optimizer**: L-BFGS with a Moré–Thuente line search (argmin) from several starting points;
-//!   a start where L-BFGS fails is retried with Nelder-Mead and polished with L-BFGS. The best
-//!   likelihood wins. `converged` means the largest gradient component of −ln L / n (in log
+//! - **Optimizer**: L-BFGS with a Moré–Thuente line search (argmin) from up to three starting
+//!   points, tried in order until a run converges; a start where L-BFGS fails is retried with
+//!   Nelder-Mead and polished with L-BFGS. The best likelihood wins. `converged` means the largest gradient component of −ln L / n (in log
 //!   parameters) is below 1e-5 at the optimum; `iterations` are the winning run's.
 //! - **Standard errors**: the observed information −H (H = Hessian of ln L in log-parameters,
 //!   central differences of the analytic gradient), inverted by Cholesky; by the delta method
@@ -18,6 +18,9 @@
 //! - **Degenerate fits are errors** ([`ClvError::Degenerate`]): no usable rows, no repeat buyer, a
 //!   likelihood that is not finite, or a parameter running off to 0 or ∞ (|ln θ| > 20), which
 //!   means the data do not identify it.
+
+// Small dense matrices (4×4 at most) read most clearly with index loops.
+#![allow(clippy::needless_range_loop)]
 
 use super::bgnbd::{self, BgNbd};
 use super::gamma_gamma::{self, GammaGamma};
@@ -68,6 +71,30 @@ pub(crate) trait Objective: Sync {
     fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64;
     /// Starting points (natural parameters).
     fn starts(&self) -> Vec<Vec<f64>>;
+}
+
+/// Σ row(i) and the gradients it adds, over fixed chunks of `CHUNK` rows summed in parallel and
+/// then added in chunk order: the result does not depend on thread scheduling, so fits and every
+/// output are bit-for-bit reproducible.
+fn chunked_sum<const K: usize>(n: usize, row: impl Fn(usize, &mut [f64; K]) -> f64 + Sync) -> (f64, [f64; K]) {
+    let parts: Vec<(f64, [f64; K])> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let (mut ll, mut g) = (0.0, [0.0; K]);
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                ll += row(i, &mut g);
+            }
+            (ll, g)
+        })
+        .collect();
+    let (mut ll, mut g) = (0.0, [0.0; K]);
+    for (l, pg) in parts {
+        ll += l;
+        for k in 0..K {
+            g[k] += pg[k];
+        }
+    }
+    (ll, g)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,23 +238,12 @@ impl Objective for BgNbdData {
         };
         let (tx_tab, t_tab) = (table(&self.tx_vals), table(&self.t_vals));
         let want_grad = grad.is_some();
-        let (ll, g) = (0..self.w.len())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .fold(
-                || (0.0, [0.0; 4]),
-                |(mut ll, mut g), i| {
-                    let gi = self.group[i] as usize;
-                    let gr = if want_grad { Some((&mut g, self.w[i])) } else { None };
-                    let (lt, ltx) = (t_tab[self.t[i] as usize], tx_tab[self.t_x[i] as usize]);
-                    ll += self.w[i] * bgnbd::row_core(&m, &terms[gi], self.xs[gi], lt, ltx, gr);
-                    (ll, g)
-                },
-            )
-            .reduce(
-                || (0.0, [0.0; 4]),
-                |(l1, g1), (l2, g2)| (l1 + l2, [g1[0] + g2[0], g1[1] + g2[1], g1[2] + g2[2], g1[3] + g2[3]]),
-            );
+        let (ll, g) = chunked_sum::<4>(self.w.len(), |i, g| {
+            let gi = self.group[i] as usize;
+            let gr = if want_grad { Some((g, self.w[i])) } else { None };
+            let (lt, ltx) = (t_tab[self.t[i] as usize], tx_tab[self.t_x[i] as usize]);
+            self.w[i] * bgnbd::row_core(&m, &terms[gi], self.xs[gi], lt, ltx, gr)
+        });
         if let Some(out) = grad {
             out.copy_from_slice(&g);
         }
@@ -337,19 +353,11 @@ impl Objective for GammaGammaData {
         let m = GammaGamma::from_slice(params);
         let terms: Vec<gamma_gamma::XTerms> = self.xs.iter().map(|&x| gamma_gamma::XTerms::new(&m, x)).collect();
         let want_grad = grad.is_some();
-        let (ll, g) = (0..self.ln_z.len())
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .fold(
-                || (0.0, [0.0; 3]),
-                |(mut ll, mut g), i| {
-                    let gi = self.group[i] as usize;
-                    let gr = if want_grad { Some((&mut g, 1.0)) } else { None };
-                    ll += gamma_gamma::row_ll_grad(&m, &terms[gi], self.xs[gi], self.ln_z[i], self.x_z[i], gr);
-                    (ll, g)
-                },
-            )
-            .reduce(|| (0.0, [0.0; 3]), |(l1, g1), (l2, g2)| (l1 + l2, [g1[0] + g2[0], g1[1] + g2[1], g1[2] + g2[2]]));
+        let (ll, g) = chunked_sum::<3>(self.ln_z.len(), |i, g| {
+            let gi = self.group[i] as usize;
+            let gr = if want_grad { Some((g, 1.0)) } else { None };
+            gamma_gamma::row_ll_grad(&m, &terms[gi], self.xs[gi], self.ln_z[i], self.x_z[i], gr)
+        });
         if let Some(out) = grad {
             out.copy_from_slice(&g);
         }
@@ -503,10 +511,20 @@ pub(crate) fn maximize<O: Objective>(obj: &O, n_rows: usize) -> Result<FitReport
                 }
             }),
         };
+        match &run {
+            Some((r, how)) => {
+                tracing::debug!(model, ?start, method = how, iterations = r.iterations, cost = r.cost, "fit start")
+            }
+            None => tracing::debug!(model, ?start, "fit start failed"),
+        }
         if let Some((r, how)) = run {
             if best.as_ref().is_none_or(|(b, _)| r.cost < b.cost) {
                 best = Some((r, how));
             }
+        }
+        // The starts are fallbacks: stop at the first run that reaches the gradient tolerance.
+        if best.as_ref().is_some_and(|(b, _)| grad_max(obj, &b.theta) < GRAD_TOL) {
+            break;
         }
     }
     let (run, method) = best.ok_or_else(|| ClvError::Degenerate {
@@ -544,6 +562,17 @@ pub(crate) fn maximize<O: Objective>(obj: &O, n_rows: usize) -> Result<FitReport
         n_customers: n as usize,
         n_rows,
     })
+}
+
+/// Largest |∂(−ln L / n)/∂ ln θᵢ| at θ (∞ when it cannot be evaluated).
+fn grad_max<O: Objective>(obj: &O, theta: &[f64]) -> f64 {
+    let p: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
+    let mut g = vec![0.0; p.len()];
+    let ll = obj.ll_grad(&p, Some(&mut g));
+    if !ll.is_finite() {
+        return f64::INFINITY;
+    }
+    g.iter().zip(&p).map(|(gi, pi)| (gi * pi / obj.n()).abs()).fold(0.0, f64::max)
 }
 
 /// Standard errors from the observed information in log-parameters (delta method).

@@ -26,7 +26,7 @@ use serde::Serialize;
 /// assert!((m.population_mean().unwrap() - 6.25 * 15.44 / 2.74).abs() < 1e-12);
 /// // Two repeat purchases averaging 22.35 shrink towards the population mean.
 /// let e = m.conditional_expected_spend(2.0, 22.35).unwrap();
-/// assert!(e > m.population_mean().unwrap() && e < 22.35);
+/// assert!(e > 22.35 && e < m.population_mean().unwrap());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GammaGamma {

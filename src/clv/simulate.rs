@@ -147,7 +147,7 @@ mod tests {
             (s.summary.column("spend").unwrap().f64().unwrap(), from_orders.column("spend").unwrap().f64().unwrap());
         for (x, y) in a.iter().zip(b.iter()) {
             match (x, y) {
-                (Some(x), Some(y)) => assert!((x - y).abs() < 1e-9 * x.abs()),
+                (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-6, "{x} vs {y}"),
                 (None, None) => {}
                 _ => panic!("{x:?} vs {y:?}"),
             }

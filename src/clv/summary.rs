@@ -9,7 +9,8 @@
 //! - `x` = distinct purchase days − 1 (repeat purchases);
 //! - `t_x_days` = last − first purchase day; `T_days` = calibration end day − first purchase day
 //!   (weeks are these divided by 7, not calendar weeks);
-//! - `spend` = mean value of the repeat purchase days (the first day excluded), null when x = 0.
+//! - `spend` = mean value of the repeat purchase days (the first day excluded), null when x = 0,
+//!   rounded to 1e-6 currency units (so that it is the same whatever order polars adds in).
 
 use crate::analytics::day_of;
 use polars::prelude::*;
@@ -54,7 +55,12 @@ pub fn summary(valid_orders: LazyFrame, calibration_end_day: i64) -> LazyFrame {
             (col("_last") - col("first_day")).alias("t_x_days"),
             (lit(calibration_end_day) - col("first_day")).alias("T_days"),
             when(col("_n").gt(lit(1i64)))
-                .then(col("_repeat_total") / (col("_n") - lit(1i64)).cast(DataType::Float64))
+                // Rounded to 1e-6 currency units: polars' parallel sums may differ in the last bit
+                // from run to run, and the fits must be reproducible bit for bit.
+                .then(
+                    (col("_repeat_total") / (col("_n") - lit(1i64)).cast(DataType::Float64))
+                        .round(6, RoundMode::HalfAwayFromZero),
+                )
                 .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias("spend"),
         ])
