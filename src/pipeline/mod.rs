@@ -18,8 +18,8 @@
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
 
-mod clv;
 mod basket;
+mod clv;
 
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
