@@ -71,6 +71,9 @@ pub struct SourceConfig {
     /// Overrides the mapping's store.
     #[serde(default)]
     pub store: Option<String>,
+    /// Worksheet of an Excel workbook to read (overrides the mapping's `sheet`). Default: the first.
+    #[serde(default)]
+    pub sheet: Option<String>,
 }
 
 /// `[ingest]`.

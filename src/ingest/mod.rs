@@ -96,6 +96,8 @@ pub struct InputSpec {
     pub phone_region: Option<String>,
     pub channel: Option<String>,
     pub store: Option<String>,
+    /// Worksheet of an Excel workbook (else the mapping's `sheet`, else the first).
+    pub sheet: Option<String>,
 }
 
 /// Ingest settings.
@@ -148,6 +150,7 @@ pub fn plan_inputs(
                 phone_region: None,
                 channel: None,
                 store: None,
+                sheet: None,
             })
             .collect()
     };
@@ -187,6 +190,7 @@ pub fn plan_inputs(
                 phone_region: s.phone_region.clone(),
                 channel: s.channel.clone(),
                 store: s.store.clone(),
+                sheet: s.sheet.clone(),
             });
         }
     }
@@ -302,25 +306,35 @@ fn read_file(spec: &InputSpec, opts: &IngestOptions) -> Result<ReadFile, IngestE
         Format::Adapter(name) => adapters::by_name(name).map(|a| a.mapping()).transpose()?,
         _ => None,
     };
-    let (text, table) = match &mapping {
-        Some(m) => read_with(&bytes, m, &spec.path).map_err(file_err)?,
+    let sheet = spec.sheet.as_deref();
+    let table = match &mapping {
+        Some(m) => read_with(&bytes, m, &spec.path, sheet).map_err(file_err)?,
         // Only undecided files are detected: `--format canonical` means canonical.
-        None => match (spec.format == Format::Detect).then(|| header_adapter(&bytes)).flatten() {
-            Some(a) => {
-                let m = a.mapping()?;
-                tracing::info!(file = %shown, adapter = a.name, "format detected");
-                let read = read_with(&bytes, &m, &spec.path).map_err(file_err)?;
-                mapping = Some(m);
-                read
+        None => match read::workbook_kind(&bytes) {
+            Some(kind) => {
+                let table = read::read_workbook(&bytes, kind, sheet).map_err(file_err)?;
+                if let Some(a) = (spec.format == Format::Detect).then(|| adapters::detect(&table.headers)).flatten() {
+                    tracing::info!(file = %shown, adapter = a.name, "format detected");
+                    mapping = Some(a.mapping()?);
+                }
+                table
             }
-            None => {
-                let text = read::decode(&bytes, Default::default()).map_err(file_err)?;
-                let table = read::read_text(&text, FileKind::from_path(&spec.path), None).map_err(file_err)?;
-                (text, table)
-            }
+            None => match (spec.format == Format::Detect).then(|| header_adapter(&bytes)).flatten() {
+                Some(a) => {
+                    let m = a.mapping()?;
+                    tracing::info!(file = %shown, adapter = a.name, "format detected");
+                    let read = read_with(&bytes, &m, &spec.path, sheet).map_err(file_err)?;
+                    mapping = Some(m);
+                    read
+                }
+                None => {
+                    not_a_workbook(&spec.path).map_err(file_err)?;
+                    let text = read::decode(&bytes, Default::default()).map_err(file_err)?;
+                    read::read_text(&text, FileKind::from_path(&spec.path), None).map_err(file_err)?
+                }
+            },
         },
     };
-    drop(text);
     let mut mapping = match (mapping, &spec.format) {
         (Some(m), _) => m,
         (None, Format::Canonical) => Mapping::canonical(&shown, &table.headers, default_currency)?,
@@ -376,20 +390,38 @@ fn header_adapter(bytes: &[u8]) -> Option<&'static adapters::Adapter> {
 /// Reads bytes through a mapping exactly as ingest does (decode, read, convert) without touching a
 /// lake: for fuzzing and property tests. Returns (records read, records accounted for by units and
 /// rejects); the two are equal for every input that reads at all.
+///
+/// Workbooks (`.xlsx`/`.xls` bytes) are read as ingest reads them, so the same entry point fuzzes both.
 pub fn dry_run(bytes: &[u8], m: &Mapping) -> Result<(usize, usize), String> {
-    let (_, table) = read_with(bytes, m, Path::new("input"))?;
+    let table = read_with(bytes, m, Path::new("input"), None)?;
     let c = rows::convert(m, &table, "input")?;
     let accounted = c.units.iter().map(|u| u.lines.len()).sum::<usize>() + c.rejects.len() + table.rejects.len();
     Ok((table.records.len() + table.rejects.len(), accounted))
 }
 
-/// Decodes and reads a file the way a mapping says (encoding, syntax, delimiter).
-fn read_with(bytes: &[u8], m: &Mapping, path: &Path) -> Result<(String, read::RawTable), String> {
+/// Decodes and reads a file the way a mapping says (encoding, syntax, delimiter); an Excel
+/// workbook is read from its sheet (`sheet`, else the mapping's, else the first).
+fn read_with(bytes: &[u8], m: &Mapping, path: &Path, sheet: Option<&str>) -> Result<read::RawTable, String> {
+    if let Some(kind) = read::workbook_kind(bytes) {
+        return read::read_workbook(bytes, kind, sheet.or(m.file.sheet.as_deref()));
+    }
+    not_a_workbook(path)?;
     let kind = m.file.format.unwrap_or_else(|| FileKind::from_path(path));
     let delimiter = m.file.delimiter.as_ref().and_then(|d| d.bytes().next());
     let text = read::decode(bytes, m.file.encoding)?;
-    let table = read::read_text(&text, kind, delimiter)?;
-    Ok((text, table))
+    read::read_text(&text, kind, delimiter)
+}
+
+/// An `.xlsx`/`.xls` name on bytes that are not a workbook: say so rather than read it as text.
+fn not_a_workbook(path: &Path) -> Result<(), String> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("xlsx" | "xlsm" | "xls") => Err(format!(
+            "named .{} but not an Excel workbook (.xlsx/.xls): re-export it, or rename it if it is CSV",
+            ext.unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError> {
