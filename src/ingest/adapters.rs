@@ -79,7 +79,8 @@ pub const ADAPTERS: &[Adapter] = &[
     },
     Adapter {
         name: "woocommerce-webtoffee",
-        description: "WooCommerce order export, WebToffee layout: one row per order (order totals; line_item_N not read)",
+        description:
+            "WooCommerce order export, WebToffee layout: one row per order (order totals; line_item_N not read)",
         signature: &["order_number", "order_date", "status", "order_subtotal", "billing_email"],
         mapping: WOOCOMMERCE_WEBTOFFEE,
     },

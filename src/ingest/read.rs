@@ -358,9 +358,11 @@ fn data_cell(v: &calamine::Data) -> Option<SheetCell> {
 
 fn pick_sheet(names: &[String], wanted: Option<&str>) -> Result<String, String> {
     match wanted {
-        Some(w) => names.iter().find(|n| n.trim() == w.trim()).cloned().ok_or_else(|| {
-            format!("the workbook has no sheet `{w}`; its sheets are: {}", names.join(", "))
-        }),
+        Some(w) => names
+            .iter()
+            .find(|n| n.trim() == w.trim())
+            .cloned()
+            .ok_or_else(|| format!("the workbook has no sheet `{w}`; its sheets are: {}", names.join(", "))),
         None => names.first().cloned().ok_or_else(|| "the workbook has no sheets".to_string()),
     }
 }
@@ -389,11 +391,10 @@ pub fn read_workbook(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Resul
     let cursor = std::io::Cursor::new(bytes);
     match kind {
         Workbook::Xlsx => {
-            let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(cursor)
-                .map_err(|e| format!("cannot open the .xlsx workbook: {e}"))?;
+            let mut wb: calamine::Xlsx<_> =
+                calamine::open_workbook_from_rs(cursor).map_err(|e| format!("cannot open the .xlsx workbook: {e}"))?;
             let name = pick_sheet(&wb.sheet_names(), sheet)?;
-            let mut cells =
-                wb.worksheet_cells_reader(&name).map_err(|e| format!("cannot read sheet `{name}`: {e}"))?;
+            let mut cells = wb.worksheet_cells_reader(&name).map_err(|e| format!("cannot read sheet `{name}`: {e}"))?;
             loop {
                 match cells.next_cell() {
                     Ok(Some(cell)) => {
@@ -408,8 +409,8 @@ pub fn read_workbook(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Resul
             }
         }
         Workbook::Xls => {
-            let mut wb: calamine::Xls<_> = calamine::open_workbook_from_rs(cursor)
-                .map_err(|e| format!("cannot open the .xls workbook: {e}"))?;
+            let mut wb: calamine::Xls<_> =
+                calamine::open_workbook_from_rs(cursor).map_err(|e| format!("cannot open the .xls workbook: {e}"))?;
             let name = pick_sheet(&wb.sheet_names(), sheet)?;
             let range = wb.worksheet_range(&name).map_err(|e| format!("cannot read sheet `{name}`: {e}"))?;
             let (r0, c0) = range.start().unwrap_or((0, 0));
@@ -463,10 +464,7 @@ pub fn read_workbook(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Resul
                 table.rejects.push(RawReject {
                     line,
                     raw,
-                    reason: format!(
-                        "a value in column {} is outside the header's {width} columns",
-                        column_letters(c)
-                    ),
+                    reason: format!("a value in column {} is outside the header's {width} columns", column_letters(c)),
                 })
             }
             None => table.records.push(RawRecord { line, fields, raw }),
