@@ -385,7 +385,25 @@ fn column_letters(mut c: u32) -> String {
 ///
 /// Cells are collected sparsely (row → cells), so memory follows the cells present, not the
 /// sheet's claimed dimensions.
+///
+/// calamine 0.35 panics on some damaged files (its compound-file reader slices out of bounds on
+/// a truncated `.xls`; found by the property tests). Validating the container ourselves would
+/// mean re-implementing it, so this is the one place custlens catches a panic: the read runs under
+/// `catch_unwind` and a panic becomes a clean error naming the file as damaged. (The default panic
+/// hook still prints the panic to stderr.)
 pub fn read_workbook(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Result<RawTable, String> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(bytes, kind, sheet)));
+    read.unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(format!("the workbook is damaged: the Excel reader failed on it ({why}); export the file again"))
+    })
+}
+
+fn read_sheet(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Result<RawTable, String> {
     use calamine::Reader as _;
     let mut rows: std::collections::BTreeMap<u32, Vec<(u32, SheetCell)>> = Default::default();
     let cursor = std::io::Cursor::new(bytes);
