@@ -239,6 +239,7 @@ fn ts(orders: &DataFrame, id: &str, c: &str) -> Option<String> {
     Some(chrono::DateTime::from_timestamp_micros(us).unwrap().to_rfc3339())
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per column of `Row`, as the `r` closure above
 fn row(status: &str, g: f64, d: f64, rf: f64, n: f64, cur: &str, key: Option<&str>, phone: Option<&str>) -> Row {
     (status.into(), g, d, rf, n, cur.into(), key.map(Into::into), phone.map(Into::into))
 }
