@@ -920,6 +920,37 @@ status_detail = "why"
     }
 
     #[test]
+    fn masked_values_are_no_keys_and_wildcard_status_details() {
+        let m = mapping(
+            r#"
+table = "orders"
+source = "dy"
+currency = "CNY"
+anonymous_orders = true
+[columns]
+order_id = "id"
+customer_key = "buyer"
+name = "who"
+created_at = "t"
+gross_amount = "g"
+status = "s"
+status_detail = "after"
+[status]
+"已完成" = "completed"
+"*|退款成功" = "refunded"
+"#,
+        );
+        let c = run(&m, "id,buyer,who,t,g,s,after\n1,jd_****7788,张**,2024-01-01,10,已完成,退款成功\n2,b1,李梅,2024-01-01,5,已完成,-\n");
+        let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
+        assert_eq!((o.customer_key.as_deref(), o.name.as_deref(), o.status.as_str()), (None, None, "refunded"));
+        let UnitData::Order(o, _) = &c.units[1].data else { panic!() };
+        assert_eq!(
+            (o.customer_key.as_deref(), o.name.as_deref(), o.status.as_str()),
+            (Some("b1"), Some("李梅"), "completed")
+        );
+    }
+
+    #[test]
     fn missing_required_header_is_a_file_error() {
         let m = mapping(SHOP);
         let t = read_text("Name,Email\n#1,a@x\n", FileKind::Csv, None).unwrap();
