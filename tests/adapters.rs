@@ -71,19 +71,24 @@ fn fixtures_are_detected_and_give_canonical_rows() {
         formats,
         [
             ("amazon_all_orders.txt", "amazon"),
+            ("douyin_orders.csv", "douyin"),
             ("freshdesk_tickets.csv", "freshdesk"),
             ("ga4_events.jsonl", "ga4"),
+            ("jd_orders.csv", "jd"),
             ("klaviyo_events.jsonl", "klaviyo"),
             ("mailchimp_activity.jsonl", "mailchimp-activity"),
             ("mailchimp_cleaned.csv", "mailchimp-cleaned"),
             ("mailchimp_subscribed.csv", "mailchimp-subscribed"),
             ("mailchimp_unsubscribed.csv", "mailchimp-unsubscribed"),
+            ("pinduoduo_orders.csv", "pinduoduo"),
             ("pos_sales.csv", "pos"),
             ("shopify_customers.csv", "shopify-customers"),
             ("shopify_customers_2022.csv", "shopify-customers-2022"),
             ("shopify_orders.csv", "shopify"),
             ("taobao_items.csv", "taobao-items"),
             ("taobao_orders.csv", "taobao-orders"),
+            ("woocommerce_orders.csv", "woocommerce"),
+            ("woocommerce_webtoffee.csv", "woocommerce-webtoffee"),
             ("zendesk_tickets.csv", "zendesk"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -272,4 +277,315 @@ fn event_and_ticket_exports_land_with_their_customers() {
     let profiles = read(&lake.join("profiles/part-0.parquet"));
     let ann = strs(&profiles, "profile_id").iter().position(|p| p.as_deref() == Some("mailchimp:102")).unwrap();
     assert_eq!(opt_in(strs(&profiles, "customer_id")[ann].as_deref().unwrap()), Some(false));
+}
+
+// ---- Issue 5: WooCommerce, JD, Pinduoduo, Douyin and Excel workbooks ----
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Ingests one file (auto-detected) into a fresh lake; returns the lake folder.
+fn ingest_one(tmp: &Path, file: &Path, lake: &str) -> std::path::PathBuf {
+    let o = custlens(tmp, &["ingest", "--input", file.to_str().unwrap(), "--lake", lake]);
+    ok(&o);
+    tmp.join(lake)
+}
+
+fn file_format(lake: &Path) -> (String, i64, i64) {
+    let files = read(&lake.join("files/part-0.parquet"));
+    let s = |c: &str| files.column(c).unwrap().str().unwrap().get(0).unwrap().to_string();
+    let n = |c: &str| files.column(c).unwrap().i64().unwrap().get(0).unwrap();
+    (s("format"), n("rows_read"), n("rejected"))
+}
+
+/// (line_no, sku, product_name, quantity, unit_price, line_amount) of an order's lines.
+type Line = (i64, Option<String>, Option<String>, i64, f64, f64);
+
+fn lines(items: &DataFrame, id: &str) -> Vec<Line> {
+    let col = |c: &str| items.column(c).unwrap();
+    let ids = col("order_id").str().unwrap();
+    let mut out: Vec<Line> = (0..items.height())
+        .filter(|&i| ids.get(i) == Some(id))
+        .map(|i| {
+            (
+                col("line_no").i64().unwrap().get(i).unwrap(),
+                col("sku").str().unwrap().get(i).map(str::to_string),
+                col("product_name").str().unwrap().get(i).map(str::to_string),
+                col("quantity").i64().unwrap().get(i).unwrap(),
+                col("unit_price").f64().unwrap().get(i).unwrap(),
+                col("line_amount").f64().unwrap().get(i).unwrap(),
+            )
+        })
+        .collect();
+    out.sort_by_key(|l| l.0);
+    out
+}
+
+fn line(n: i64, sku: &str, name: &str, qty: i64, unit: f64, amount: f64) -> Line {
+    (n, Some(sku.to_string()), Some(name.to_string()), qty, unit, amount)
+}
+
+fn text(orders: &DataFrame, id: &str, c: &str) -> Option<String> {
+    let i = orders.column("order_id").unwrap().str().unwrap().iter().position(|v| v == Some(id)).unwrap();
+    orders.column(c).unwrap().str().unwrap().get(i).map(str::to_string)
+}
+
+fn ts(orders: &DataFrame, id: &str, c: &str) -> Option<String> {
+    let i = orders.column("order_id").unwrap().str().unwrap().iter().position(|v| v == Some(id)).unwrap();
+    let us = orders.column(c).unwrap().datetime().unwrap().physical().get(i)?;
+    Some(chrono::DateTime::from_timestamp_micros(us).unwrap().to_rfc3339())
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per column of `Row`, as the `r` closure above
+fn row(status: &str, g: f64, d: f64, rf: f64, n: f64, cur: &str, key: Option<&str>, phone: Option<&str>) -> Row {
+    (status.into(), g, d, rf, n, cur.into(), key.map(Into::into), phone.map(Into::into))
+}
+
+#[test]
+fn woocommerce_advanced_order_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = ingest_one(tmp.path(), &fixture("woocommerce_orders.csv"), "lake");
+    assert_eq!(file_format(&lake), ("woocommerce".into(), 9, 0));
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let items = read(&lake.join("order_items/part-0.parquet"));
+    assert_eq!(orders.height(), 7);
+    // Two product rows; Cart Discount Amount is order-level; shipping and tax outside net.
+    let o = "woocommerce:1001";
+    assert_eq!(order(&orders, o), row("completed", 55.0, 5.0, 0.0, 50.0, "EUR", None, Some("+14155550134")));
+    assert_eq!(created(&orders, o), "2024-03-05T14:22:00+00:00", "no zone in the export: UTC unless configured");
+    assert_eq!(text(&orders, o, "email").as_deref(), Some("jane.doe@example.com"));
+    assert_eq!(text(&orders, o, "name").as_deref(), Some("Jane Doe"), "First + Last Name (Billing)");
+    assert_eq!(
+        lines(&items, o),
+        vec![line(1, "HOOD-M", "Hoodie", 2, 20.0, 40.0), line(2, "CAP-1", "Cap", 1, 15.0, 15.0)]
+    );
+    let f = |c: &str| {
+        let i = orders.column("order_id").unwrap().str().unwrap().iter().position(|v| v == Some(o)).unwrap();
+        orders.column(c).unwrap().f64().unwrap().get(i).unwrap()
+    };
+    assert_eq!((f("shipping"), f("tax")), (6.0, 4.0));
+    assert_eq!(order(&orders, "woocommerce:1002"), row("refunded", 12.5, 0.0, 12.5, 0.0, "EUR", None, None));
+    // "On hold"; a note spanning lines inside quotes; a product name with doubled quotes.
+    assert_eq!(order(&orders, "woocommerce:1003"), row("pending_payment", 34.0, 0.0, 0.0, 34.0, "EUR", None, None));
+    assert_eq!(lines(&items, "woocommerce:1003")[0], line(1, "POSTER-L", "Poster 24\" x 36\"", 3, 8.0, 24.0));
+    // Processing with a partial refund (Order Refund Amount).
+    assert_eq!(order(&orders, "woocommerce:1004"), row("paid", 60.0, 0.0, 30.0, 30.0, "EUR", None, None));
+    assert_eq!(order(&orders, "woocommerce:1005").0, "pending_payment");
+    assert_eq!(order(&orders, "woocommerce:1006").0, "cancelled");
+    assert_eq!(order(&orders, "woocommerce:1007").0, "cancelled", "Failed");
+}
+
+#[test]
+fn woocommerce_webtoffee_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = ingest_one(tmp.path(), &fixture("woocommerce_webtoffee.csv"), "lake");
+    assert_eq!(file_format(&lake), ("woocommerce-webtoffee".into(), 3, 0));
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let o = "woocommerce:2001";
+    assert_eq!(order(&orders, o), row("completed", 40.0, 4.0, 0.0, 36.0, "EUR", Some("17"), Some("+14155550134")));
+    assert_eq!(ts(&orders, o, "paid_at").as_deref(), Some("2024-04-01T09:16:02+00:00"));
+    // Guest: customer_id 0 is no member key.
+    assert_eq!(order(&orders, "woocommerce:2002"), row("paid", 25.0, 0.0, 0.0, 25.0, "EUR", None, None));
+    assert_eq!(text(&orders, "woocommerce:2002", "email").as_deref(), Some("guest@example.net"));
+    assert_eq!(
+        order(&orders, "woocommerce:2003"),
+        row("refunded", 12.0, 0.0, 12.0, 0.0, "EUR", Some("17"), Some("+14155550134"))
+    );
+    assert_eq!(text(&orders, o, "customer_id"), text(&orders, "woocommerce:2003", "customer_id"));
+    let items = read(&lake.join("order_items/part-0.parquet"));
+    assert_eq!(items.height(), 0, "line_item_N columns are not read");
+}
+
+#[test]
+fn jd_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = ingest_one(tmp.path(), &fixture("jd_orders.csv"), "lake");
+    assert_eq!(file_format(&lake), ("jd".into(), 5, 0));
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let items = read(&lake.join("order_items/part-0.parquet"));
+    // GBK; one row per SKU with 订单金额 repeated; China time; masked 客户姓名 and 联系电话 dropped.
+    let o = "jd:235871234567";
+    assert_eq!(order(&orders, o), row("completed", 228.0, 0.0, 0.0, 228.0, "CNY", Some("jd_wang88"), None));
+    assert_eq!(created(&orders, o), "2024-05-01T02:20:30+00:00");
+    assert_eq!(ts(&orders, o, "paid_at").as_deref(), Some("2024-05-01T02:21:02+00:00"));
+    assert_eq!(ts(&orders, o, "completed_at").as_deref(), Some("2024-05-04T10:00:00+00:00"));
+    assert_eq!(text(&orders, o, "name"), None, "王* is masked");
+    assert_eq!(
+        lines(&items, o),
+        vec![
+            line(1, "100012345678", "不粘锅炒锅 32cm", 1, 199.0, 199.0),
+            line(2, "100087654321", "硅胶铲套装", 1, 29.0, 29.0)
+        ]
+    );
+    // A masked account (jd_****7788) is no key: the order stands alone.
+    assert_eq!(order(&orders, "jd:235871234999"), row("paid", 119.8, 0.0, 0.0, 119.8, "CNY", None, None));
+    assert_eq!(order(&orders, "jd:235871235000").0, "cancelled");
+    assert_eq!(text(&orders, "jd:235871235000", "customer_id"), text(&orders, o, "customer_id"), "same 下单帐号");
+    assert_eq!(
+        order(&orders, "jd:235871235001"),
+        row("shipped", 88.0, 0.0, 0.0, 88.0, "CNY", Some("li_mei"), Some("+8613800138000"))
+    );
+    assert_eq!(text(&orders, "jd:235871235001", "name").as_deref(), Some("李梅"));
+}
+
+#[test]
+fn pinduoduo_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = ingest_one(tmp.path(), &fixture("pinduoduo_orders.csv"), "lake");
+    assert_eq!(file_format(&lake), ("pinduoduo".into(), 4, 0));
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let items = read(&lake.join("order_items/part-0.parquet"));
+    // 店铺优惠折扣 is the shop's discount; the `\t`-only phone and the masked 收货人 are ignored.
+    let o = "pinduoduo:240501-038271946551234";
+    assert_eq!(order(&orders, o), row("completed", 59.8, 5.0, 0.0, 54.8, "CNY", None, None));
+    assert_eq!(created(&orders, o), "2024-05-01T04:00:01+00:00");
+    assert_eq!(ts(&orders, o, "completed_at").as_deref(), Some("2024-05-06T02:00:00+00:00"));
+    assert_eq!(text(&orders, o, "name"), None);
+    assert_eq!(lines(&items, o), vec![line(1, "987654321001", "304不锈钢保温杯 500ml", 2, 29.9, 59.8)]);
+    // 售后状态 退款成功 → refunded, whatever the order status.
+    assert_eq!(
+        order(&orders, "pinduoduo:240502-038271946559876"),
+        row("refunded", 19.9, 0.0, 19.9, 0.0, "CNY", None, None)
+    );
+    assert_eq!(
+        order(&orders, "pinduoduo:240503-038271946550001"),
+        row("paid", 35.0, 0.0, 0.0, 35.0, "CNY", None, Some("+8613925130165"))
+    );
+    assert_eq!(order(&orders, "pinduoduo:240504-038271946550002").0, "cancelled");
+    // Without a usable identifier each order is its own customer.
+    let ids: std::collections::HashSet<Option<String>> =
+        orders.column("customer_id").unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect();
+    assert_eq!(ids.len(), 4);
+}
+
+#[test]
+fn douyin_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = ingest_one(tmp.path(), &fixture("douyin_orders.csv"), "lake");
+    assert_eq!(file_format(&lake), ("douyin".into(), 5, 0));
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let items = read(&lake.join("order_items/part-0.parquet"));
+    // BOM; "\t"-prefixed 19-digit ids; 主订单 with two 子订单 rows; masked 收件人/收件人手机号.
+    let o = "douyin:6923456789012345678";
+    assert_eq!(order(&orders, o), row("completed", 228.0, 0.0, 0.0, 228.0, "CNY", None, None));
+    assert_eq!(created(&orders, o), "2024-05-01T04:00:00+00:00");
+    assert_eq!(text(&orders, o, "name"), None, "张** is masked");
+    assert_eq!(
+        lines(&items, o),
+        vec![line(1, "DFB-3L", "家用电饭煲 3L", 1, 189.0, 189.0), line(2, "DFB-NEI", "电饭煲内胆", 1, 39.0, 39.0)]
+    );
+    assert_eq!(order(&orders, "douyin:6923456789012345680"), row("refunded", 59.0, 0.0, 59.0, 0.0, "CNY", None, None));
+    assert_eq!(
+        order(&orders, "douyin:6923456789012345682"),
+        row("shipped", 98.0, 0.0, 0.0, 98.0, "CNY", None, Some("+8613682343944"))
+    );
+    // An encrypted phone (#…#) is no phone.
+    assert_eq!(
+        order(&orders, "douyin:6923456789012345684"),
+        row("cancelled", 179.0, 0.0, 0.0, 179.0, "CNY", None, None)
+    );
+    // Masked values never link: each masked-only order is its own customer.
+    let cid = |id: &str| text(&orders, id, "customer_id").unwrap();
+    assert_ne!(cid(o), cid("douyin:6923456789012345680"));
+    let identities = read(&lake.join("identities/part-0.parquet"));
+    let keys: Vec<&str> = identities.column("key").unwrap().str().unwrap().iter().flatten().collect();
+    assert!(!keys.iter().any(|k| k.contains('*')), "{keys:?}");
+}
+
+#[test]
+fn new_order_adapters_link_across_channels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = fixture("");
+    let args = ["ingest", "--input", fixtures.to_str().unwrap(), "--lake", "lake"];
+    ok(&custlens(tmp.path(), &[&args[..], &["--set", "identity.default_phone_region=CN"]].concat()));
+    let orders = read(&tmp.path().join("lake/orders/part-0.parquet"));
+    let cid = |id: &str| text(&orders, id, "customer_id").unwrap();
+    // Jane: Shopify and both WooCommerce plugins by email.
+    assert_eq!(cid("woocommerce:1001"), cid("shopify:#1001"));
+    assert_eq!(cid("woocommerce:2001"), cid("shopify:#1001"));
+    // Pinduoduo's unmasked phone joins the Taobao buyer; Douyin's joins the POS member.
+    assert_eq!(cid("pinduoduo:240503-038271946550001"), cid("taobao:35153131473293579"));
+    assert_eq!(cid("douyin:6923456789012345682"), cid("pos:SH01-230115-00002"));
+}
+
+/// Sorted rows of a lake table as text, for comparing two ingests.
+fn table_rows(lake: &Path, table: &str) -> Vec<String> {
+    let df = read(&lake.join(format!("{table}/part-0.parquet")));
+    let mut rows: Vec<String> = (0..df.height())
+        .map(|i| df.columns().iter().map(|c| format!("{:?}", c.get(i).unwrap())).collect::<Vec<_>>().join("|"))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn excel_versions_give_the_same_canonical_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (csv, excel, format) in [
+        ("pinduoduo_orders.csv", "excel/pinduoduo_orders.xlsx", "pinduoduo"),
+        ("jd_orders.csv", "excel/jd_orders.xls", "jd"),
+    ] {
+        let a = ingest_one(tmp.path(), &fixture(csv), &format!("{format}-csv"));
+        let b = ingest_one(tmp.path(), &fixture(excel), &format!("{format}-excel"));
+        let (fmt, rows, rejected) = file_format(&b);
+        assert_eq!((fmt.as_str(), rejected), (format, 0), "detected from the sheet's header");
+        assert_eq!(rows, file_format(&a).1);
+        for table in ["orders", "order_items", "customers", "identities"] {
+            assert_eq!(table_rows(&a, table), table_rows(&b, table), "{excel}: {table}");
+        }
+    }
+}
+
+#[test]
+fn excel_numeric_ids_are_recovered_or_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = ingest_one(tmp.path(), &fixture("excel/douyin_ids.xlsx"), "lake");
+    assert_eq!(file_format(&lake), ("douyin".into(), 6, 3), "a blank row is no record");
+    let orders = read(&lake.join("orders/part-0.parquet"));
+    let ids: Vec<&str> = orders.column("order_id").unwrap().str().unwrap().iter().flatten().collect();
+    // The 19-digit id stored as text is kept digit for digit.
+    assert_eq!(ids, ["douyin:6923456789012345678", "douyin:6923456789012345686", "douyin:6923456789012345688"]);
+    assert_eq!(created(&orders, "douyin:6923456789012345678"), "2024-05-01T04:00:00+00:00", "date cell, China time");
+    assert_eq!(created(&orders, "douyin:6923456789012345686"), "2024-05-04T01:00:00+00:00", "text date");
+    assert_eq!(
+        text(&orders, "douyin:6923456789012345686", "phone").as_deref(),
+        Some("+8613682343944"),
+        "a phone stored as a number below 2^53 is exact"
+    );
+    let rejects = read(&lake.join("rejects/part-0.parquet"));
+    let col = |c: &str| -> Vec<String> {
+        rejects.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap_or("").to_string()).collect()
+    };
+    let lines: Vec<i64> = rejects.column("line").unwrap().i64().unwrap().iter().flatten().collect();
+    assert_eq!(lines, [3, 4, 5], "spreadsheet row numbers");
+    assert_eq!(col("column"), ["主订单编号", "商家编码", "订单应付金额"]);
+    let reasons = col("reason");
+    assert!(reasons[0].starts_with("numeric cell lost precision") && reasons[0].contains("format the column as text"));
+    assert!(reasons[1].contains("12.5 has a fraction where an id is expected"), "{}", reasons[1]);
+    assert!(reasons[2].contains("#N/A"), "{}", reasons[2]);
+}
+
+#[test]
+fn excel_sheet_is_chosen_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = fixture("excel/two_sheets.xlsx");
+    // The first sheet holds a note, not a header: no format.
+    let o = custlens(tmp.path(), &["ingest", "--input", book.to_str().unwrap(), "--lake", "lake"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(
+        tmp.path().join("custlens.toml"),
+        format!("[[sources]]\npath = {:?}\nsheet = \"订单\"\n", book.to_str().unwrap()),
+    )
+    .unwrap();
+    ok(&custlens(tmp.path(), &["ingest", "--lake", "lake"]));
+    assert_eq!(file_format(&tmp.path().join("lake")), ("pos".into(), 3, 0));
+    std::fs::write(
+        tmp.path().join("custlens.toml"),
+        format!("[[sources]]\npath = {:?}\nsheet = \"Orders\"\n", book.to_str().unwrap()),
+    )
+    .unwrap();
+    let o = custlens(tmp.path(), &["ingest", "--lake", "lake2"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("no sheet `Orders`") && err.contains("说明, 订单"), "{err}");
 }

@@ -105,6 +105,8 @@ pub enum Transform {
     StripLeadingTab,
     /// A trailing `元` and a leading `¥`/`￥`.
     StripYuanSuffix,
+    /// A cell that is just `0` becomes empty (WooCommerce writes customer id 0 for guests).
+    ZeroAsEmpty,
 }
 
 /// One ticket-kind rule: when `column`'s cell contains `contains` (case-insensitive), the kind is `kind`.
@@ -135,9 +137,13 @@ pub struct MappingFile {
     pub grain: Grain,
     #[serde(default)]
     pub encoding: Encoding,
-    /// `csv`, `tsv` or `jsonl`. Default: from the file extension.
+    /// `csv`, `tsv` or `jsonl`. Default: from the file extension. Excel workbooks (`.xlsx`,
+    /// `.xls`) are recognised from their bytes whatever this says.
     #[serde(default)]
     pub format: Option<FileKind>,
+    /// Worksheet to read from an Excel workbook. Default: the first sheet.
+    #[serde(default)]
+    pub sheet: Option<String>,
     /// Field delimiter for CSV (one character). Default `,` (tab for TSV).
     #[serde(default)]
     pub delimiter: Option<String>,
@@ -490,6 +496,7 @@ impl Mapping {
             grain,
             encoding: Encoding::Auto,
             format: None,
+            sheet: None,
             delimiter: None,
             timezone: None,
             phone_region: None,

@@ -51,8 +51,8 @@ pub struct PathsConfig {
 pub struct SourceConfig {
     /// File or folder, relative to the config file.
     pub path: PathBuf,
-    /// `canonical` or a built-in adapter (`shopify`, `taobao-orders`, `taobao-items`, `amazon`,
-    /// `pos`); ignored when `mapping` is given; default: detected from the header.
+    /// `canonical` or a built-in adapter (`shopify`, `taobao-orders`, `jd`, `douyin`, … — the list
+    /// is `ingest::adapters::ADAPTERS`); ignored when `mapping` is given; default: detected from the header.
     #[serde(default)]
     pub format: Option<String>,
     /// Mapping file, relative to the config file.
@@ -71,6 +71,9 @@ pub struct SourceConfig {
     /// Overrides the mapping's store.
     #[serde(default)]
     pub store: Option<String>,
+    /// Worksheet of an Excel workbook to read (overrides the mapping's `sheet`). Default: the first.
+    #[serde(default)]
+    pub sheet: Option<String>,
 }
 
 /// `[ingest]`.

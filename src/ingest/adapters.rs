@@ -118,6 +118,39 @@ pub const ADAPTERS: &[Adapter] = &[
         signature: &["订单编号", "标题", "价格", "购买数量"],
         mapping: TAOBAO_ITEMS,
     },
+    // ---- Order adapters of issue 5: WooCommerce, JD, Pinduoduo, Douyin ----
+    Adapter {
+        name: "woocommerce",
+        description: "WooCommerce order export, Advanced Order Export (AlgolPlus) layout: one row per product",
+        signature: &["Order Number", "Order Status", "Order Date", "Quantity", "Item Cost"],
+        mapping: WOOCOMMERCE,
+    },
+    Adapter {
+        name: "woocommerce-webtoffee",
+        description:
+            "WooCommerce order export, WebToffee layout: one row per order (order totals; line_item_N not read)",
+        signature: &["order_number", "order_date", "status", "order_subtotal", "billing_email"],
+        mapping: WOOCOMMERCE_WEBTOFFEE,
+    },
+    Adapter {
+        name: "jd",
+        description: "JD 京东 POP order export (one row per SKU; GBK or UTF-8)",
+        signature: &["订单号", "商品ID", "订购数量", "京东价", "下单时间", "订单状态"],
+        mapping: JD,
+    },
+    Adapter {
+        name: "pinduoduo",
+        description: "Pinduoduo 拼多多 order export (one row per order)",
+        signature: &["订单号", "订单成交时间", "商品总价(元)", "商品数量(件)", "售后状态"],
+        mapping: PINDUODUO,
+    },
+    Adapter {
+        name: "douyin",
+        description: "Douyin 抖店 order export (主订单 with one row per 子订单; UTF-8 with BOM)",
+        signature: &["主订单编号", "选购商品", "商品数量", "订单应付金额", "订单提交时间"],
+        mapping: DOUYIN,
+    },
+    // ---- end of issue 5 order adapters ----
     Adapter {
         name: "amazon",
         description: "Amazon All Orders report (tab-separated, one row per item)",
@@ -518,6 +551,238 @@ unit_price = "价格"
 quantity = "购买数量"
 sku = "商家编码"
 "#;
+
+// ---- Mappings of the issue 5 order adapters (field notes: shared/formats.md; assumptions:
+// tests/fixtures/README.md) ----
+
+const WOOCOMMERCE: &str = r#"
+table = "orders"
+source = "woocommerce"
+channel = "online_store"
+grain = "line_item"
+currency = "USD"
+
+[columns]
+order_id = "Order Number"
+status = "Order Status"
+created_at = "Order Date"
+currency = "Currency"
+email = "Email (Billing)"
+phone = "Phone (Billing)"
+sku = "SKU"
+product_name = "Name"
+quantity = "Quantity"
+unit_price = "Item Cost"
+discount = "Cart Discount Amount"
+shipping = "Order Shipping Amount"
+tax = "Order Tax Amount"
+refund_amount = "Order Refund Amount"
+
+[concat]
+name = ["First Name (Billing)", "Last Name (Billing)"]
+
+[status]
+Completed = "completed"
+Processing = "paid"
+"On hold" = "pending_payment"
+"On-hold" = "pending_payment"
+"Pending payment" = "pending_payment"
+Pending = "pending_payment"
+Draft = "pending_payment"
+Cancelled = "cancelled"
+Refunded = "refunded"
+Failed = "cancelled"
+completed = "completed"
+processing = "paid"
+on-hold = "pending_payment"
+pending = "pending_payment"
+cancelled = "cancelled"
+refunded = "refunded"
+failed = "cancelled"
+wc-completed = "completed"
+wc-processing = "paid"
+wc-on-hold = "pending_payment"
+wc-pending = "pending_payment"
+wc-cancelled = "cancelled"
+wc-refunded = "refunded"
+wc-failed = "cancelled"
+"#;
+
+const WOOCOMMERCE_WEBTOFFEE: &str = r#"
+table = "orders"
+source = "woocommerce"
+channel = "online_store"
+currency = "USD"
+
+[columns]
+order_id = "order_number"
+created_at = "order_date"
+paid_at = "paid_date"
+status = "status"
+currency = "order_currency"
+gross_amount = "order_subtotal"
+discount = "discount_total"
+shipping = "shipping_total"
+tax = "tax_total"
+customer_key = "customer_id"
+email = "billing_email"
+phone = "billing_phone"
+
+[concat]
+name = ["billing_first_name", "billing_last_name"]
+
+[column_transforms]
+customer_key = ["zero_as_empty"]
+
+[status]
+Completed = "completed"
+Processing = "paid"
+"On hold" = "pending_payment"
+"Pending payment" = "pending_payment"
+Cancelled = "cancelled"
+Refunded = "refunded"
+Failed = "cancelled"
+completed = "completed"
+processing = "paid"
+on-hold = "pending_payment"
+pending = "pending_payment"
+checkout-draft = "pending_payment"
+cancelled = "cancelled"
+refunded = "refunded"
+failed = "cancelled"
+wc-completed = "completed"
+wc-processing = "paid"
+wc-on-hold = "pending_payment"
+wc-pending = "pending_payment"
+wc-cancelled = "cancelled"
+wc-refunded = "refunded"
+wc-failed = "cancelled"
+"#;
+
+const JD: &str = r#"
+table = "orders"
+source = "jd"
+channel = "jd"
+grain = "line_item"
+timezone = "Asia/Shanghai"
+phone_region = "CN"
+currency = "CNY"
+anonymous_orders = true
+transforms = ["strip_excel_formula", "strip_leading_tab", "strip_leading_quote", "strip_yuan_suffix"]
+
+[columns]
+order_id = "订单号"
+sku = "商品ID"
+product_name = "商品名称"
+quantity = "订购数量"
+unit_price = "京东价"
+created_at = "下单时间"
+paid_at = "付款确认时间"
+completed_at = "订单完成时间"
+status = "订单状态"
+customer_key = "下单帐号"
+name = "客户姓名"
+phone = "联系电话"
+shipping = "运费金额"
+
+[status]
+"等待付款" = "pending_payment"
+"等待付款确认" = "pending_payment"
+"等待出库" = "paid"
+"等待发货" = "paid"
+"暂停" = "paid"
+"锁定" = "paid"
+"等待确认收货" = "shipped"
+"完成" = "completed"
+"已完成" = "completed"
+"已取消" = "cancelled"
+"取消" = "cancelled"
+"订单取消" = "cancelled"
+"#;
+
+const PINDUODUO: &str = r#"
+table = "orders"
+source = "pinduoduo"
+channel = "pinduoduo"
+grain = "line_item"
+timezone = "Asia/Shanghai"
+phone_region = "CN"
+currency = "CNY"
+anonymous_orders = true
+transforms = ["strip_excel_formula", "strip_leading_tab", "strip_leading_quote", "strip_yuan_suffix"]
+
+[columns]
+order_id = "订单号"
+created_at = "订单成交时间"
+paid_at = "支付时间"
+shipped_at = "发货时间"
+completed_at = "确认收货时间"
+status = "订单状态"
+status_detail = "售后状态"
+product_name = "商品"
+sku = "样式ID"
+quantity = "商品数量(件)"
+line_amount = "商品总价(元)"
+shipping = "邮费(元)"
+discount = "店铺优惠折扣(元)"
+name = "收货人"
+phone = "手机"
+
+[status]
+"待支付" = "pending_payment"
+"待付款" = "pending_payment"
+"待发货" = "paid"
+"已发货，待签收" = "shipped"
+"已发货，待收货" = "shipped"
+"已签收" = "completed"
+"已收货" = "completed"
+"交易成功" = "completed"
+"已取消" = "cancelled"
+"交易关闭" = "cancelled"
+"*|退款成功" = "refunded"
+"#;
+
+const DOUYIN: &str = r#"
+table = "orders"
+source = "douyin"
+channel = "douyin"
+grain = "line_item"
+timezone = "Asia/Shanghai"
+phone_region = "CN"
+currency = "CNY"
+anonymous_orders = true
+transforms = ["strip_excel_formula", "strip_leading_tab", "strip_leading_quote", "strip_yuan_suffix"]
+
+[columns]
+order_id = "主订单编号"
+product_name = "选购商品"
+sku = "商家编码"
+quantity = "商品数量"
+line_amount = "订单应付金额"
+shipping = "运费"
+name = "收件人"
+phone = "收件人手机号"
+created_at = "订单提交时间"
+paid_at = "支付完成时间"
+shipped_at = "发货时间"
+completed_at = "订单完成时间"
+status = "订单状态"
+status_detail = "售后状态"
+
+[status]
+"待支付" = "pending_payment"
+"已支付" = "paid"
+"备货中" = "paid"
+"待发货" = "paid"
+"部分发货" = "shipped"
+"已发货" = "shipped"
+"已完成" = "completed"
+"已关闭" = "cancelled"
+"已取消" = "cancelled"
+"*|退款成功" = "refunded"
+"#;
+
+// ---- end of issue 5 mappings ----
 
 const AMAZON: &str = r#"
 table = "orders"

@@ -96,6 +96,8 @@ pub struct InputSpec {
     pub phone_region: Option<String>,
     pub channel: Option<String>,
     pub store: Option<String>,
+    /// Worksheet of an Excel workbook (else the mapping's `sheet`, else the first).
+    pub sheet: Option<String>,
 }
 
 /// Ingest settings.
@@ -148,6 +150,7 @@ pub fn plan_inputs(
                 phone_region: None,
                 channel: None,
                 store: None,
+                sheet: None,
             })
             .collect()
     };
@@ -187,6 +190,7 @@ pub fn plan_inputs(
                 phone_region: s.phone_region.clone(),
                 channel: s.channel.clone(),
                 store: s.store.clone(),
+                sheet: s.sheet.clone(),
             });
         }
     }
@@ -342,25 +346,35 @@ fn read_file(spec: &InputSpec, opts: &IngestOptions) -> Result<ReadFile, IngestE
         Format::Adapter(name) => adapters::by_name(name).map(|a| a.mapping()).transpose()?,
         _ => None,
     };
-    let (text, table) = match &mapping {
-        Some(m) => read_with(&bytes, m, &spec.path).map_err(file_err)?,
+    let sheet = spec.sheet.as_deref();
+    let table = match &mapping {
+        Some(m) => read_with(&bytes, m, &spec.path, sheet).map_err(file_err)?,
         // Only undecided files are detected: `--format canonical` means canonical.
-        None => match (spec.format == Format::Detect).then(|| header_adapter(&bytes)).flatten() {
-            Some(a) => {
-                let m = a.mapping()?;
-                tracing::info!(file = %shown, adapter = a.name, "format detected");
-                let read = read_with(&bytes, &m, &spec.path).map_err(file_err)?;
-                mapping = Some(m);
-                read
+        None => match read::workbook_kind(&bytes) {
+            Some(kind) => {
+                let table = read::read_workbook(&bytes, kind, sheet).map_err(file_err)?;
+                if let Some(a) = (spec.format == Format::Detect).then(|| adapters::detect(&table.headers)).flatten() {
+                    tracing::info!(file = %shown, adapter = a.name, "format detected");
+                    mapping = Some(a.mapping()?);
+                }
+                table
             }
-            None => {
-                let text = read::decode(&bytes, Default::default()).map_err(file_err)?;
-                let table = read::read_text(&text, FileKind::from_path(&spec.path), None).map_err(file_err)?;
-                (text, table)
-            }
+            None => match (spec.format == Format::Detect).then(|| header_adapter(&bytes)).flatten() {
+                Some(a) => {
+                    let m = a.mapping()?;
+                    tracing::info!(file = %shown, adapter = a.name, "format detected");
+                    let read = read_with(&bytes, &m, &spec.path, sheet).map_err(file_err)?;
+                    mapping = Some(m);
+                    read
+                }
+                None => {
+                    not_a_workbook(&spec.path).map_err(file_err)?;
+                    let text = read::decode(&bytes, Default::default()).map_err(file_err)?;
+                    read::read_text(&text, FileKind::from_path(&spec.path), None).map_err(file_err)?
+                }
+            },
         },
     };
-    drop(text);
     let mut mapping = match (mapping, &spec.format) {
         (Some(m), _) => m,
         (None, Format::Canonical) => Mapping::canonical(&shown, &table.headers, default_currency)?,
@@ -428,20 +442,38 @@ fn header_adapter(bytes: &[u8]) -> Option<&'static adapters::Adapter> {
 /// Reads bytes through a mapping exactly as ingest does (decode, read, convert) without touching a
 /// lake: for fuzzing and property tests. Returns (records read, records accounted for by units and
 /// rejects); the two are equal for every input that reads at all.
+///
+/// Workbooks (`.xlsx`/`.xls` bytes) are read as ingest reads them, so the same entry point fuzzes both.
 pub fn dry_run(bytes: &[u8], m: &Mapping) -> Result<(usize, usize), String> {
-    let (_, table) = read_with(bytes, m, Path::new("input"))?;
+    let table = read_with(bytes, m, Path::new("input"), None)?;
     let c = rows::convert(m, &table, "input")?;
     let accounted = c.units.iter().map(|u| u.lines.len()).sum::<usize>() + c.rejects.len() + table.rejects.len();
     Ok((table.records.len() + table.rejects.len(), accounted))
 }
 
-/// Decodes and reads a file the way a mapping says (encoding, syntax, delimiter).
-fn read_with(bytes: &[u8], m: &Mapping, path: &Path) -> Result<(String, read::RawTable), String> {
+/// Decodes and reads a file the way a mapping says (encoding, syntax, delimiter); an Excel
+/// workbook is read from its sheet (`sheet`, else the mapping's, else the first).
+fn read_with(bytes: &[u8], m: &Mapping, path: &Path, sheet: Option<&str>) -> Result<read::RawTable, String> {
+    if let Some(kind) = read::workbook_kind(bytes) {
+        return read::read_workbook(bytes, kind, sheet.or(m.file.sheet.as_deref()));
+    }
+    not_a_workbook(path)?;
     let kind = m.file.format.unwrap_or_else(|| FileKind::from_path(path));
     let delimiter = m.file.delimiter.as_ref().and_then(|d| d.bytes().next());
     let text = read::decode(bytes, m.file.encoding)?;
-    let table = read::read_text(&text, kind, delimiter)?;
-    Ok((text, table))
+    read::read_text(&text, kind, delimiter)
+}
+
+/// An `.xlsx`/`.xls` name on bytes that are not a workbook: say so rather than read it as text.
+fn not_a_workbook(path: &Path) -> Result<(), String> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("xlsx" | "xlsm" | "xls") => Err(format!(
+            "named .{} but not an Excel workbook (.xlsx/.xls): re-export it, or rename it if it is CSV",
+            ext.unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError> {
@@ -640,7 +672,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const FIXTURES: [(&str, &[u8]); 15] = [
+    const FIXTURES: [(&str, &[u8]); 20] = [
         ("shopify", include_bytes!("../../tests/fixtures/shopify_orders.csv")),
         ("shopify-customers", include_bytes!("../../tests/fixtures/shopify_customers.csv")),
         ("shopify-customers-2022", include_bytes!("../../tests/fixtures/shopify_customers_2022.csv")),
@@ -656,7 +688,57 @@ mod tests {
         ("ga4", include_bytes!("../../tests/fixtures/ga4_events.jsonl")),
         ("zendesk", include_bytes!("../../tests/fixtures/zendesk_tickets.csv")),
         ("freshdesk", include_bytes!("../../tests/fixtures/freshdesk_tickets.csv")),
+        ("woocommerce", include_bytes!("../../tests/fixtures/woocommerce_orders.csv")),
+        ("woocommerce-webtoffee", include_bytes!("../../tests/fixtures/woocommerce_webtoffee.csv")),
+        ("jd", include_bytes!("../../tests/fixtures/jd_orders.csv")),
+        ("pinduoduo", include_bytes!("../../tests/fixtures/pinduoduo_orders.csv")),
+        ("douyin", include_bytes!("../../tests/fixtures/douyin_orders.csv")),
     ];
+
+    /// Excel fixtures, the adapter that reads each and the sheet.
+    const WORKBOOKS: [(&str, &[u8], Option<&str>); 4] = [
+        ("pinduoduo", include_bytes!("../../tests/fixtures/excel/pinduoduo_orders.xlsx"), None),
+        ("jd", include_bytes!("../../tests/fixtures/excel/jd_orders.xls"), None),
+        ("douyin", include_bytes!("../../tests/fixtures/excel/douyin_ids.xlsx"), None),
+        ("pos", include_bytes!("../../tests/fixtures/excel/two_sheets.xlsx"), Some("订单")),
+    ];
+
+    fn through_sheet(adapter: &str, bytes: &[u8], sheet: Option<&str>) -> Option<(usize, usize)> {
+        let mut m = adapters::by_name(adapter).unwrap().mapping().unwrap();
+        m.file.sheet = sheet.map(str::to_string);
+        dry_run(bytes, &m).ok()
+    }
+
+    /// Flips, inserts and removes bytes, then maybe cuts the tail.
+    fn mutate(original: &[u8], edits: Vec<(prop::sample::Index, u8, u8)>, cut: prop::sample::Index) -> Vec<u8> {
+        let mut bytes = original.to_vec();
+        for (at, byte, op) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            let i = at.index(bytes.len());
+            match op {
+                0 => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ => {
+                    bytes.remove(i);
+                }
+            }
+        }
+        let keep = cut.index(bytes.len() + 1);
+        if keep > bytes.len() / 2 {
+            bytes.truncate(keep);
+        }
+        bytes
+    }
+
+    #[test]
+    fn workbooks_read_through_their_adapter() {
+        for (name, bytes, sheet) in WORKBOOKS {
+            let (read, accounted) = through_sheet(name, bytes, sheet).unwrap_or_else(|| panic!("{name}"));
+            assert!(read > 0 && read == accounted, "{name}: {read} {accounted}");
+        }
+    }
 
     fn through(adapter: &str, bytes: &[u8]) -> Option<(usize, usize)> {
         dry_run(bytes, &adapters::by_name(adapter).unwrap().mapping().unwrap()).ok()
@@ -679,18 +761,7 @@ mod tests {
             cut in any::<prop::sample::Index>(),
         ) {
             let (name, original) = FIXTURES[which];
-            let mut bytes = original.to_vec();
-            for (at, byte, op) in edits {
-                if bytes.is_empty() { break; }
-                let i = at.index(bytes.len());
-                match op {
-                    0 => bytes[i] = byte,
-                    1 => bytes.insert(i, byte),
-                    _ => { bytes.remove(i); }
-                }
-            }
-            let keep = cut.index(bytes.len() + 1);
-            if keep > bytes.len() / 2 { bytes.truncate(keep); }
+            let bytes = mutate(original, edits, cut);
             let _ = header_adapter(&bytes);
             if let Some((read, accounted)) = through(name, &bytes) {
                 prop_assert_eq!(read, accounted);
@@ -704,6 +775,34 @@ mod tests {
                 let _ = through(a.name, &bytes);
             }
             let _ = header_adapter(&bytes);
+        }
+
+        /// Mutated workbooks (zip or compound-file bytes flipped, inserted, cut): calamine gives an
+        /// error or cells, never a panic, and every record read is accounted for once.
+        #[test]
+        fn mutated_workbooks_never_panic(
+            which in 0usize..WORKBOOKS.len(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..6),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let (name, original, sheet) = WORKBOOKS[which];
+            let bytes = mutate(original, edits, cut);
+            if let Some((read, accounted)) = through_sheet(name, &bytes, sheet) {
+                prop_assert_eq!(read, accounted);
+            }
+        }
+
+        /// Arbitrary bytes behind a workbook's magic number: a clean error, never a panic.
+        #[test]
+        fn arbitrary_workbook_bytes_never_panic(
+            xls in any::<bool>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let magic: &[u8] = if xls { &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] } else { b"PK\x03\x04" };
+            let bytes = [magic, &tail].concat();
+            for name in ["woocommerce", "douyin", "pos"] {
+                let _ = through(name, &bytes);
+            }
         }
     }
 }

@@ -28,9 +28,23 @@ pub fn clean(raw: &str, transforms: &[Transform]) -> String {
                 let x = s.trim_end_matches('元').trim();
                 x.trim_start_matches(['¥', '￥']).trim().to_string()
             }
+            Transform::ZeroAsEmpty => {
+                if s == "0" {
+                    String::new()
+                } else {
+                    s
+                }
+            }
         };
     }
     s.trim().to_string()
+}
+
+/// True for a masked personal value (`张**`, `jd_****7788`, `138****0000`, `j***@x.com`): platforms
+/// hide buyers' data with asterisks, and a masked value is shared by many people, so it is never
+/// a key (nor a name).
+pub fn looks_masked(s: &str) -> bool {
+    s.contains(['*', '＊'])
 }
 
 fn strip_excel_formula(s: &str) -> &str {
@@ -187,6 +201,9 @@ mod tests {
             Transform::StripLeadingTab,
             Transform::StripYuanSuffix,
         ];
+        assert_eq!(clean("0", &[Transform::ZeroAsEmpty]), "");
+        assert_eq!(clean("10", &[Transform::ZeroAsEmpty]), "10");
+        assert!(looks_masked("张**") && looks_masked("1******6198") && !looks_masked("tb_jane"));
         assert_eq!(clean("=\"\"", &all), "");
         assert_eq!(clean("=\"35153131473293579\"", &all), "35153131473293579");
         assert_eq!(clean("'13925130165", &all), "13925130165");
@@ -253,7 +270,7 @@ mod tests {
     proptest! {
         #[test]
         fn parsers_never_panic(s in "\\PC{0,40}") {
-            let _ = clean(&s, &[Transform::StripExcelFormula, Transform::StripLeadingQuote, Transform::StripLeadingTab, Transform::StripYuanSuffix]);
+            let _ = clean(&s, &[Transform::StripExcelFormula, Transform::StripLeadingQuote, Transform::StripLeadingTab, Transform::StripYuanSuffix, Transform::ZeroAsEmpty]);
             let _ = parse_money(&s);
             let _ = parse_count(&s);
             let _ = parse_bool(&s);

@@ -7,6 +7,16 @@
 //! RFC quoting (fields may span lines), each with the 1-based line where it starts and its raw
 //! text. JSONL: one object per line; top-level keys become columns (in sorted key order).
 //! Structural problems (field-count mismatch, broken JSON) become [`RawReject`]s, never panics.
+//!
+//! Excel workbooks (`.xlsx`, `.xls`; recognised from their first bytes, whatever the file is
+//! called) are read with `calamine` into the same [`RawTable`]: the first sheet (or the named
+//! one), its first non-empty row as the header, every later non-empty row a record whose `line`
+//! is the spreadsheet row number. Cells become text as a spreadsheet shows them: text as is,
+//! whole numbers without `.0`, fractions with at most 15 significant digits, date cells as
+//! `YYYY-MM-DD HH:MM:SS` (local time; the mapping's time zone applies, as for CSV). A number
+//! beyond 2^53 has lost digits (spreadsheets store numbers as 64-bit floats), so its cell is
+//! flagged in [`RawTable::cell_issues`] and a record that uses it is rejected naming the column;
+//! so is a number with a fraction where an id is expected, and an error value (`#N/A`).
 
 use crate::config::mapping::{Encoding, FileKind};
 use std::collections::HashMap;
@@ -34,6 +44,37 @@ pub struct RawTable {
     pub headers: Vec<String>,
     pub records: Vec<RawRecord>,
     pub rejects: Vec<RawReject>,
+    /// Spreadsheet cells whose text cannot be trusted, by (record line, header index). Empty for
+    /// text files.
+    pub cell_issues: HashMap<(u64, usize), CellIssue>,
+}
+
+/// Why a spreadsheet cell's text cannot be trusted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellIssue {
+    /// A number beyond 2^53: a 64-bit float keeps only ~16 significant digits.
+    Imprecise,
+    /// A number with a fraction: fine as an amount, never an id.
+    Fraction,
+    /// An error value such as `#N/A`.
+    Error(String),
+}
+
+impl CellIssue {
+    /// The reject reason when the cell is used as `canonical` (`id_like`: an id, key or phone);
+    /// None when the cell is fine for that use.
+    pub fn reason(&self, text: &str, id_like: bool) -> Option<String> {
+        match self {
+            CellIssue::Imprecise => Some(format!(
+                "numeric cell lost precision ({text} is beyond the 2^53 a spreadsheet number holds exactly); format the column as text in the export"
+            )),
+            CellIssue::Fraction if id_like => Some(format!(
+                "numeric cell {text} has a fraction where an id is expected; format the column as text in the export"
+            )),
+            CellIssue::Fraction => None,
+            CellIssue::Error(e) => Some(format!("the cell holds the spreadsheet error {e}")),
+        }
+    }
 }
 
 impl RawTable {
@@ -270,10 +311,276 @@ fn read_jsonl(text: &str) -> RawTable {
     table
 }
 
+/// A spreadsheet container format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workbook {
+    /// Office Open XML (a zip): `.xlsx`, `.xlsm`.
+    Xlsx,
+    /// BIFF in a compound file: `.xls`.
+    Xls,
+}
+
+/// The workbook format the bytes start with, if any (text files never start so).
+pub fn workbook_kind(bytes: &[u8]) -> Option<Workbook> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some(Workbook::Xlsx)
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        Some(Workbook::Xls)
+    } else {
+        None
+    }
+}
+
+/// Largest integer a 64-bit float holds exactly; above it, digits are lost.
+const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+/// A non-empty cell as text, and what is wrong with it if anything.
+type SheetCell = (String, Option<CellIssue>);
+
+fn number_text(f: f64) -> SheetCell {
+    if !f.is_finite() || f.abs() > EXACT_INT {
+        return (format!("{f:.0}"), Some(CellIssue::Imprecise));
+    }
+    if f.fract() == 0.0 {
+        return (format!("{}", f as i64), None);
+    }
+    // Spreadsheets show at most 15 significant digits: 0.1 + 0.2 is 0.3 there.
+    let shown: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+    if shown.fract() == 0.0 {
+        return (format!("{}", shown as i64), None);
+    }
+    (format!("{shown}"), Some(CellIssue::Fraction))
+}
+
+fn int_text(i: i64) -> SheetCell {
+    let issue = (i.unsigned_abs() > EXACT_INT as u64).then_some(CellIssue::Imprecise);
+    (i.to_string(), issue)
+}
+
+/// An Excel date serial as `YYYY-MM-DD HH:MM:SS[.mmm]`; the number itself when out of range.
+fn date_text(d: &calamine::ExcelDateTime) -> SheetCell {
+    let v = d.as_f64();
+    // 2958466 is 10000-01-01; calamine's conversion is only defined on Excel's own range.
+    if !d.is_datetime() || !(0.0..2_958_466.0).contains(&v) {
+        return number_text(v);
+    }
+    let (y, mo, day, h, mi, s, ms) = d.to_ymd_hms_milli();
+    let mut t = format!("{y:04}-{mo:02}-{day:02} {h:02}:{mi:02}:{s:02}");
+    if ms > 0 {
+        t.push_str(&format!(".{ms:03}"));
+    }
+    (t, None)
+}
+
+fn sheet_cell(v: &calamine::DataRef<'_>) -> Option<SheetCell> {
+    use calamine::DataRef as D;
+    let cell = match v {
+        D::Empty => return None,
+        D::String(s) => (s.clone(), None),
+        D::SharedString(s) => (s.to_string(), None),
+        D::Int(i) => int_text(*i),
+        D::Float(f) => number_text(*f),
+        D::Bool(b) => (b.to_string(), None),
+        D::DateTime(d) => date_text(d),
+        D::DateTimeIso(s) | D::DurationIso(s) => (s.clone(), None),
+        D::Error(e) => (String::new(), Some(CellIssue::Error(e.to_string()))),
+    };
+    Some(cell)
+}
+
+fn data_cell(v: &calamine::Data) -> Option<SheetCell> {
+    use calamine::Data as D;
+    let cell = match v {
+        D::Empty => return None,
+        D::String(s) => (s.clone(), None),
+        D::Int(i) => int_text(*i),
+        D::Float(f) => number_text(*f),
+        D::Bool(b) => (b.to_string(), None),
+        D::DateTime(d) => date_text(d),
+        D::DateTimeIso(s) | D::DurationIso(s) => (s.clone(), None),
+        D::Error(e) => (String::new(), Some(CellIssue::Error(e.to_string()))),
+    };
+    Some(cell)
+}
+
+fn pick_sheet(names: &[String], wanted: Option<&str>) -> Result<String, String> {
+    match wanted {
+        Some(w) => names
+            .iter()
+            .find(|n| n.trim() == w.trim())
+            .cloned()
+            .ok_or_else(|| format!("the workbook has no sheet `{w}`; its sheets are: {}", names.join(", "))),
+        None => names.first().cloned().ok_or_else(|| "the workbook has no sheets".to_string()),
+    }
+}
+
+/// Column letters of a 0-based index (0 → A, 27 → AB), for messages.
+fn column_letters(mut c: u32) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+/// Reads a worksheet of an Excel workbook (the first, or `sheet`) into a table.
+///
+/// Cells are collected sparsely (row → cells), so memory follows the cells present, not the
+/// sheet's claimed dimensions.
+///
+/// calamine 0.35 panics on some damaged files (its compound-file reader slices out of bounds on
+/// a truncated `.xls`; found by the property tests). Validating the container ourselves would
+/// mean re-implementing it, so this is the one place custlens catches a panic: the read runs under
+/// `catch_unwind` and a panic becomes a clean error naming the file as damaged. (The default panic
+/// hook still prints the panic to stderr.)
+pub fn read_workbook(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Result<RawTable, String> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(bytes, kind, sheet)));
+    read.unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(format!("the workbook is damaged: the Excel reader failed on it ({why}); export the file again"))
+    })
+}
+
+fn read_sheet(bytes: &[u8], kind: Workbook, sheet: Option<&str>) -> Result<RawTable, String> {
+    use calamine::Reader as _;
+    let mut rows: std::collections::BTreeMap<u32, Vec<(u32, SheetCell)>> = Default::default();
+    let cursor = std::io::Cursor::new(bytes);
+    match kind {
+        Workbook::Xlsx => {
+            let mut wb: calamine::Xlsx<_> =
+                calamine::open_workbook_from_rs(cursor).map_err(|e| format!("cannot open the .xlsx workbook: {e}"))?;
+            let name = pick_sheet(&wb.sheet_names(), sheet)?;
+            let mut cells = wb.worksheet_cells_reader(&name).map_err(|e| format!("cannot read sheet `{name}`: {e}"))?;
+            loop {
+                match cells.next_cell() {
+                    Ok(Some(cell)) => {
+                        if let Some(c) = sheet_cell(cell.get_value()) {
+                            let (r, col) = cell.get_position();
+                            rows.entry(r).or_default().push((col, c));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(format!("cannot read sheet `{name}`: {e}")),
+                }
+            }
+        }
+        Workbook::Xls => {
+            let mut wb: calamine::Xls<_> =
+                calamine::open_workbook_from_rs(cursor).map_err(|e| format!("cannot open the .xls workbook: {e}"))?;
+            let name = pick_sheet(&wb.sheet_names(), sheet)?;
+            let range = wb.worksheet_range(&name).map_err(|e| format!("cannot read sheet `{name}`: {e}"))?;
+            let (r0, c0) = range.start().unwrap_or((0, 0));
+            for (r, c, v) in range.used_cells() {
+                if let Some(cell) = data_cell(v) {
+                    rows.entry(r0.saturating_add(r as u32)).or_default().push((c0.saturating_add(c as u32), cell));
+                }
+            }
+        }
+    }
+    let nonempty = |cells: &Vec<(u32, SheetCell)>| cells.iter().any(|(_, (t, i))| !t.trim().is_empty() || i.is_some());
+    let mut rows = rows.into_iter().filter(|(_, cells)| nonempty(cells));
+    let Some((_, mut header_cells)) = rows.next() else {
+        return Err("the sheet is empty: no header row".into());
+    };
+    header_cells.sort_by_key(|(c, _)| *c);
+    let width = header_cells.iter().filter(|(_, (t, _))| !t.trim().is_empty()).map(|(c, _)| *c as usize + 1).max();
+    let Some(width) = width else {
+        return Err("the sheet's first row has no header names".into());
+    };
+    let mut headers = vec![String::new(); width];
+    for (c, (t, _)) in header_cells {
+        if let Some(h) = headers.get_mut(c as usize) {
+            *h = t.trim().to_string();
+        }
+    }
+    let mut table = RawTable { headers, ..Default::default() };
+    for (r, mut cells) in rows {
+        cells.sort_by_key(|(c, _)| *c);
+        let line = r as u64 + 1;
+        let mut fields = vec![String::new(); width];
+        let mut outside = None;
+        for (c, (text, issue)) in cells {
+            match fields.get_mut(c as usize) {
+                Some(f) => {
+                    *f = text;
+                    if let Some(issue) = issue {
+                        table.cell_issues.insert((line, c as usize), issue);
+                    }
+                }
+                None if !text.trim().is_empty() && outside.is_none() => outside = Some(c),
+                None => {}
+            }
+        }
+        let raw = fields.join("\t");
+        match outside {
+            Some(c) => {
+                for i in 0..width {
+                    table.cell_issues.remove(&(line, i));
+                }
+                table.rejects.push(RawReject {
+                    line,
+                    raw,
+                    reason: format!("a value in column {} is outside the header's {width} columns", column_letters(c)),
+                })
+            }
+            None => table.records.push(RawRecord { line, fields, raw }),
+        }
+    }
+    Ok(table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn spreadsheet_numbers_as_text() {
+        assert_eq!(number_text(13925130165.0), ("13925130165".to_string(), None));
+        assert_eq!(number_text(9_007_199_254_740_992.0).1, None, "2^53 is exact");
+        let (t, issue) = number_text(35153131473293579.0);
+        assert_eq!((t.as_str(), issue), ("35153131473293580", Some(CellIssue::Imprecise)));
+        assert_eq!(number_text(0.1 + 0.2), ("0.3".to_string(), Some(CellIssue::Fraction)));
+        assert_eq!(number_text(95.4).0, "95.4");
+        assert_eq!(number_text(-3.0).0, "-3");
+        assert_eq!(number_text(f64::NAN).1, Some(CellIssue::Imprecise));
+        assert_eq!(int_text(1 << 60).1, Some(CellIssue::Imprecise));
+        assert!(CellIssue::Fraction.reason("1.5", false).is_none());
+        assert!(CellIssue::Fraction.reason("1.5", true).unwrap().contains("format the column as text"));
+        assert!(CellIssue::Imprecise.reason("1", false).unwrap().starts_with("numeric cell lost precision"));
+    }
+
+    #[test]
+    fn excel_date_serials() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType::DateTime};
+        let d = |v: f64, is_1904: bool| date_text(&ExcelDateTime::new(v, DateTime, is_1904)).0;
+        assert_eq!(d(45943.5, false), "2025-10-13 12:00:00");
+        assert_eq!(d(42924.029537037, false), "2017-07-08 00:42:32");
+        assert_eq!(d(61.0, false), "1900-03-01 00:00:00");
+        assert_eq!(d(0.0, true), "1904-01-01 00:00:00");
+        assert_eq!(d(1e300, false), format!("{:.0}", 1e300), "out of range: the number, flagged");
+        assert_eq!(d(-1.0, false), "-1");
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(27), "AB");
+    }
+
+    #[test]
+    fn workbook_magic() {
+        assert_eq!(workbook_kind(b"PK\x03\x04rest"), Some(Workbook::Xlsx));
+        assert_eq!(workbook_kind(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]), Some(Workbook::Xls));
+        assert_eq!(workbook_kind(b"order_id,sku"), None);
+        assert!(read_workbook(b"PK\x03\x04junk", Workbook::Xlsx, None).unwrap_err().contains(".xlsx"));
+        assert!(read_workbook(b"junk", Workbook::Xls, None).unwrap_err().contains(".xls"));
+    }
 
     #[test]
     fn csv_lines_and_multiline_fields() {

@@ -9,8 +9,8 @@
 //! (Shopify leaves them blank on continuation rows); if the order as a whole is unusable, each of
 //! its rows is rejected with the reason.
 
-use super::parse::{clean, parse_bool, parse_count, parse_money, parse_timestamp};
-use super::read::{RawRecord, RawTable};
+use super::parse::{clean, looks_masked, parse_bool, parse_count, parse_money, parse_timestamp};
+use super::read::{CellIssue, RawRecord, RawTable};
 use crate::config::mapping::{Grain, Mapping};
 use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
@@ -64,10 +64,22 @@ struct Cells<'a> {
     phones: RefCell<HashMap<String, Option<String>>>,
     /// Phones dropped because they have no country code and the source has no `phone_region`.
     phones_without_region: Cell<usize>,
+    /// Spreadsheet cells that cannot be trusted, and the mapped columns to check for them.
+    issues: &'a HashMap<(u64, usize), CellIssue>,
+    mapped: Vec<(usize, &'a str)>,
+    headers: &'a [String],
 }
 
+/// Canonical columns that hold ids, keys or phones: a spreadsheet number with a fraction there is not one.
+const ID_COLUMNS: &[&str] =
+    &["order_id", "customer_key", "customer_id", "phone", "sku", "ticket_id", "campaign_id", "event_id"];
+
+/// Canonical columns never read from a masked value (`张**`, `jd_****7788`): such values are
+/// shared by many buyers, so they would join strangers.
+const UNMASKED_ONLY: &[&str] = &["customer_key", "customer_id", "email", "name"];
+
 impl<'a> Cells<'a> {
-    fn new(m: &'a Mapping, table: &RawTable) -> Result<Self, String> {
+    fn new(m: &'a Mapping, table: &'a RawTable) -> Result<Self, String> {
         let mut index = HashMap::new();
         let mut missing = Vec::new();
         for (canon, src) in &m.file.columns {
@@ -102,7 +114,35 @@ impl<'a> Cells<'a> {
         for s in missing {
             tracing::warn!(mapping = %m.name, "optional column {s} not in this file's header; left empty");
         }
-        Ok(Cells { m, index, joined, phones: RefCell::default(), phones_without_region: Cell::new(0) })
+        let mut mapped: Vec<(usize, &str)> = index.iter().map(|(c, i)| (*i, *c)).collect();
+        mapped.extend(joined.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
+        mapped.sort();
+        Ok(Cells {
+            m,
+            index,
+            joined,
+            phones: RefCell::default(),
+            phones_without_region: Cell::new(0),
+            issues: &table.cell_issues,
+            mapped,
+            headers: &table.headers,
+        })
+    }
+
+    /// Rejects a record when a mapped spreadsheet cell cannot be trusted (a number that lost
+    /// digits, a fraction where an id is expected, an error value), naming the column.
+    fn intact(&self, rec: &RawRecord) -> FResult<()> {
+        if self.issues.is_empty() {
+            return Ok(());
+        }
+        for &(i, canon) in &self.mapped {
+            let Some(issue) = self.issues.get(&(rec.line, i)) else { continue };
+            let text = rec.fields.get(i).map(String::as_str).unwrap_or("");
+            if let Some(reason) = issue.reason(text, ID_COLUMNS.contains(&canon)) {
+                return Err(FieldError { column: self.headers.get(i).cloned(), reason });
+            }
+        }
+        Ok(())
     }
 
     fn header(&self, canon: &str) -> Option<String> {
@@ -134,7 +174,10 @@ impl<'a> Cells<'a> {
         if let Some(replaced) = self.m.file.values.get(canon).and_then(|m| m.get(&v)) {
             v = replaced.clone();
         }
-        if v.is_empty() || self.m.file.null_values.iter().any(|n| n == &v) {
+        if v.is_empty()
+            || self.m.file.null_values.iter().any(|n| n == &v)
+            || (UNMASKED_ONLY.contains(&canon) && looks_masked(&v))
+        {
             None
         } else {
             Some(v)
@@ -229,13 +272,13 @@ pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, S
         Table::OrderItems => convert_items(&cells, table, &mut out, &reject),
         _ => {
             for rec in &table.records {
-                let unit = match m.table {
+                let unit = cells.intact(rec).and_then(|()| match m.table {
                     Table::Products => product(&cells, rec),
                     Table::Profiles => profile(&cells, rec),
                     Table::Events => event(&cells, rec),
                     Table::Tickets => ticket(&cells, rec),
                     other => Err(FieldError { column: None, reason: format!("table {other} cannot be ingested") }),
-                };
+                });
                 match unit {
                     Ok(u) => out.units.push(u),
                     Err(e) => out.rejects.push(reject(rec, e)),
@@ -287,6 +330,7 @@ macro_rules! fill {
 
 impl OrderPart {
     fn read(c: &Cells, r: &RawRecord) -> FResult<OrderPart> {
+        c.intact(r)?;
         Ok(OrderPart {
             source: c.get(r, "source"),
             channel: c.get(r, "channel"),
@@ -334,6 +378,7 @@ struct ItemPart {
 
 impl ItemPart {
     fn read(c: &Cells, r: &RawRecord) -> FResult<ItemPart> {
+        c.intact(r)?;
         Ok(ItemPart {
             sku: c.get(r, "sku"),
             product_name: c.get(r, "product_name"),
@@ -490,7 +535,8 @@ fn resolve_status(c: &Cells, p: &OrderPart) -> FResult<String> {
     };
     let map = &c.m.file.status;
     if let Some(detail) = &p.status_detail {
-        if let Some(s) = map.get(&format!("{raw}|{detail}")) {
+        // `value|detail` first, then `*|detail` (a detail that decides whatever the status, e.g. 退款成功).
+        if let Some(s) = map.get(&format!("{raw}|{detail}")).or_else(|| map.get(&format!("*|{detail}"))) {
             return Ok(s.clone());
         }
     }
@@ -889,6 +935,37 @@ status_detail = "why"
         assert_eq!((o.status.as_str(), o.refund_amount, o.net_amount), ("refunded", 100.0, 0.0));
         let UnitData::Order(o, _) = &c.units[1].data else { panic!() };
         assert_eq!(o.status, "cancelled");
+    }
+
+    #[test]
+    fn masked_values_are_no_keys_and_wildcard_status_details() {
+        let m = mapping(
+            r#"
+table = "orders"
+source = "dy"
+currency = "CNY"
+anonymous_orders = true
+[columns]
+order_id = "id"
+customer_key = "buyer"
+name = "who"
+created_at = "t"
+gross_amount = "g"
+status = "s"
+status_detail = "after"
+[status]
+"已完成" = "completed"
+"*|退款成功" = "refunded"
+"#,
+        );
+        let c = run(&m, "id,buyer,who,t,g,s,after\n1,jd_****7788,张**,2024-01-01,10,已完成,退款成功\n2,b1,李梅,2024-01-01,5,已完成,-\n");
+        let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
+        assert_eq!((o.customer_key.as_deref(), o.name.as_deref(), o.status.as_str()), (None, None, "refunded"));
+        let UnitData::Order(o, _) = &c.units[1].data else { panic!() };
+        assert_eq!(
+            (o.customer_key.as_deref(), o.name.as_deref(), o.status.as_str()),
+            (Some("b1"), Some("李梅"), "completed")
+        );
     }
 
     #[test]

@@ -1,0 +1,15 @@
+//! Arbitrary bytes through the `douyin` adapter: never a panic, and every record read is accounted
+//! for exactly once (a unit's row or a reject).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let m = custlens::ingest::adapters::by_name("douyin")
+        .expect("adapter exists")
+        .mapping()
+        .expect("adapter mapping checks");
+    if let Ok((read, accounted)) = custlens::ingest::dry_run(data, &m) {
+        assert_eq!(read, accounted);
+    }
+});
