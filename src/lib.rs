@@ -13,6 +13,7 @@
 //! - [`identity`]: one `customer_id` per person across sources.
 //! - [`lake`]: canonical tables on disk, atomic writes.
 //! - [`analytics`]: pure LazyFrame → LazyFrame analyses.
+//! - [`cluster`]: customer clusters (k-means, silhouette-chosen k, labelled profiles) and lifecycle stages.
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
@@ -22,6 +23,7 @@
 pub mod analytics;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod identity;
 pub mod ingest;

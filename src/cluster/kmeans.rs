@@ -1,0 +1,255 @@
+//! Partitioning a scaled feature matrix: linfa-clustering's KMeans (or GMM), finished by Lloyd steps.
+//!
+//! ## Method
+//! *k-means* (Lloyd 1982; k-means++ seeding, Arthur & Vassilvitskii 2007): linfa-clustering's
+//! `KMeans` with `KMeansInit::KMeansPlusPlus`, `n_init` seeded initializations, the run with the
+//! lowest inertia kept. linfa's update step treats the old centroid as one more member of its
+//! cluster ("m_k-means", so no cluster ever empties) and stops when the centroids move less than
+//! `tolerance`; from its centroids custlens runs plain Lloyd steps (assign each point to the
+//! nearest centroid, first on ties; move each centroid to its members' mean) until no assignment
+//! changes, so the result is an exact Lloyd fixed point whose centroids are the clusters' means.
+//! Inertia is scikit-learn's: the sum over customers of the squared Euclidean distance to their
+//! cluster's centroid.
+//!
+//! *GMM* (`algorithm = "gmm"`): linfa-clustering's `GaussianMixtureModel` (full covariances, EM,
+//! k-means initialization, `n_init` runs, highest lower bound kept); each customer goes to its most
+//! likely component. Its inertia is computed the same way around each cluster's mean.
+//!
+//! Clusters left empty are removed and the rest renumbered, so a partition may have fewer than k
+//! clusters when the data has fewer distinct points.
+//!
+//! Everything is seeded (ChaCha8 from `seed` and k) and independent of the thread count: points
+//! are assigned in parallel, sums are taken in row order.
+
+use super::params::Algorithm;
+use ndarray::Array2;
+use rand::SeedableRng;
+use rayon::prelude::*;
+
+/// A partition of the rows of a matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// Cluster of each row, `0..k`.
+    pub labels: Vec<usize>,
+    /// Row-major `k × d` centroids (the members' means).
+    pub centroids: Vec<f64>,
+    /// Number of clusters (non-empty).
+    pub k: usize,
+    /// Sum of squared distances of rows to their centroid.
+    pub inertia: f64,
+}
+
+/// A row-major `n × d` matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct Matrix<'a> {
+    pub data: &'a [f64],
+    pub d: usize,
+}
+
+impl<'a> Matrix<'a> {
+    pub fn new(data: &'a [f64], d: usize) -> Self {
+        debug_assert!(d > 0 && data.len() % d == 0);
+        Matrix { data, d }
+    }
+
+    pub fn n(&self) -> usize {
+        self.data.len().checked_div(self.d).unwrap_or(0)
+    }
+
+    pub fn row(&self, i: usize) -> &'a [f64] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+
+    fn to_ndarray(self) -> Result<Array2<f64>, String> {
+        Array2::from_shape_vec((self.n(), self.d), self.data.to_vec()).map_err(|e| e.to_string())
+    }
+}
+
+/// Squared Euclidean distance.
+#[inline]
+pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// The seeded generator of one fit.
+fn rng(seed: u64, k: usize) -> rand_chacha::ChaCha8Rng {
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Options of one fit.
+#[derive(Debug, Clone, Copy)]
+pub struct FitOptions {
+    pub algorithm: Algorithm,
+    pub n_init: usize,
+    pub max_iter: u64,
+    pub tolerance: f64,
+    pub seed: u64,
+}
+
+/// Fits k clusters to `x` (needs `n ≥ k`); see the module docs.
+pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
+    use linfa::traits::{Fit, Predict};
+    if k == 0 || x.n() < k {
+        return Err(format!("cannot make {k} clusters of {} customers", x.n()));
+    }
+    let records = x.to_ndarray()?;
+    let ds = linfa::DatasetBase::from(records.view());
+    match o.algorithm {
+        Algorithm::Kmeans => {
+            let model = linfa_clustering::KMeans::params_with_rng(k, rng(o.seed, k))
+                .init_method(linfa_clustering::KMeansInit::KMeansPlusPlus)
+                .n_runs(o.n_init)
+                .max_n_iterations(o.max_iter)
+                .tolerance(o.tolerance)
+                .fit(&ds)
+                .map_err(|e| e.to_string())?;
+            let start: Vec<f64> = model.centroids().iter().copied().collect();
+            Ok(lloyd(x, start, k, o.max_iter))
+        }
+        Algorithm::Gmm => {
+            let model = linfa_clustering::GaussianMixtureModel::params_with_rng(k, rng(o.seed, k))
+                .n_runs(o.n_init as u64)
+                .max_n_iterations(o.max_iter)
+                .tolerance(o.tolerance)
+                .fit(&ds)
+                .map_err(|e| e.to_string())?;
+            let labels: Vec<usize> = model.predict(&records).to_vec();
+            Ok(from_labels(x, &labels, k))
+        }
+    }
+}
+
+/// Index of the nearest centroid (first on ties) and the squared distance to it.
+fn nearest(row: &[f64], centroids: &[f64], d: usize) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (j, c) in centroids.chunks_exact(d).enumerate() {
+        let dist = sq_dist(row, c);
+        if dist < best.1 {
+            best = (j, dist);
+        }
+    }
+    best
+}
+
+/// Members' means, in row order; an empty cluster keeps `previous`.
+fn means(x: Matrix, labels: &[usize], k: usize, previous: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let d = x.d;
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0usize; k];
+    for (i, &l) in labels.iter().enumerate() {
+        counts[l] += 1;
+        for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(x.row(i)) {
+            *s += v;
+        }
+    }
+    for j in 0..k {
+        for t in 0..d {
+            sums[j * d + t] = if counts[j] > 0 { sums[j * d + t] / counts[j] as f64 } else { previous[j * d + t] };
+        }
+    }
+    (sums, counts)
+}
+
+/// Lloyd steps from `centroids` until no label changes (at most `max_iter` steps).
+pub fn lloyd(x: Matrix, mut centroids: Vec<f64>, k: usize, max_iter: u64) -> Partition {
+    let d = x.d;
+    let assign = |c: &[f64]| -> Vec<usize> {
+        (0..x.n()).into_par_iter().with_min_len(1024).map(|i| nearest(x.row(i), c, d).0).collect()
+    };
+    let mut labels = assign(&centroids);
+    for _ in 0..max_iter {
+        centroids = means(x, &labels, k, &centroids).0;
+        let next = assign(&centroids);
+        if next == labels {
+            break;
+        }
+        labels = next;
+    }
+    from_labels(x, &labels, k)
+}
+
+/// The partition given by `labels` (`0..k`), empty clusters removed, centroids = means.
+pub fn from_labels(x: Matrix, labels: &[usize], k: usize) -> Partition {
+    let (centroids, counts) = means(x, labels, k, &vec![0.0; k * x.d]);
+    let mut new_id = vec![usize::MAX; k];
+    let mut kept = 0;
+    for j in 0..k {
+        if counts[j] > 0 {
+            new_id[j] = kept;
+            kept += 1;
+        }
+    }
+    let labels: Vec<usize> = labels.iter().map(|&l| new_id[l]).collect();
+    let centroids: Vec<f64> =
+        (0..k).filter(|&j| counts[j] > 0).flat_map(|j| centroids[j * x.d..(j + 1) * x.d].to_vec()).collect();
+    let inertia = labels.iter().enumerate().map(|(i, &l)| sq_dist(x.row(i), &centroids[l * x.d..(l + 1) * x.d])).sum();
+    Partition { labels, centroids, k: kept, inertia }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> FitOptions {
+        FitOptions { algorithm: Algorithm::Kmeans, n_init: 5, max_iter: 100, tolerance: 1e-6, seed: 3 }
+    }
+
+    /// Two tight groups on a line: {0, 1, 2} and {10, 11}.
+    const LINE: [f64; 5] = [0.0, 1.0, 2.0, 10.0, 11.0];
+
+    #[test]
+    fn two_groups_by_hand() {
+        let p = fit(Matrix::new(&LINE, 1), 2, &opts()).unwrap();
+        assert_eq!(p.k, 2);
+        assert_eq!(p.labels[0], p.labels[2]);
+        assert_ne!(p.labels[0], p.labels[3]);
+        // means 1 and 10.5: inertia = 1 + 0 + 1 + 0.25 + 0.25
+        assert!((p.inertia - 2.5).abs() < 1e-12, "{}", p.inertia);
+        let mut c = p.centroids.clone();
+        c.sort_by(f64::total_cmp);
+        assert_eq!(c, [1.0, 10.5]);
+    }
+
+    #[test]
+    fn lloyd_reaches_the_fixed_point_from_bad_centroids() {
+        let p = lloyd(Matrix::new(&LINE, 1), vec![0.0, 2.0], 2, 100);
+        assert!((p.inertia - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_clusters_are_removed() {
+        // Three centroids, one far from everything: its cluster empties and is dropped.
+        let p = from_labels(Matrix::new(&LINE, 1), &[0, 0, 0, 2, 2], 3);
+        assert_eq!(p.k, 2);
+        assert_eq!(p.labels, [0, 0, 0, 1, 1]);
+        assert_eq!(p.centroids, [1.0, 10.5]);
+    }
+
+    #[test]
+    fn same_seed_same_partition() {
+        let x: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 / 7.0).collect();
+        let a = fit(Matrix::new(&x, 2), 4, &opts()).unwrap();
+        let b = fit(Matrix::new(&x, 2), 4, &opts()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn gmm_separates_two_blobs() {
+        let x: Vec<f64> = (0..40)
+            .flat_map(|i| {
+                let base = if i < 20 { 0.0 } else { 50.0 };
+                [base + (i % 5) as f64 * 0.3, base + (i % 7) as f64 * 0.2]
+            })
+            .collect();
+        let p = fit(Matrix::new(&x, 2), 2, &FitOptions { algorithm: Algorithm::Gmm, ..opts() }).unwrap();
+        assert_eq!(p.k, 2);
+        assert!(p.labels[..20].iter().all(|&l| l == p.labels[0]));
+        assert!(p.labels[20..].iter().all(|&l| l == p.labels[20]));
+        assert_ne!(p.labels[0], p.labels[20]);
+    }
+
+    #[test]
+    fn too_few_rows_is_an_error() {
+        assert!(fit(Matrix::new(&[1.0], 1), 2, &opts()).is_err());
+    }
+}
