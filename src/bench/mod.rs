@@ -315,7 +315,7 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
     let orders = count(&m.lake_rows, "orders");
     for st in &m.stages {
         let (rows, unit) = match st.stage.as_str() {
-            "rfm" => (count(&m.outputs, "customer_features"), "buyers"),
+            "rfm" | "cluster" => (count(&m.outputs, "customer_features"), "buyers"),
             "segments" => (count(&m.lake_rows, "customers"), "customers"),
             "write" => (m.outputs.iter().map(|(_, c)| *c as u64).sum(), "output rows"),
             _ => (orders, "orders"),

@@ -1,25 +1,34 @@
-//! Partitioning a scaled feature matrix: linfa-clustering's KMeans (or GMM), finished by Lloyd steps.
+//! Partitioning a scaled feature matrix: k-means or a Gaussian mixture.
 //!
 //! ## Method
-//! *k-means* (Lloyd 1982; k-means++ seeding, Arthur & Vassilvitskii 2007): linfa-clustering's
-//! `KMeans` with `KMeansInit::KMeansPlusPlus`, `n_init` seeded initializations, the run with the
-//! lowest inertia kept. linfa's update step treats the old centroid as one more member of its
-//! cluster ("m_k-means", so no cluster ever empties) and stops when the centroids move less than
-//! `tolerance`; from its centroids custlens runs plain Lloyd steps (assign each point to the
-//! nearest centroid, first on ties; move each centroid to its members' mean) until no assignment
-//! changes, so the result is an exact Lloyd fixed point whose centroids are the clusters' means.
-//! Inertia is scikit-learn's: the sum over customers of the squared Euclidean distance to their
-//! cluster's centroid.
+//! *k-means* (`algorithm = "kmeans"`, the default; Lloyd 1982): `n_init` runs, each seeded from
+//! (`seed`, k, run) and run in parallel; the run with the lowest inertia is kept (the first on
+//! ties). A run seeds with greedy k-means++ ([`kmeans_plusplus`]; Arthur & Vassilvitskii 2007, as
+//! scikit-learn does it), then iterates Lloyd steps ([`lloyd`]: assign each point to the nearest
+//! centroid, the first on ties; move each centroid to its members' mean) until no assignment
+//! changes or the centroids move less than `tolerance` (Euclidean norm over all centroids), at
+//! most `max_iter` times. Centroids are the clusters' means and labels the nearest centroid.
+//!
+//! *linfa* (`algorithm = "linfa_kmeans"`): linfa-clustering's `KMeans` (plain k-means++ seeding,
+//! `n_runs = n_init`, its own iterations), finished with [`lloyd`]. Not the default: on the
+//! committed scikit-learn fixture (`tests/fixtures/cluster/`) its best of 10 runs was up to 3.6 %
+//! above scikit-learn's best of 10 (k = 3; 2.2 % at k = 8, 1.8 % at k = 7), outside the 1 % the
+//! issue asks, where greedy seeding stays within 0.4 % for every k = 2..10; its update step treats
+//! the old centroid as one more member of its cluster ("m_k-means"), so centroids are not the
+//! means until it converges; and its per-row ndarray views make an iteration ~6× slower than a
+//! loop over a row-major slice in the unoptimized test build (release figures in
+//! `benches/README.md`).
 //!
 //! *GMM* (`algorithm = "gmm"`): linfa-clustering's `GaussianMixtureModel` (full covariances, EM,
 //! k-means initialization, `n_init` runs, highest lower bound kept); each customer goes to its most
 //! likely component. Its inertia is computed the same way around each cluster's mean.
 //!
-//! Clusters left empty are removed and the rest renumbered, so a partition may have fewer than k
-//! clusters when the data has fewer distinct points.
+//! Inertia is scikit-learn's: the sum over customers of the squared Euclidean distance to their
+//! cluster's centroid. Clusters left empty are removed and the rest renumbered, so a partition may
+//! have fewer than k clusters when the data has fewer distinct points.
 //!
-//! Everything is seeded (ChaCha8 from `seed` and k) and independent of the thread count: points
-//! are assigned in parallel, sums are taken in row order.
+//! Everything is seeded (ChaCha8) and independent of the thread count: runs and points are
+//! processed in parallel but every sum is taken in row order.
 
 use super::params::Algorithm;
 use ndarray::Array2;
@@ -65,15 +74,24 @@ impl<'a> Matrix<'a> {
     }
 }
 
-/// Squared Euclidean distance.
+/// Squared Euclidean distance (a plain loop: in the unoptimized test build it is ~3× faster than
+/// an iterator chain, and the same in release).
 #[inline]
+#[allow(clippy::needless_range_loop)]
 pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    let mut s = 0.0;
+    for t in 0..a.len().min(b.len()) {
+        let z = a[t] - b[t];
+        s += z * z;
+    }
+    s
 }
 
-/// The seeded generator of one fit.
-fn rng(seed: u64, k: usize) -> rand_chacha::ChaCha8Rng {
-    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+/// The seeded generator of one fit (`run` 0 for GMM, which runs its `n_init` itself).
+fn rng(seed: u64, k: usize, run: usize) -> rand_chacha::ChaCha8Rng {
+    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    r.set_stream(run as u64);
+    r
 }
 
 /// Options of one fit.
@@ -96,7 +114,23 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
     let ds = linfa::DatasetBase::from(records.view());
     match o.algorithm {
         Algorithm::Kmeans => {
-            let model = linfa_clustering::KMeans::params_with_rng(k, rng(o.seed, k))
+            let runs: Vec<Partition> = (0..o.n_init)
+                .into_par_iter()
+                .map(|run| {
+                    let seeds = kmeans_plusplus(x, k, &mut rng(o.seed, k, run));
+                    lloyd(x, seeds, k, o.max_iter, o.tolerance)
+                })
+                .collect();
+            let mut best: Option<Partition> = None;
+            for p in runs {
+                if best.as_ref().is_none_or(|b| p.inertia < b.inertia) {
+                    best = Some(p);
+                }
+            }
+            best.ok_or_else(|| "no run".to_string())
+        }
+        Algorithm::LinfaKmeans => {
+            let model = linfa_clustering::KMeans::params_with_rng(k, rng(o.seed, k, 0))
                 .init_method(linfa_clustering::KMeansInit::KMeansPlusPlus)
                 .n_runs(o.n_init)
                 .max_n_iterations(o.max_iter)
@@ -104,10 +138,10 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
                 .fit(&ds)
                 .map_err(|e| e.to_string())?;
             let start: Vec<f64> = model.centroids().iter().copied().collect();
-            Ok(lloyd(x, start, k, o.max_iter))
+            Ok(lloyd(x, start, k, o.max_iter, o.tolerance))
         }
         Algorithm::Gmm => {
-            let model = linfa_clustering::GaussianMixtureModel::params_with_rng(k, rng(o.seed, k))
+            let model = linfa_clustering::GaussianMixtureModel::params_with_rng(k, rng(o.seed, k, 0))
                 .n_runs(o.n_init as u64)
                 .max_n_iterations(o.max_iter)
                 .tolerance(o.tolerance)
@@ -117,6 +151,55 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
             Ok(from_labels(x, &labels, k))
         }
     }
+}
+
+/// Greedy k-means++ seeding (Arthur & Vassilvitskii 2007, with scikit-learn's greedy variant): the
+/// first seed uniformly at random; each next one drawn with probability proportional to the squared
+/// distance to the nearest seed so far, `2 + ⌊ln k⌋` candidates per step, keeping the candidate
+/// that most lowers the sum of squared distances (the first on ties). Row-major `k × d` seeds.
+pub fn kmeans_plusplus(x: Matrix, k: usize, rng: &mut impl rand::Rng) -> Vec<f64> {
+    let (n, d) = (x.n(), x.d);
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let mut seeds = Vec::with_capacity(k * d);
+    let first = rng.gen_range(0..n);
+    seeds.extend_from_slice(x.row(first));
+    let mut closest: Vec<f64> =
+        (0..n).into_par_iter().with_min_len(4096).map(|i| sq_dist(x.row(i), x.row(first))).collect();
+    for _ in 1..k {
+        // Candidates by inverse-CDF sampling on the cumulative squared distances.
+        let mut cum = Vec::with_capacity(n);
+        let mut acc = 0.0;
+        for &c in &closest {
+            acc += c;
+            cum.push(acc);
+        }
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                if acc <= 0.0 {
+                    return rng.gen_range(0..n);
+                }
+                let u = rng.gen::<f64>() * acc;
+                cum.partition_point(|&c| c <= u).min(n - 1)
+            })
+            .collect();
+        let mut best: Option<(usize, f64, Vec<f64>)> = None;
+        for &c in &candidates {
+            let next: Vec<f64> = (0..n)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|i| closest[i].min(sq_dist(x.row(i), x.row(c))))
+                .collect();
+            let pot: f64 = next.iter().sum();
+            if best.as_ref().is_none_or(|b| pot < b.1) {
+                best = Some((c, pot, next));
+            }
+        }
+        if let Some((c, _, next)) = best {
+            seeds.extend_from_slice(x.row(c));
+            closest = next;
+        }
+    }
+    seeds
 }
 
 /// Index of the nearest centroid (first on ties) and the squared distance to it.
@@ -150,20 +233,24 @@ fn means(x: Matrix, labels: &[usize], k: usize, previous: &[f64]) -> (Vec<f64>, 
     (sums, counts)
 }
 
-/// Lloyd steps from `centroids` until no label changes (at most `max_iter` steps).
-pub fn lloyd(x: Matrix, mut centroids: Vec<f64>, k: usize, max_iter: u64) -> Partition {
+/// Lloyd steps from `centroids` until no label changes or the centroids move less than
+/// `tolerance` (at most `max_iter` steps); labels are then the nearest centroid.
+pub fn lloyd(x: Matrix, mut centroids: Vec<f64>, k: usize, max_iter: u64, tolerance: f64) -> Partition {
     let d = x.d;
     let assign = |c: &[f64]| -> Vec<usize> {
-        (0..x.n()).into_par_iter().with_min_len(1024).map(|i| nearest(x.row(i), c, d).0).collect()
+        (0..x.n()).into_par_iter().with_min_len(4096).map(|i| nearest(x.row(i), c, d).0).collect()
     };
     let mut labels = assign(&centroids);
     for _ in 0..max_iter {
-        centroids = means(x, &labels, k, &centroids).0;
+        let next_centroids = means(x, &labels, k, &centroids).0;
+        let shift = sq_dist(&next_centroids, &centroids).sqrt();
+        centroids = next_centroids;
         let next = assign(&centroids);
-        if next == labels {
+        let stable = next == labels;
+        labels = next;
+        if stable || shift < tolerance {
             break;
         }
-        labels = next;
     }
     from_labels(x, &labels, k)
 }
@@ -212,7 +299,7 @@ mod tests {
 
     #[test]
     fn lloyd_reaches_the_fixed_point_from_bad_centroids() {
-        let p = lloyd(Matrix::new(&LINE, 1), vec![0.0, 2.0], 2, 100);
+        let p = lloyd(Matrix::new(&LINE, 1), vec![0.0, 2.0], 2, 100, 1e-9);
         assert!((p.inertia - 2.5).abs() < 1e-12);
     }
 
@@ -246,6 +333,21 @@ mod tests {
         assert!(p.labels[..20].iter().all(|&l| l == p.labels[0]));
         assert!(p.labels[20..].iter().all(|&l| l == p.labels[20]));
         assert_ne!(p.labels[0], p.labels[20]);
+    }
+
+    #[test]
+    fn linfa_variant_finds_the_same_two_groups() {
+        let p = fit(Matrix::new(&LINE, 1), 2, &FitOptions { algorithm: Algorithm::LinfaKmeans, ..opts() }).unwrap();
+        assert!((p.inertia - 2.5).abs() < 1e-12, "{}", p.inertia);
+    }
+
+    #[test]
+    fn kmeans_plusplus_picks_distinct_rows_spread_out() {
+        // Two far groups: the second seed lands in the group the first is not in.
+        let seeds = kmeans_plusplus(Matrix::new(&LINE, 1), 2, &mut rng(0, 2, 0));
+        assert_eq!(seeds.len(), 2);
+        assert!((seeds[0] < 5.0) != (seeds[1] < 5.0), "{seeds:?}");
+        assert!(seeds.iter().all(|s| LINE.contains(s)));
     }
 
     #[test]

@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
-    /// linfa-clustering `KMeans` (Lloyd iterations, k-means++ init, best of `n_init`). Default.
+    /// k-means: greedy k-means++ seeding and Lloyd iterations, best of `n_init` (see
+    /// [`super::kmeans`]). Default.
     #[default]
     Kmeans,
+    /// linfa-clustering's `KMeans` (k-means++ seeding, its own iterations, best of `n_init`),
+    /// finished with Lloyd steps.
+    LinfaKmeans,
     /// linfa-clustering `GaussianMixtureModel` (full covariances, EM, k-means init, best of `n_init`);
     /// customers go to their most likely component.
     Gmm,

@@ -3,6 +3,7 @@
 
 use super::params::{Algorithm, ClusterParams, Feature};
 use super::*;
+use kmeans::FitOptions;
 use rand::{Rng, SeedableRng};
 
 /// Three planted groups of customers (loyal big spenders, new small spenders, lapsed one-timers)
@@ -121,4 +122,70 @@ fn profiles_have_no_nan() {
     }
     let share: f64 = f.profiles.column("share").unwrap().f64().unwrap().sum().unwrap();
     assert!((share - 1.0).abs() < 1e-12);
+}
+
+/// `tests/fixtures/cluster/<name>` as rows of numbers (header skipped).
+fn fixture(name: &str) -> Vec<Vec<f64>> {
+    let path = format!("{}/tests/fixtures/cluster/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse::<f64>().unwrap_or(f64::NAN)).collect()).collect()
+}
+
+fn fixture_matrix() -> (Vec<f64>, usize) {
+    let rows = fixture("features.csv");
+    let d = rows[0].len();
+    (rows.concat(), d)
+}
+
+#[test]
+fn inertia_within_one_percent_of_scikit_learn() {
+    let (data, d) = fixture_matrix();
+    let x = kmeans::Matrix::new(&data, d);
+    let o = FitOptions { algorithm: Algorithm::Kmeans, n_init: 10, max_iter: 300, tolerance: 1e-4, seed: 0 };
+    let mut worst: f64 = 0.0;
+    for row in fixture("kmeans.csv") {
+        let (k, sk) = (row[0] as usize, row[1]);
+        let ours = kmeans::fit(x, k, &o).unwrap().inertia;
+        worst = worst.max(ours / sk);
+    }
+    assert!(worst <= 1.01, "worst ratio {worst}");
+}
+
+/// The spread over seeds 0..20 (printed; compare with scikit-learn's over its random_state in
+/// `tests/fixtures/cluster/README.md`): `cargo test --lib inertia_across_seeds -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn inertia_across_seeds() {
+    let (data, d) = fixture_matrix();
+    let x = kmeans::Matrix::new(&data, d);
+    for row in fixture("kmeans.csv") {
+        let (k, sk) = (row[0] as usize, row[1]);
+        for algorithm in [Algorithm::Kmeans, Algorithm::LinfaKmeans] {
+            let r: Vec<f64> = (0..20)
+                .map(|seed| {
+                    let o = FitOptions { algorithm, n_init: 10, max_iter: 300, tolerance: 1e-4, seed };
+                    kmeans::fit(x, k, &o).unwrap().inertia / sk
+                })
+                .collect();
+            let worst = r.iter().copied().fold(0.0, f64::max);
+            let best = r.iter().copied().fold(f64::INFINITY, f64::min);
+            let over = r.iter().filter(|&&v| v > 1.01).count();
+            eprintln!("{algorithm:?} k = {k}: best {best:.4} worst {worst:.4} seeds over 1%: {over}/20");
+        }
+    }
+}
+
+#[test]
+fn silhouette_equals_scikit_learn() {
+    let (data, d) = fixture_matrix();
+    let x = kmeans::Matrix::new(&data, d);
+    let labels = fixture("silhouette.csv");
+    let scores = fixture("silhouette_scores.csv");
+    let all: Vec<usize> = (0..labels.len()).collect();
+    for (j, score) in scores.iter().enumerate() {
+        let l: Vec<usize> = labels.iter().map(|r| r[j] as usize).collect();
+        let k = l.iter().max().unwrap() + 1;
+        let ours = select::silhouette(x, &l, &all, k).unwrap();
+        assert!((ours - score[1]).abs() < 1e-9, "labelling {j}: custlens {ours} vs scikit-learn {}", score[1]);
+    }
 }

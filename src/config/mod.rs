@@ -124,6 +124,8 @@ pub struct Config {
     pub currency: CurrencyConfig,
     pub identity: crate::identity::IdentityConfig,
     pub output: OutputConfig,
+    pub cluster: crate::cluster::params::ClusterConfig,
+    pub lifecycle: crate::cluster::params::LifecycleConfig,
     pub sources: Vec<SourceConfig>,
     /// Folder the config file is in; relative paths resolve against it. Not a config key.
     #[serde(skip)]

@@ -5,12 +5,16 @@
 //!    `as_of` (UTC midnight after the latest valid order) — the only collects outside stages.
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
-//! 4. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM.
-//! 5. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
+//! 4. *cluster*: lifecycle stages and customer clusters ([`crate::cluster`]; glue in `cluster.rs`).
+//! 5. *segments*: [`analytics::segments::segments`], every customer joined with features, RFM,
+//!    cluster and lifecycle stage.
+//! 6. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
 //!    always describes a complete `out/`.
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
+
+mod cluster;
 
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
@@ -145,6 +149,7 @@ pub fn analyze(
     let rfm_params = rfm::RfmParams::from_config(&cfg.rfm)
         .check()
         .map_err(|e| PipelineError::Config { key: format!("rfm.{}", e.key()), message: e.to_string() })?;
+    let cluster_params = cluster::params(cfg)?;
     let orders = lake::scan(&s.lake, Table::Orders)?;
     let customers = lake::scan(&s.lake, Table::Customers)?;
     let (as_of, base, rates) = timer.run("prepare", || {
@@ -165,11 +170,12 @@ pub fn analyze(
     }
     let rfm_df =
         timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
+    let clusters =
+        timer.run("cluster", || cluster::run(&cluster_params, &s.lake, orders.clone(), &features, None, as_of))?;
     let seg = timer.run("segments", || {
-        let mut df =
-            analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
-                .collect()
-                .map_err(stage_err("segments"))?;
+        let seg =
+            analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base);
+        let mut df = cluster::join_segments(seg, &clusters.per_customer).collect().map_err(stage_err("segments"))?;
         if cfg.output.pseudonymize {
             output::pseudonymize(&mut df, cfg.output.salt.as_deref().unwrap_or(""), &["email", "phone", "name"])?;
         }
@@ -179,6 +185,12 @@ pub fn analyze(
     outputs.table("customer_features", features, false);
     outputs.table("rfm", rfm_df, false);
     outputs.table("segments", seg, cfg.output.csv);
+    for (name, df) in clusters.tables {
+        outputs.table(name, df, false);
+    }
+    if let Some(model) = clusters.model {
+        outputs.json("cluster_model", model);
+    }
     let out = &s.out;
     let written = outputs.summary();
     timer.run("write", || outputs.write(out))?;
