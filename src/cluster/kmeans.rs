@@ -6,8 +6,8 @@
 //! ties). A run seeds with greedy k-means++ ([`kmeans_plusplus`]; Arthur & Vassilvitskii 2007, as
 //! scikit-learn does it), then iterates Lloyd steps ([`lloyd`]: assign each point to the nearest
 //! centroid, the first on ties; move each centroid to its members' mean) until no assignment
-//! changes or the centroids move less than `tolerance` (Euclidean norm over all centroids), at
-//! most `max_iter` times. Centroids are the clusters' means and labels the nearest centroid.
+//! changes or the centroids' total squared move is at most `tolerance` × the mean variance of the
+//! features (scikit-learn's `tol`), at most `max_iter` times. Centroids are the clusters' means and labels the nearest centroid.
 //!
 //! *linfa* (`algorithm = "linfa_kmeans"`): linfa-clustering's `KMeans` (plain k-means++ seeding,
 //! `n_runs = n_init`, its own iterations), finished with [`lloyd`]. Not the default: on the
@@ -112,13 +112,14 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
     }
     let records = x.to_ndarray()?;
     let ds = linfa::DatasetBase::from(records.view());
+    let shift_tol = o.tolerance * mean_variance(x);
     match o.algorithm {
         Algorithm::Kmeans => {
             let runs: Vec<Partition> = (0..o.n_init)
                 .into_par_iter()
                 .map(|run| {
                     let seeds = kmeans_plusplus(x, k, &mut rng(o.seed, k, run));
-                    lloyd(x, seeds, k, o.max_iter, o.tolerance)
+                    lloyd(x, seeds, k, o.max_iter, shift_tol)
                 })
                 .collect();
             let mut best: Option<Partition> = None;
@@ -134,11 +135,11 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
                 .init_method(linfa_clustering::KMeansInit::KMeansPlusPlus)
                 .n_runs(o.n_init)
                 .max_n_iterations(o.max_iter)
-                .tolerance(o.tolerance)
+                .tolerance(shift_tol.sqrt().max(f64::MIN_POSITIVE))
                 .fit(&ds)
                 .map_err(|e| e.to_string())?;
             let start: Vec<f64> = model.centroids().iter().copied().collect();
-            Ok(lloyd(x, start, k, o.max_iter, o.tolerance))
+            Ok(lloyd(x, start, k, o.max_iter, shift_tol))
         }
         Algorithm::Gmm => {
             let model = linfa_clustering::GaussianMixtureModel::params_with_rng(k, rng(o.seed, k, 0))
@@ -233,9 +234,23 @@ fn means(x: Matrix, labels: &[usize], k: usize, previous: &[f64]) -> (Vec<f64>, 
     (sums, counts)
 }
 
-/// Lloyd steps from `centroids` until no label changes or the centroids move less than
-/// `tolerance` (at most `max_iter` steps); labels are then the nearest centroid.
-pub fn lloyd(x: Matrix, mut centroids: Vec<f64>, k: usize, max_iter: u64, tolerance: f64) -> Partition {
+/// Mean over features of the population variance: the unit of `tolerance` (as scikit-learn's `tol`).
+pub fn mean_variance(x: Matrix) -> f64 {
+    let (n, d) = (x.n(), x.d);
+    if n == 0 {
+        return 0.0;
+    }
+    let mut total = 0.0;
+    for t in 0..d {
+        let mean = (0..n).map(|i| x.row(i)[t]).sum::<f64>() / n as f64;
+        total += (0..n).map(|i| (x.row(i)[t] - mean).powi(2)).sum::<f64>() / n as f64;
+    }
+    total / d as f64
+}
+
+/// Lloyd steps from `centroids` until no label changes or the centroids' total squared move is at
+/// most `shift_tol` (at most `max_iter` steps); labels are then the nearest centroid.
+pub fn lloyd(x: Matrix, mut centroids: Vec<f64>, k: usize, max_iter: u64, shift_tol: f64) -> Partition {
     let d = x.d;
     let assign = |c: &[f64]| -> Vec<usize> {
         (0..x.n()).into_par_iter().with_min_len(4096).map(|i| nearest(x.row(i), c, d).0).collect()
@@ -243,12 +258,12 @@ pub fn lloyd(x: Matrix, mut centroids: Vec<f64>, k: usize, max_iter: u64, tolera
     let mut labels = assign(&centroids);
     for _ in 0..max_iter {
         let next_centroids = means(x, &labels, k, &centroids).0;
-        let shift = sq_dist(&next_centroids, &centroids).sqrt();
+        let shift = sq_dist(&next_centroids, &centroids);
         centroids = next_centroids;
         let next = assign(&centroids);
         let stable = next == labels;
         labels = next;
-        if stable || shift < tolerance {
+        if stable || shift <= shift_tol {
             break;
         }
     }
@@ -299,8 +314,14 @@ mod tests {
 
     #[test]
     fn lloyd_reaches_the_fixed_point_from_bad_centroids() {
-        let p = lloyd(Matrix::new(&LINE, 1), vec![0.0, 2.0], 2, 100, 1e-9);
+        let p = lloyd(Matrix::new(&LINE, 1), vec![0.0, 2.0], 2, 100, 0.0);
         assert!((p.inertia - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mean_variance_by_hand() {
+        // columns (0, 2) and (1, 1): variances 1 and 0 -> 0.5
+        assert_eq!(mean_variance(Matrix::new(&[0.0, 1.0, 2.0, 1.0], 2)), 0.5);
     }
 
     #[test]

@@ -108,8 +108,9 @@ pub struct ClusterConfig {
     pub n_init: usize,
     /// Iterations per initialization. Default 300.
     pub max_iter: u64,
-    /// Convergence: stop when centroids move less than this (Euclidean norm over all centroids,
-    /// scaled units). Default 1e-4.
+    /// Convergence: stop when the centroids' total squared move is at most this × the mean
+    /// variance of the scaled features (scikit-learn's `tol`; linfa's KMeans gets the square root
+    /// as its absolute tolerance, the GMM this value as its lower-bound tolerance). Default 1e-4.
     pub tolerance: f64,
     /// Seed of the initializations and the silhouette sample. Default 0.
     pub seed: u64,

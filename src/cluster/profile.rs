@@ -14,8 +14,9 @@
 //! quantiles `Qp` of each column), so they too depend only on the groups:
 //! - lifecycle word: `new` when the cluster's median `tenure_days` ≤ Q25 of tenure; else `lapsed`
 //!   when its median `recency_days` ≥ Q75 of recency; else `active` when ≤ Q25 of recency;
-//! - value word: median `monetary_total` ≥ Q80 → `high-value`, ≥ Q50 → `mid-value`, else `low-spend`;
-//! - frequency word (not for `new`): mean `frequency` ≥ max(1, 2 × population mean) → `loyal`;
+//! - value word: median `monetary_total` ≥ Q70 → `high-value`, ≤ Q30 → `low-spend`, else
+//!   `mid-value` (so a large cluster around the population's middle is `mid-value`);
+//! - frequency word (not for `new`): mean `frequency` ≥ max(1, 1.5 × population mean) → `loyal`;
 //!   median 0 and mean ≤ ½ × population mean → `one-time`;
 //! - modifiers: mean `return_rate` ≥ max(0.2, 2 × population mean) → `frequent returners`; mean
 //!   `email_engagement` ≥ max(0.3, 2 × population mean) → `email-engaged`.
@@ -178,16 +179,16 @@ pub fn base_label(p: &ClusterProfile, r: &Reference) -> String {
         words.push("active");
     }
     let m = p.median("monetary_total");
-    words.push(if ge(m, r.q("monetary_total", 0.8)) {
+    words.push(if ge(m, r.q("monetary_total", 0.7)) {
         "high-value"
-    } else if ge(m, r.q("monetary_total", 0.5)) {
-        "mid-value"
-    } else {
+    } else if le(m, r.q("monetary_total", 0.3)) {
         "low-spend"
+    } else {
+        "mid-value"
     });
     if !is_new {
         if let (Some(f), Some(pf)) = (p.mean("frequency"), r.mean("frequency")) {
-            if f >= (2.0 * pf).max(1.0) {
+            if f >= (1.5 * pf).max(1.0) {
                 words.push("loyal");
             } else if pf > 0.0 && p.median("frequency") == Some(0.0) && f <= 0.5 * pf {
                 words.push("one-time");
@@ -318,7 +319,7 @@ mod tests {
         let (p, _) = profiles(&six(), &[0, 0, 1, 1, 2, 2], 3);
         let labels: Vec<&str> = p.iter().map(|p| p.label.as_str()).collect();
         // population: tenure Q25 = 102.25 (new below), recency Q75 = 301.75 (lapsed above),
-        // recency Q25 = 3.5; spend Q50 = 50, Q80 = 900; frequency mean 7/3.
+        // recency Q25 = 3.5; spend Q30 = 35, Q70 = 480; frequency mean 7/3.
         assert_eq!(labels, ["high-value loyal", "lapsed mid-value one-time", "new low-spend"]);
     }
 
