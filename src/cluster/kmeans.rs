@@ -110,8 +110,6 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
     if k == 0 || x.n() < k {
         return Err(format!("cannot make {k} clusters of {} customers", x.n()));
     }
-    let records = x.to_ndarray()?;
-    let ds = linfa::DatasetBase::from(records.view());
     let shift_tol = o.tolerance * mean_variance(x);
     match o.algorithm {
         Algorithm::Kmeans => {
@@ -131,6 +129,8 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
             best.ok_or_else(|| "no run".to_string())
         }
         Algorithm::LinfaKmeans => {
+            let records = x.to_ndarray()?;
+            let ds = linfa::DatasetBase::from(records.view());
             let model = linfa_clustering::KMeans::params_with_rng(k, rng(o.seed, k, 0))
                 .init_method(linfa_clustering::KMeansInit::KMeansPlusPlus)
                 .n_runs(o.n_init)
@@ -142,6 +142,8 @@ pub fn fit(x: Matrix, k: usize, o: &FitOptions) -> Result<Partition, String> {
             Ok(lloyd(x, start, k, o.max_iter, shift_tol))
         }
         Algorithm::Gmm => {
+            let records = x.to_ndarray()?;
+            let ds = linfa::DatasetBase::from(records.view());
             let model = linfa_clustering::GaussianMixtureModel::params_with_rng(k, rng(o.seed, k, 0))
                 .n_runs(o.n_init as u64)
                 .max_n_iterations(o.max_iter)

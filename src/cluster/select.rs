@@ -13,7 +13,8 @@
 //! sums in a fixed order, so it is reproducible and matches scikit-learn to rounding.
 //!
 //! For each k the partition is fitted on all customers; the silhouette is computed on one seeded
-//! sample of `silhouette_sample` customers (the same sample for every k), O(sample² · d). The chosen
+//! sample of `silhouette_sample` customers (the same sample for every k), in one pass over the
+//! sample's pairs for all k ([`silhouettes`]), O(sample² · (d + number of k)). The chosen
 //! k has the highest silhouette (the smallest k on ties).
 
 use super::kmeans::{fit, sq_dist, FitOptions, Matrix, Partition};
@@ -31,41 +32,75 @@ use rayon::prelude::*;
 /// assert!((s - (2.5 / 3.5 + 1.5 / 2.5) / 3.0).abs() < 1e-15);
 /// ```
 pub fn silhouette(x: Matrix, labels: &[usize], idx: &[usize], k: usize) -> Option<f64> {
-    let mut counts = vec![0usize; k];
-    for &i in idx {
-        counts[labels[i]] += 1;
-    }
-    let present = counts.iter().filter(|&&c| c > 0).count();
-    if present < 2 || present > idx.len() - 1 {
-        return None;
-    }
-    let s: Vec<f64> = idx
-        .par_iter()
-        .with_min_len(64)
-        .map(|&i| {
-            let own = labels[i];
-            if counts[own] == 1 {
-                return 0.0;
-            }
-            let mut sums = vec![0.0; k];
-            let xi = x.row(i);
-            for &j in idx {
-                sums[labels[j]] += sq_dist(xi, x.row(j)).sqrt();
-            }
-            let a = sums[own] / (counts[own] - 1) as f64;
-            let b = (0..k)
-                .filter(|&c| c != own && counts[c] > 0)
-                .map(|c| sums[c] / counts[c] as f64)
-                .fold(f64::INFINITY, f64::min);
-            let m = a.max(b);
-            if m > 0.0 {
-                (b - a) / m
-            } else {
-                0.0
-            }
+    silhouettes(x, &[(labels, k)], idx)[0]
+}
+
+/// [`silhouette`] of several labellings (`(labels, k)`) of the same rows at once: each distance
+/// between two sampled rows is computed once and added to every labelling's sums, in the same
+/// order as for one labelling, so the results are bit-identical to [`silhouette`]'s.
+pub fn silhouettes(x: Matrix, labellings: &[(&[usize], usize)], idx: &[usize]) -> Vec<Option<f64>> {
+    let offsets: Vec<usize> = labellings
+        .iter()
+        .scan(0, |acc, (_, k)| {
+            let o = *acc;
+            *acc += k;
+            Some(o)
         })
         .collect();
-    Some(s.iter().sum::<f64>() / s.len() as f64)
+    let width: usize = labellings.iter().map(|(_, k)| k).sum();
+    let mut counts = vec![0usize; width];
+    for (l, (labels, _)) in labellings.iter().enumerate() {
+        for &i in idx {
+            counts[offsets[l] + labels[i]] += 1;
+        }
+    }
+    let defined: Vec<bool> = labellings
+        .iter()
+        .enumerate()
+        .map(|(l, (_, k))| {
+            let present = counts[offsets[l]..offsets[l] + k].iter().filter(|&&c| c > 0).count();
+            present >= 2 && present < idx.len()
+        })
+        .collect();
+    // Per sampled row, s(i) for every labelling.
+    let per_row: Vec<Vec<f64>> = idx
+        .par_iter()
+        .with_min_len(16)
+        .map(|&i| {
+            let mut sums = vec![0.0; width];
+            let xi = x.row(i);
+            for &j in idx {
+                let dist = sq_dist(xi, x.row(j)).sqrt();
+                for (l, (labels, _)) in labellings.iter().enumerate() {
+                    sums[offsets[l] + labels[j]] += dist;
+                }
+            }
+            labellings
+                .iter()
+                .enumerate()
+                .map(|(l, (labels, k))| {
+                    let (o, own) = (offsets[l], labels[i]);
+                    if counts[o + own] == 1 {
+                        return 0.0;
+                    }
+                    let a = sums[o + own] / (counts[o + own] - 1) as f64;
+                    let b = (0..*k)
+                        .filter(|&c| c != own && counts[o + c] > 0)
+                        .map(|c| sums[o + c] / counts[o + c] as f64)
+                        .fold(f64::INFINITY, f64::min);
+                    let m = a.max(b);
+                    if m > 0.0 {
+                        (b - a) / m
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (0..labellings.len())
+        .map(|l| defined[l].then(|| per_row.iter().map(|r| r[l]).sum::<f64>() / idx.len() as f64))
+        .collect()
 }
 
 /// The seeded sample of at most `m` of `n` row indices, ascending.
@@ -101,12 +136,15 @@ pub fn select(
     let mut failures = Vec::new();
     for &k in ks {
         match fit(x, k, o) {
-            Ok(partition) => {
-                let s = silhouette(x, &partition.labels, &idx, partition.k);
-                out.push(Candidate { k, partition, silhouette: s });
-            }
+            Ok(partition) => out.push(Candidate { k, partition, silhouette: None }),
             Err(e) => failures.push(format!("k = {k} left out: {e}")),
         }
+    }
+    let labellings: Vec<(&[usize], usize)> =
+        out.iter().map(|c| (c.partition.labels.as_slice(), c.partition.k)).collect();
+    let scores = silhouettes(x, &labellings, &idx);
+    for (c, s) in out.iter_mut().zip(scores) {
+        c.silhouette = s;
     }
     let best = out
         .iter()
@@ -148,6 +186,19 @@ mod tests {
         // a = b = 0 for every point.
         let x = [1.0, 1.0, 1.0, 1.0];
         assert_eq!(silhouette(Matrix::new(&x, 1), &[0, 0, 1, 1], &[0, 1, 2, 3], 2), Some(0.0));
+    }
+
+    #[test]
+    fn several_labellings_at_once_equal_one_at_a_time() {
+        let x: Vec<f64> = (0..60).map(|i| ((i * 31) % 17) as f64 / 3.0).collect();
+        let m = Matrix::new(&x, 2);
+        let a: Vec<usize> = (0..30).map(|i| i % 3).collect();
+        let b: Vec<usize> = (0..30).map(|i| usize::from(x[2 * i] > 2.5)).collect();
+        let c = vec![0usize; 30];
+        let idx: Vec<usize> = (0..30).step_by(2).collect();
+        let all = silhouettes(m, &[(&a, 3), (&b, 2), (&c, 1)], &idx);
+        assert_eq!(all, [silhouette(m, &a, &idx, 3), silhouette(m, &b, &idx, 2), None]);
+        assert!(all[0].is_some() && all[1].is_some());
     }
 
     #[test]
