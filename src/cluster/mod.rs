@@ -37,7 +37,7 @@
 //! assert_eq!(out.model.clusters, 2);
 //! assert_eq!(out.model.features.len(), 3); // recency, frequency, monetary; the rest dropped
 //! let labels = out.clusters.column("label").unwrap().str().unwrap();
-//! assert_eq!(labels.get(0), Some("high-value loyal"));
+//! assert_eq!(labels.get(0), Some("active high-value loyal"));
 //! ```
 
 pub mod features;

@@ -27,9 +27,9 @@ use rayon::prelude::*;
 /// ## Example
 /// ```
 /// use custlens::cluster::{kmeans::Matrix, select::silhouette};
-/// // {0, 1} and {4}: s = (3.5−1)/3.5, (2.5−1)/2.5, 0 for the singleton.
+/// // {0, 1} and {4}: a = 1 for both, b = 4 and 3: s = 3/4, 2/3, and 0 for the singleton.
 /// let s = silhouette(Matrix::new(&[0.0, 1.0, 4.0], 1), &[0, 0, 1], &[0, 1, 2], 2).unwrap();
-/// assert!((s - (2.5 / 3.5 + 1.5 / 2.5) / 3.0).abs() < 1e-15);
+/// assert!((s - (0.75 + 2.0 / 3.0) / 3.0).abs() < 1e-15);
 /// ```
 pub fn silhouette(x: Matrix, labels: &[usize], idx: &[usize], k: usize) -> Option<f64> {
     silhouettes(x, &[(labels, k)], idx)[0]
