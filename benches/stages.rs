@@ -68,8 +68,13 @@ fn fixture(customers: usize) -> Fixture {
     let work = tempfile::tempdir().expect("temp folder");
     let lake_dir = work.path().join("lake");
     let report = ingest::ingest(&specs, &lake_dir, &opts).expect("ingest");
-    let settings =
-        AnalyzeSettings { lake: lake_dir.clone(), out: work.path().join("out"), as_of: None, command: "bench".into() };
+    let settings = AnalyzeSettings {
+        lake: lake_dir.clone(),
+        out: work.path().join("out"),
+        as_of: None,
+        command: "bench".into(),
+        previous: None,
+    };
     let manifest = pipeline::analyze(&cfg, &settings, Some(&report)).expect("analyze").manifest;
     let as_of = ingest::parse::parse_as_of(&manifest.as_of).expect("manifest as_of");
     let base = manifest.base_currency.clone();

@@ -15,6 +15,7 @@
 //! - [`analytics`]: pure LazyFrame → LazyFrame analyses.
 //! - [`clv`](mod@clv): churn risk and lifetime value (BG/NBD, Gamma-Gamma): summaries, fits, scores, validation.
 //! - [`basket`]: market-basket analysis: parallel FP-growth, association rules, recommendations.
+//! - [`cluster`]: customer clusters (k-means, silhouette-chosen k, labelled profiles) and lifecycle stages.
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
@@ -25,6 +26,7 @@ pub mod analytics;
 pub mod basket;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod clv;
 pub mod config;
 pub mod forget;

@@ -307,7 +307,8 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
         .map(crate::ingest::parse::parse_as_of)
         .transpose()
         .map_err(|m| BenchError::Invalid(format!("analysis.as_of: {m}")))?;
-    let settings = AnalyzeSettings { lake: lake.clone(), out: out.clone(), as_of, command: s.command.clone() };
+    let settings =
+        AnalyzeSettings { lake: lake.clone(), out: out.clone(), as_of, command: s.command.clone(), previous: None };
     let m = pipeline::analyze(&cfg, &settings, Some(&report))?.manifest;
     let count = |list: &[(String, usize)], name: &str| {
         list.iter().find(|(n, _)| n == name).map(|(_, c)| *c as u64).unwrap_or(0)
@@ -315,7 +316,7 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
     let orders = count(&m.lake_rows, "orders");
     for st in &m.stages {
         let (rows, unit) = match st.stage.as_str() {
-            "rfm" => (count(&m.outputs, "customer_features"), "buyers"),
+            "rfm" | "cluster" => (count(&m.outputs, "customer_features"), "buyers"),
             "segments" => (count(&m.lake_rows, "customers"), "customers"),
             "write" => (m.outputs.iter().map(|(_, c)| *c as u64).sum(), "output rows"),
             _ => (orders, "orders"),

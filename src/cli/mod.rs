@@ -114,6 +114,10 @@ pub struct AnalyzeArgs {
     /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
     #[arg(long)]
     pub pseudonymize: bool,
+    /// A previous run's output folder: write `segment_changes` (who moved between segments,
+    /// cluster labels and churn tiers since then).
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
     /// Last day of the CLV calibration period (YYYY-MM-DD, UTC); overrides `[clv] calibration_end`.
     #[arg(long, value_name = "DATE")]
     pub calibration_end: Option<String>,
@@ -132,6 +136,10 @@ pub struct RunArgs {
     /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
     #[arg(long)]
     pub pseudonymize: bool,
+    /// A previous run's output folder: write `segment_changes` (who moved between segments,
+    /// cluster labels and churn tiers since then).
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
     /// Last day of the CLV calibration period (YYYY-MM-DD, UTC); overrides `[clv] calibration_end`.
     #[arg(long, value_name = "DATE")]
     pub calibration_end: Option<String>,
@@ -276,6 +284,7 @@ fn do_analyze(
     lake: PathBuf,
     out: Option<PathBuf>,
     as_of: Option<&str>,
+    previous: Option<PathBuf>,
     ingest: Option<&IngestReport>,
 ) -> Result<(), CliError> {
     let settings = AnalyzeSettings {
@@ -283,6 +292,7 @@ fn do_analyze(
         out: out.unwrap_or_else(|| cfg.out_dir()),
         as_of: parse_as_of(as_of, cfg)?,
         command: command_line(),
+        previous,
     };
     let report = pipeline::analyze(cfg, &settings, ingest)?;
     let m = &report.manifest;
@@ -343,7 +353,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Analyze(a) => {
             let cfg = with_calibration_end(cfg, a.calibration_end.as_deref());
             let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
-            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), None)
+            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), a.previous, None)
         }
         Command::Run(a) => {
             let cfg = with_calibration_end(cfg, a.calibration_end.as_deref());
@@ -354,7 +364,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             })?;
             let report = do_ingest(&cfg, &a.ingest)?;
             let lake = a.ingest.lake.clone().unwrap_or_else(|| cfg.lake_dir());
-            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), Some(&report))
+            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), a.previous, Some(&report))
         }
         Command::Gen(g) => {
             let d = SampleConfig::default();

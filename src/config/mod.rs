@@ -135,6 +135,9 @@ pub struct Config {
     pub identity: crate::identity::IdentityConfig,
     pub clv: crate::clv::ClvConfig,
     pub output: OutputConfig,
+    pub cluster: crate::cluster::params::ClusterConfig,
+    pub lifecycle: crate::cluster::params::LifecycleConfig,
+    pub triggers: crate::marketing::TriggerConfig,
     pub sources: Vec<SourceConfig>,
     /// Folder the config file is in; relative paths resolve against it. Not a config key.
     #[serde(skip)]
@@ -206,6 +209,9 @@ impl Config {
             }
         }
         self.identity.check().map_err(|m| self.invalid("identity.default_phone_region", m))?;
+        crate::marketing::TriggerParams::from_config(&self.triggers)
+            .check()
+            .map_err(|e| self.invalid(&format!("triggers.{}", e.key()), e.to_string()))?;
         for (i, s) in self.sources.iter().enumerate() {
             if let Some(r) = s.phone_region.as_deref().filter(|r| crate::identity::phone_region(r).is_none()) {
                 return Err(self.invalid(

@@ -18,7 +18,7 @@ pub enum OutputError {
 }
 
 /// The version of the output layout (columns and dtypes of every output table).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Writes `df` as zstd Parquet, atomically.
 pub fn parquet(path: &Path, df: &mut DataFrame) -> Result<(), OutputError> {

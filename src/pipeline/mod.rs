@@ -7,19 +7,25 @@
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
 //! 4. *clv*: BG/NBD + Gamma-Gamma fit, scores and holdout validation ([`crate::clv`], glue in
 //!    `pipeline/clv.rs`).
-//! 5. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM
-//!    (and P(alive), churn tier and CLV when the CLV stage succeeded).
-//! 4. *segments*: [`analytics::segments::segments`], every customer joined with features and RFM.
-//! 5. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations
-//!    (joined into segments as `recommended_items`); skipped with `[basket] enabled = false`.
-//! 6. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
+//! 5. *cluster*: lifecycle stages and customer clusters ([`crate::cluster`]; glue in `cluster.rs`),
+//!    with predicted CLV and P(alive) when the CLV stage succeeded.
+//! 6. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations;
+//!    skipped with `[basket] enabled = false`.
+//! 7. *segments*: [`analytics::segments::segments`], every customer joined with features, RFM,
+//!    cluster and lifecycle stage, P(alive), churn tier and CLV, recommendations, and return,
+//!    complaint and refund counts.
+//! 8. *marketing*: the trigger rules over the segments table → `actions`, one audience per action,
+//!    their sizes, and (with `previous`) `segment_changes` ([`crate::marketing`]; `marketing.rs`).
+//! 9. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
 //!    always describes a complete `out/`.
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
 
 mod basket;
+mod cluster;
 mod clv;
+mod marketing;
 
 use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
 use crate::config::Config;
@@ -57,6 +63,8 @@ pub struct AnalyzeSettings {
     pub as_of: Option<i64>,
     /// The command line, for the manifest.
     pub command: String,
+    /// A previous run's output folder: `segment_changes` compares its `segments` with today's.
+    pub previous: Option<PathBuf>,
 }
 
 /// What `analyze` wrote.
@@ -160,6 +168,10 @@ pub fn analyze(
     let basket_params = crate::basket::BasketParams::from_config(&cfg.basket)
         .check()
         .map_err(|e| PipelineError::Config { key: format!("basket.{}", e.key()), message: e.to_string() })?;
+    let cluster_params = cluster::params(cfg)?;
+    let trigger_params = crate::marketing::TriggerParams::from_config(&cfg.triggers)
+        .check()
+        .map_err(|e| PipelineError::Config { key: format!("triggers.{}", e.key()), message: e.to_string() })?;
     let orders = lake::scan(&s.lake, Table::Orders)?;
     let customers = lake::scan(&s.lake, Table::Customers)?;
     let (as_of, base, rates) = timer.run("prepare", || {
@@ -182,35 +194,44 @@ pub fn analyze(
         timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
     let clv_result =
         timer.run("clv", || clv::run(analytics::valid_orders(orders.clone(), as_of, &rates), as_of, &clv_params))?;
-    let seg = timer.run("segments", || {
-        let mut df =
-            analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base)
-                .collect()
-                .map_err(stage_err("segments"))?;
-        if cfg.output.pseudonymize {
-            output::pseudonymize(&mut df, cfg.output.salt.as_deref())?;
-        }
-        if let clv::ClvResult::Done { clv, .. } = &clv_result {
-            df = clv::join_segments(df, clv)?;
-        }
-        Ok(df)
-    })?;
+    let clv_frame = match &clv_result {
+        clv::ClvResult::Done { clv, .. } => Some(clv),
+        clv::ClvResult::Failed { .. } => None,
+    };
+    let clusters =
+        timer.run("cluster", || cluster::run(&cluster_params, &s.lake, orders.clone(), &features, clv_frame, as_of))?;
     let baskets = match basket_params.enabled() {
         true => Some(timer.run("basket", || basket::run(&s.lake, orders.clone(), as_of, &basket_params))?),
         false => None,
     };
-    let seg = match &baskets {
-        Some(t) => basket::join_segments(seg, t)?,
-        None => seg,
-    };
-    // Joins need not keep row order: one sort, so equal inputs give byte-identical files.
-    let seg = seg.sort(["customer_id"], SortMultipleOptions::default()).map_err(stage_err("segments"))?;
+    let seg = timer.run("segments", || {
+        let seg =
+            analytics::segments::segments(customers.clone(), features.clone().lazy(), rfm_df.clone().lazy(), &base);
+        let mut df = cluster::join_segments(seg, &clusters.per_customer).collect().map_err(stage_err("segments"))?;
+        if let Some(c) = clv_frame {
+            df = clv::join_segments(df, c)?;
+        }
+        if let Some(t) = &baskets {
+            df = basket::join_segments(df, t)?;
+        }
+        marketing::join_service_counts(df, &s.lake)
+    })?;
+    let market =
+        timer.run("marketing", || marketing::run(&trigger_params, &s.lake, &seg, as_of, s.previous.as_deref()))?;
+    let seg = marketing::join_actions(seg, &market.actions)?;
     let mut outputs = Outputs::default();
     outputs.table("customer_features", features, false);
     outputs.table("rfm", rfm_df, false);
     outputs.table("segments", seg, cfg.output.csv);
+    marketing::add_outputs(&mut outputs, market, cfg.output.csv);
     if let Some(t) = baskets {
         basket::add_outputs(&mut outputs, t);
+    }
+    for (name, df) in clusters.tables {
+        outputs.table(name, df, false);
+    }
+    if let Some(model) = clusters.model {
+        outputs.json("cluster_model", model);
     }
     let out = &s.out;
     match clv_result {
@@ -225,6 +246,9 @@ pub fn analyze(
                 let _ = std::fs::remove_file(out.join(stale));
             }
         }
+    }
+    if cfg.output.pseudonymize {
+        outputs.pseudonymize(cfg.output.salt.as_deref())?;
     }
     let written = outputs.summary();
     timer.run("write", || outputs.write(out))?;
@@ -263,6 +287,14 @@ impl Outputs {
     /// A JSON document (e.g. a fitted model) at `out/<name>.json`.
     fn json(&mut self, name: &str, value: serde_json::Value) {
         self.json.push((name.to_string(), value));
+    }
+
+    /// Pseudonymizes contacts in every table (see [`output::pseudonymize`]).
+    fn pseudonymize(&mut self, salt: Option<&str>) -> Result<(), PipelineError> {
+        for (_, df, _) in &mut self.tables {
+            output::pseudonymize(df, salt)?;
+        }
+        Ok(())
     }
 
     /// (name, rows) per table, for the manifest.
