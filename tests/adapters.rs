@@ -2,13 +2,9 @@
 //! auto-detected from the header, canonical rows checked value by value.
 
 mod common;
-use common::{custlens, ok};
+use common::{custlens, ok, read};
 use polars::prelude::*;
 use std::path::Path;
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
-}
 
 /// (status, gross, discount, refund, net, currency, customer_key, phone) of an order.
 type Row = (String, f64, f64, f64, f64, String, Option<String>, Option<String>);

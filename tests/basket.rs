@@ -2,20 +2,10 @@
 //! on generated data, and equality with pyFIM and mlxtend on committed fixtures.
 
 mod common;
-use common::{custlens, ok};
+use common::{custlens, ok, read, repo};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .finish()
-        .unwrap()
-}
 
 fn lists(df: &DataFrame, c: &str) -> Vec<Vec<String>> {
     df.column(c)

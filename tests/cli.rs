@@ -1,20 +1,10 @@
 //! Integration tests through the `custlens` binary.
 
 mod common;
-use common::{custlens, ok};
+use common::{custlens, ok, read, repo};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .finish()
-        .unwrap()
-}
 
 fn manifest(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()

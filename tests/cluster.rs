@@ -1,20 +1,9 @@
 //! The cluster and lifecycle stages through the `custlens` binary, on the bundled sample.
 
 mod common;
-use common::{custlens, ok};
+use common::{custlens, ok, read, repo};
 use polars::prelude::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .finish()
-        .unwrap()
-}
 
 fn names(df: &DataFrame) -> Vec<String> {
     df.get_column_names().iter().map(|s| s.to_string()).collect()

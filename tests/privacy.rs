@@ -2,21 +2,12 @@
 //! segment tables) pseudonymized outputs carry no raw email.
 
 mod common;
-use common::{custlens, ok};
-use polars::prelude::*;
+use common::{custlens, ok, read, repo};
 use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn run_sample(dir: &Path) {
     let cfg = repo().join("data/sample/custlens.toml");
     ok(&custlens(dir, &["run", "--config", cfg.to_str().unwrap(), "--lake", "lake", "--out", "out"]));
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
 }
 
 /// Every text under `dir`, lower-cased: string cells of every Parquet file, and whole text files.

@@ -1,17 +1,9 @@
 //! The segments table, actions and audiences through the CLI, on the sample and on generated data.
 
 mod common;
-use common::{custlens, ok};
+use common::{custlens, ok, read, repo};
 use polars::prelude::*;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
-}
+use std::path::Path;
 
 /// The documented segments columns and dtypes (schema_version 2).
 const SEGMENT_COLUMNS: [(&str, &str); 32] = [

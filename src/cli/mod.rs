@@ -100,11 +100,9 @@ pub struct IngestArgs {
     pub strict: bool,
 }
 
+/// The flags of `analyze` that `run` shares.
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    /// Lake folder (default: `[paths] lake`, else lake/).
-    #[arg(long, value_name = "DIR")]
-    pub lake: Option<PathBuf>,
+pub struct AnalysisArgs {
     /// Output folder (default: `[paths] out`, else out/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -124,25 +122,20 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Lake folder (default: `[paths] lake`, else lake/).
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub ingest: IngestArgs,
-    /// Output folder (default: `[paths] out`, else out/).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
-    #[arg(long, value_name = "TIMESTAMP")]
-    pub as_of: Option<String>,
-    /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
-    #[arg(long)]
-    pub pseudonymize: bool,
-    /// A previous run's output folder: write `segment_changes` (who moved between segments,
-    /// cluster labels and churn tiers since then).
-    #[arg(long, value_name = "DIR")]
-    pub previous: Option<PathBuf>,
-    /// Last day of the CLV calibration period (YYYY-MM-DD, UTC); overrides `[clv] calibration_end`.
-    #[arg(long, value_name = "DATE")]
-    pub calibration_end: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 #[derive(Debug, Args)]
@@ -279,20 +272,13 @@ fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
     Ok(report)
 }
 
-fn do_analyze(
-    cfg: &Config,
-    lake: PathBuf,
-    out: Option<PathBuf>,
-    as_of: Option<&str>,
-    previous: Option<PathBuf>,
-    ingest: Option<&IngestReport>,
-) -> Result<(), CliError> {
+fn do_analyze(cfg: &Config, lake: PathBuf, a: AnalysisArgs, ingest: Option<&IngestReport>) -> Result<(), CliError> {
     let settings = AnalyzeSettings {
         lake,
-        out: out.unwrap_or_else(|| cfg.out_dir()),
-        as_of: parse_as_of(as_of, cfg)?,
+        out: a.out.unwrap_or_else(|| cfg.out_dir()),
+        as_of: parse_as_of(a.as_of.as_deref(), cfg)?,
         command: command_line(),
-        previous,
+        previous: a.previous,
     };
     let report = pipeline::analyze(cfg, &settings, ingest)?;
     let m = &report.manifest;
@@ -339,10 +325,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     };
     let cfg_path = config_path(&cli.global, wants_sample);
     let mut cfg = Config::load(cfg_path.as_deref(), &cli.global.set)?;
-    if matches!(
-        &cli.command,
-        Command::Run(RunArgs { pseudonymize: true, .. }) | Command::Analyze(AnalyzeArgs { pseudonymize: true, .. })
-    ) {
+    let analysis = match &cli.command {
+        Command::Run(r) => Some(&r.analysis),
+        Command::Analyze(a) => Some(&a.analysis),
+        _ => None,
+    };
+    if analysis.is_some_and(|a| a.pseudonymize) {
         cfg.output.pseudonymize = true;
     }
     if let Some(p) = &cfg_path {
@@ -351,20 +339,20 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Ingest(a) => do_ingest(&cfg, &a).map(|_| ()),
         Command::Analyze(a) => {
-            let cfg = with_calibration_end(cfg, a.calibration_end.as_deref());
+            let cfg = with_calibration_end(cfg, a.analysis.calibration_end.as_deref());
             let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
-            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), a.previous, None)
+            do_analyze(&cfg, lake, a.analysis, None)
         }
         Command::Run(a) => {
-            let cfg = with_calibration_end(cfg, a.calibration_end.as_deref());
+            let cfg = with_calibration_end(cfg, a.analysis.calibration_end.as_deref());
             // Check --as-of and [clv] before ingesting, so a typo costs nothing.
-            parse_as_of(a.as_of.as_deref(), &cfg)?;
+            parse_as_of(a.analysis.as_of.as_deref(), &cfg)?;
             crate::clv::ClvParams::from_config(&cfg.clv).check().map_err(|e| {
                 CliError::Pipeline(PipelineError::Config { key: format!("clv.{}", e.key()), message: e.to_string() })
             })?;
             let report = do_ingest(&cfg, &a.ingest)?;
             let lake = a.ingest.lake.clone().unwrap_or_else(|| cfg.lake_dir());
-            do_analyze(&cfg, lake, a.out, a.as_of.as_deref(), a.previous, Some(&report))
+            do_analyze(&cfg, lake, a.analysis, Some(&report))
         }
         Command::Gen(g) => {
             let d = SampleConfig::default();

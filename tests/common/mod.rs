@@ -2,8 +2,19 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A Parquet file as a DataFrame.
+pub fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).expect("file exists")).finish().expect("valid Parquet")
+}
 
 /// Runs `custlens ARGS` in `dir` with info logs on stderr.
 pub fn custlens(dir: &Path, args: &[&str]) -> Output {
