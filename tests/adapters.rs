@@ -585,3 +585,19 @@ fn excel_sheet_is_chosen_by_name() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("no sheet `Orders`") && err.contains("说明, 订单"), "{err}");
 }
+
+/// Amazon JP reports are Shift-JIS: detected from the header, decoded without a mapping.
+#[test]
+fn amazon_jp_report_in_shift_jis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixture("amazon_jp/all_orders_jp.txt");
+    ok(&custlens(tmp.path(), &["ingest", "--input", f.to_str().unwrap(), "--lake", "lake"]));
+    let items = read(&tmp.path().join("lake/order_items/part-0.parquet"));
+    let names: Vec<&str> = items.column("product_name").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(names, ["マグカップ 陶器 350ml"]);
+    let orders = read(&tmp.path().join("lake/orders/part-0.parquet"));
+    assert_eq!(
+        order(&orders, "amazon:503-1111111-2222222"),
+        row("shipped", 1980.0, 0.0, 0.0, 1980.0, "JPY", None, None)
+    );
+}

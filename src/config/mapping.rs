@@ -69,7 +69,8 @@ pub enum Encoding {
     Windows1252,
     #[serde(alias = "cp932", alias = "sjis")]
     ShiftJis,
-    /// UTF-8 when valid, else Windows-1252 (Amazon's EU reports).
+    /// UTF-8 when valid, else Shift-JIS when the bytes are Shift-JIS Japanese (Amazon JP), else
+    /// Windows-1252 (Amazon's EU reports).
     AutoLatin,
 }
 

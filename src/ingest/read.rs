@@ -112,9 +112,19 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
         Encoding::ShiftJis => with(encoding_rs::SHIFT_JIS, "Shift-JIS"),
         Encoding::AutoLatin => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_string()),
-            Err(_) => with(encoding_rs::WINDOWS_1252, "UTF-8 or Windows-1252"),
+            Err(_) => Ok(shift_jis_japanese(bytes)
+                .map_or_else(|| encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(), |t| t)),
         },
     }
+}
+
+/// The text when `bytes` are valid Shift-JIS holding Japanese (kana or kanji), as Amazon's JP
+/// reports are. Western Windows-1252 text almost never passes: its accented letters are Shift-JIS
+/// lead bytes that ASCII cannot follow, and what does decode holds no kana.
+fn shift_jis_japanese(bytes: &[u8]) -> Option<String> {
+    let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
+    let japanese = |c: char| matches!(c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF66}'..='\u{FF9F}');
+    (!had_errors && text.chars().any(japanese)).then(|| text.into_owned())
 }
 
 /// Reads decoded text as CSV/TSV or JSONL.
@@ -618,6 +628,15 @@ mod tests {
         assert_eq!(decode(&bytes, Encoding::Auto).unwrap(), "订单编号,状态\n1,交易成功\n");
         assert!(decode(&bytes, Encoding::Utf8).unwrap_err().contains("UTF-8"));
         assert_eq!(decode(b"\xEF\xBB\xBFa,b", Encoding::Auto).unwrap(), "a,b");
+    }
+
+    #[test]
+    fn auto_latin_reads_utf8_shift_jis_and_windows_1252() {
+        let sjis = encoding_rs::SHIFT_JIS.encode("product-name\nマグカップ 陶器\n").0.into_owned();
+        assert_eq!(decode(&sjis, Encoding::AutoLatin).unwrap(), "product-name\nマグカップ 陶器\n");
+        let cp1252 = encoding_rs::WINDOWS_1252.encode("product-name\nCafé Becher, München\n").0.into_owned();
+        assert_eq!(decode(&cp1252, Encoding::AutoLatin).unwrap(), "product-name\nCafé Becher, München\n");
+        assert_eq!(decode("Café".as_bytes(), Encoding::AutoLatin).unwrap(), "Café");
     }
 
     #[test]
