@@ -113,7 +113,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
         Encoding::AutoLatin => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_string()),
             Err(_) => Ok(shift_jis_japanese(bytes)
-                .map_or_else(|| encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(), |t| t)),
+                .unwrap_or_else(|| encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned())),
         },
     }
 }
