@@ -18,9 +18,12 @@
 //! ## Parameters
 //! See [`params`] (`[clv]` in the config).
 
+pub mod bgbb;
 pub mod bgnbd;
 pub mod fit;
 pub mod gamma_gamma;
+pub mod mbgnbd;
+pub mod pareto_nbd;
 pub mod params;
 pub mod score;
 pub mod simulate;
