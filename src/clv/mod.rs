@@ -23,6 +23,7 @@ pub mod bgnbd;
 pub mod fit;
 pub mod gamma_gamma;
 pub mod mbgnbd;
+pub mod model;
 pub mod pareto_nbd;
 pub mod params;
 pub mod score;
@@ -31,7 +32,7 @@ pub mod special;
 pub mod summary;
 pub mod validation;
 
-pub use params::{ClvConfig, ClvParams, ClvParamsError, ClvValidParams, TimeUnit};
+pub use params::{BgbbPeriod, ClvConfig, ClvModel, ClvParams, ClvParamsError, ClvValidParams, TimeUnit};
 
 /// CLV failures. Every message names the model and the reason.
 #[derive(Debug, thiserror::Error)]
