@@ -11,23 +11,35 @@
 //!   (weeks, 10 % discount) — the target (1M in under 2 s on 2 cores);
 //! - `clv_fit`: both fits alone; `clv_score`: scoring alone, at the fitted parameters;
 //! - `clv_summary`: the summary from orders ([`custlens::clv::summary::summary`], collected),
-//!   100k and 1M only.
+//!   100k and 1M only;
+//! - `clv_pareto_fit`: Pareto/NBD from the customers' (x, t_x, T) columns (compression to
+//!   distinct rows and (x, t) pairs + fit) on data simulated from Pareto/NBD (r 0.55, α 10 per
+//!   day, s 0.6, β 80, same acquisition window) — the target is 1M in under 5 s on
+//!   2 cores; `clv_pareto_score`: scoring at the fitted parameters; `clv_mbgnbd_fit`: MBG/NBD
+//!   on the BG/NBD data; `clv_bgbb_fit`: BG/BB on simulated cohorts (12 monthly opportunities).
 //!
 //! `CUSTLENS_CLV_DUMP=DIR` also writes each size's summary as `DIR/clv-summary-N.csv`
 //! (customer_id, x, t_x_days, T_days, spend) for `benches/compare/tools/clv_lifetimes.py --summary`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
+use custlens::clv::bgbb::BgBb;
 use custlens::clv::bgnbd::BgNbd;
+use custlens::clv::fit::{fit_bgbb, fit_mbgnbd, fit_pareto_nbd, BgBbData, CountData, ParetoNbdData};
 use custlens::clv::gamma_gamma::GammaGamma;
+use custlens::clv::model::TimeBase;
+use custlens::clv::pareto_nbd::ParetoNbd;
 use custlens::clv::score::{fit, score, SummaryColumns};
-use custlens::clv::simulate::simulate;
+use custlens::clv::simulate::{simulate, simulate_bgbb, simulate_model, CountProcess};
 use custlens::clv::summary::summary;
-use custlens::clv::{ClvParams, TimeUnit};
+use custlens::clv::{ClvModel, ClvParams, TimeUnit};
 use polars::prelude::*;
 use std::time::Duration;
 
 const M: BgNbd = BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 };
 const G: GammaGamma = GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 };
+const P: ParetoNbd = ParetoNbd { r: 0.55, alpha: 10.0, s: 0.6, beta: 80.0 };
+const BB: BgBb = BgBb { alpha: 1.2, beta: 0.75, gamma: 0.66, delta: 2.8 };
+const BASE: TimeBase = TimeBase { unit: TimeUnit::Weeks, period: None, calibration_end_day: 729 };
 
 fn sizes() -> Vec<usize> {
     let mut s = vec![100_000, 1_000_000];
@@ -54,15 +66,15 @@ fn bench(c: &mut Criterion) {
         }
         let cols = SummaryColumns::from_frame(&df, unit).expect("columns");
         let t0 = std::time::Instant::now();
-        let fitted = fit(&cols, unit, 729).expect("fit");
+        let fitted = fit(&cols, ClvModel::Bgnbd, BASE).expect("fit");
         eprintln!("clv bench n={n}: first fit {:.3} s", t0.elapsed().as_secs_f64());
         eprintln!(
             "clv bench n={n}: distinct (x,t_x,T) rows {}, bgnbd {:?} ({} iterations, {}, converged {}), gamma_gamma {:?} ({} iterations, {})",
-            fitted.bgnbd_report.n_rows,
-            fitted.bgnbd,
-            fitted.bgnbd_report.iterations,
-            fitted.bgnbd_report.method,
-            fitted.bgnbd_report.converged,
+            fitted.report.n_rows,
+            fitted.model,
+            fitted.report.iterations,
+            fitted.report.method,
+            fitted.report.converged,
             fitted.spend,
             fitted.spend_report.iterations,
             fitted.spend_report.method
@@ -73,7 +85,7 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("fit_score", n), &df, |b, df| {
             b.iter(|| {
                 let cols = SummaryColumns::from_frame(df, unit).expect("columns");
-                let f = fit(&cols, unit, 729).expect("fit");
+                let f = fit(&cols, ClvModel::Bgnbd, BASE).expect("fit");
                 score(df, &cols, &f, &p).expect("score")
             })
         });
@@ -81,7 +93,9 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group("clv_fit");
         g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("fit", n), &cols, |b, cols| b.iter(|| fit(cols, unit, 729).expect("fit")));
+        g.bench_with_input(BenchmarkId::new("fit", n), &cols, |b, cols| {
+            b.iter(|| fit(cols, ClvModel::Bgnbd, BASE).expect("fit"))
+        });
         g.finish();
         let mut g = c.benchmark_group("clv_score");
         g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));
@@ -100,6 +114,65 @@ fn bench(c: &mut Criterion) {
             });
             g.finish();
         }
+        let mut g = c.benchmark_group("clv_mbgnbd_fit");
+        g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("fit", n), &cols, |b, c| {
+            b.iter(|| fit_mbgnbd(&CountData::for_model("mbgnbd", &c.x, &c.t_x, &c.t).expect("data")).expect("fit"))
+        });
+        g.finish();
+        drop(df);
+        drop(cols);
+
+        // Pareto/NBD on its own data.
+        let sim = simulate_model(n, 1, 730, &CountProcess::ParetoNbd(P), &G, false).expect("simulate");
+        let pcols = SummaryColumns::from_frame(&sim.summary, unit).expect("columns");
+        let t0 = std::time::Instant::now();
+        let data = CountData::for_model("pareto_nbd", &pcols.x, &pcols.t_x, &pcols.t).expect("data");
+        let pd = ParetoNbdData::new(&data);
+        let (pm, prep) = fit_pareto_nbd(&pd).expect("pareto fit");
+        eprintln!(
+            "clv bench n={n}: pareto_nbd first fit {:.3} s: distinct rows {}, (x, t) pairs {}, {:?} ({} iterations, {}, converged {})",
+            t0.elapsed().as_secs_f64(),
+            data.rows(),
+            pd.pairs(),
+            pm,
+            prep.iterations,
+            prep.method,
+            prep.converged
+        );
+        let mut g = c.benchmark_group("clv_pareto_fit");
+        g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("fit", n), &pcols, |b, c| {
+            b.iter(|| {
+                let d = CountData::for_model("pareto_nbd", &c.x, &c.t_x, &c.t).expect("data");
+                fit_pareto_nbd(&ParetoNbdData::new(&d)).expect("fit")
+            })
+        });
+        g.finish();
+        let pfit = fit(&pcols, ClvModel::ParetoNbd, BASE).expect("fit");
+        let mut g = c.benchmark_group("clv_pareto_score");
+        g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("score", n), &sim.summary, |b, df| {
+            b.iter(|| score(df, &pcols, &pfit, &p).expect("score"))
+        });
+        g.finish();
+
+        // BG/BB cohorts.
+        let bb = simulate_bgbb(n, 1, &[12], &BB).expect("simulate");
+        let col = |c: &str| -> Vec<f64> {
+            bb.column(c).expect("column").i64().expect("i64").into_no_null_iter().map(|v| v as f64).collect()
+        };
+        let (bx, btx, bn) = (col("x"), col("t_x"), col("n"));
+        let mut g = c.benchmark_group("clv_bgbb_fit");
+        g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("fit", n), |b| {
+            b.iter(|| fit_bgbb(&BgBbData::new(&bx, &btx, &bn).expect("data")).expect("fit"))
+        });
+        g.finish();
     }
 }
 

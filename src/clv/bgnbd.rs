@@ -151,26 +151,38 @@ pub(crate) struct XTerms {
     inv_a: f64,
     /// 1/(b+x−1) for x > 0, else 0.
     inv_bx1: f64,
+    /// Whether the customer can have dropped out (BG/NBD: after a repeat purchase, x > 0;
+    /// MBG/NBD: always, also right after the first purchase).
+    drops: bool,
 }
 
 impl XTerms {
     pub(crate) fn new(m: &BgNbd, x: f64) -> XTerms {
+        XTerms::with_shift(m, x, 0.0)
+    }
+
+    /// k = 0: BG/NBD. k = 1: MBG/NBD (Batislam, Denizel & Filiztekin 2007), whose likelihood is
+    /// BG/NBD's with B(a, b+x) → B(a, b+x+1), (b+x−1) → (b+x), and the dropout term present for
+    /// every x (see [`super::mbgnbd`]).
+    pub(crate) fn with_shift(m: &BgNbd, x: f64, k: f64) -> XTerms {
         let (r, alpha, a, b) = (m.r, m.alpha, m.a, m.b);
-        let a12 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) + ln_gamma(b + x)
+        let a12 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) + ln_gamma(b + x + k)
             - ln_gamma(b)
-            - ln_gamma(a + b + x);
-        let c4 = if x > 0.0 { a.ln() - (b + x - 1.0).ln() } else { f64::NEG_INFINITY };
-        let (pab, pabx) = (digamma(a + b), digamma(a + b + x));
+            - ln_gamma(a + b + x + k);
+        let drops = x > 0.0 || k > 0.0;
+        let c4 = if drops { a.ln() - (b + x - 1.0 + k).ln() } else { f64::NEG_INFINITY };
+        let (pab, pabx) = (digamma(a + b), digamma(a + b + x + k));
         XTerms {
             a12,
             c4,
             d_r: digamma(r + x) - digamma(r),
             d_a: pab - pabx,
-            d_b: pab + digamma(b + x) - digamma(b) - pabx,
+            d_b: pab + digamma(b + x + k) - digamma(b) - pabx,
             ln_alpha: alpha.ln(),
             r_over_alpha: r / alpha,
             inv_a: 1.0 / a,
-            inv_bx1: if x > 0.0 { 1.0 / (b + x - 1.0) } else { 0.0 },
+            inv_bx1: if drops { 1.0 / (b + x - 1.0 + k) } else { 0.0 },
+            drops,
         }
     }
 }
@@ -196,7 +208,7 @@ pub(crate) fn row_core(
     let rx = m.r + x;
     let a3 = -rx * l_t;
     // ln(e^{A3} + e^{A4}) = max + ln1p(e^{−|A3−A4|}); w4 = e^{A4} / (e^{A3} + e^{A4}).
-    let (ll, w4) = if x > 0.0 {
+    let (ll, w4) = if c.drops {
         let a4 = c.c4 - rx * l_tx;
         let d = a4 - a3;
         let e = (-d.abs()).exp();

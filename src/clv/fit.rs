@@ -1,12 +1,15 @@
-//! Maximum-likelihood fits of BG/NBD and Gamma-Gamma.
+//! Maximum-likelihood fits of BG/NBD, Pareto/NBD, MBG/NBD, BG/BB and Gamma-Gamma.
 //!
 //! ## Method
-//! - **Data**: customers are compressed to unique rows with counts — (x, t_x, T) for BG/NBD,
-//!   (x, z̄) for Gamma-Gamma — and grouped by x, so the ln Γ and digamma terms that depend on x
-//!   alone are computed once per distinct x per evaluation; the per-row work is a few ln/exp.
-//!   Rows are summed in fixed parallel chunks (rayon), added in order: fits are reproducible.
+//! - **Data**: customers are compressed to unique rows with counts — (x, t_x, T) for the
+//!   continuous-time models ([`CountData`]), (x, t_x, n) for BG/BB ([`BgBbData`]), (x, z̄) for
+//!   Gamma-Gamma — and grouped by x, so the ln Γ and digamma terms that depend on x alone are
+//!   computed once per distinct x per evaluation; the per-row work is a few ln/exp. Pareto/NBD's
+//!   hypergeometric terms depend on (x, t) only and are computed once per distinct (x, t_x) and
+//!   (x, T) pair ([`ParetoNbdData`]). Rows are summed in fixed parallel chunks (rayon), added in
+//!   order: fits are reproducible.
 //! - **Objective**: −ln L / n over log-parameters (every parameter is positive), with the
-//!   analytic gradient (chain rule: ∂/∂ln θ = θ ∂/∂θ).
+//!   analytic gradient of every model (chain rule: ∂/∂ln θ = θ ∂/∂θ).
 //! - **Optimizer**: L-BFGS with a Moré–Thuente line search (argmin) from up to three starting
 //!   points, tried in order until a run converges; a start where L-BFGS fails is retried with
 //!   Nelder-Mead and polished with L-BFGS. The best likelihood wins. `converged` means the largest gradient component of −ln L / n (in log
@@ -22,8 +25,11 @@
 // Small dense matrices (4×4 at most) read most clearly with index loops.
 #![allow(clippy::needless_range_loop)]
 
+use super::bgbb::{self, BgBb};
 use super::bgnbd::{self, BgNbd};
 use super::gamma_gamma::{self, GammaGamma};
+use super::mbgnbd::MbgNbd;
+use super::pareto_nbd::{self, ParetoNbd};
 use super::ClvError;
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -98,11 +104,15 @@ fn chunked_sum<const K: usize>(n: usize, row: impl Fn(usize, &mut [f64; K]) -> f
 }
 
 // ---------------------------------------------------------------------------------------------
-// BG/NBD data
+// Continuous-time data (BG/NBD, MBG/NBD, Pareto/NBD)
 
-/// BG/NBD input compressed to unique (x, t_x, T) rows with counts, grouped by x.
+/// The name part 1 gave [`CountData`].
+pub type BgNbdData = CountData;
+
+/// Continuous-time input compressed to unique (x, t_x, T) rows with counts, grouped by x: what
+/// BG/NBD, MBG/NBD and (through [`ParetoNbdData`]) Pareto/NBD fit.
 #[derive(Debug, Clone)]
-pub struct BgNbdData {
+pub struct CountData {
     /// Distinct x values; `group` indexes them.
     xs: Vec<f64>,
     group: Vec<u32>,
@@ -118,12 +128,17 @@ pub struct BgNbdData {
     repeat_buyers: usize,
 }
 
-impl BgNbdData {
-    /// Compresses per-customer (x, t_x, T) in one time unit.
+impl CountData {
+    /// Compresses per-customer (x, t_x, T) in one time unit; errors name BG/NBD.
+    pub fn new(x: &[f64], t_x: &[f64], t: &[f64]) -> Result<CountData, ClvError> {
+        CountData::for_model("bgnbd", x, t_x, t)
+    }
+
+    /// Compresses per-customer (x, t_x, T) in one time unit; `model` names the model in errors.
     ///
     /// Errors when a row is not a valid summary (x a non-negative whole number, 0 ≤ t_x ≤ T,
     /// t_x = 0 when x = 0, all finite) or there is nothing to fit.
-    pub fn new(x: &[f64], t_x: &[f64], t: &[f64]) -> Result<BgNbdData, ClvError> {
+    pub fn for_model(model: &'static str, x: &[f64], t_x: &[f64], t: &[f64]) -> Result<CountData, ClvError> {
         if x.len() != t_x.len() || x.len() != t.len() {
             return Err(ClvError::InvalidSummary { row: 0, reason: "x, t_x and T differ in length".into() });
         }
@@ -142,10 +157,10 @@ impl BgNbdData {
             keys.push((xi as u64, (txi + 0.0).to_bits(), (ti + 0.0).to_bits()));
         }
         if keys.is_empty() {
-            return Err(ClvError::Degenerate { model: "bgnbd", reason: "no customers to fit".into() });
+            return Err(ClvError::Degenerate { model, reason: "no customers to fit".into() });
         }
         keys.par_sort_unstable();
-        let mut d = BgNbdData {
+        let mut d = CountData {
             xs: Vec::new(),
             group: Vec::new(),
             t_x: Vec::new(),
@@ -193,13 +208,13 @@ impl BgNbdData {
         d.mean_t = sum_t / d.n;
         if d.repeat_buyers == 0 {
             return Err(ClvError::Degenerate {
-                model: "bgnbd",
-                reason: "no customer has a repeat purchase, so the dropout process (a, b) cannot be estimated".into(),
+                model,
+                reason: "no customer has a repeat purchase, so the dropout process cannot be estimated".into(),
             });
         }
         if d.mean_t <= 0.0 {
             return Err(ClvError::Degenerate {
-                model: "bgnbd",
+                model,
                 reason: "every customer was first seen at the end of the calibration period (T = 0)".into(),
             });
         }
@@ -216,23 +231,20 @@ impl BgNbdData {
         self.n_customers
     }
 
-    /// Total ln L at `m`.
+    /// Total BG/NBD ln L at `m`.
     pub fn log_likelihood(&self, m: &BgNbd) -> f64 {
         self.ll_grad(&m.to_vec(), None)
     }
-}
 
-impl Objective for BgNbdData {
-    const MODEL: &'static str = "bgnbd";
-    const NAMES: &'static [&'static str] = &BgNbd::NAMES;
-
-    fn n(&self) -> f64 {
-        self.n
+    /// Total MBG/NBD ln L at `m`.
+    pub fn log_likelihood_mbgnbd(&self, m: &MbgNbd) -> f64 {
+        MbgObjective(self).ll_grad(&m.to_vec(), None)
     }
 
-    fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+    /// BG/NBD-family ln L and gradient; `k` = 0 (BG/NBD) or 1 (MBG/NBD).
+    fn bg_family_ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>, k: f64) -> f64 {
         let m = BgNbd::from_slice(params);
-        let terms: Vec<bgnbd::XTerms> = self.xs.iter().map(|&x| bgnbd::XTerms::new(&m, x)).collect();
+        let terms: Vec<bgnbd::XTerms> = self.xs.iter().map(|&x| bgnbd::XTerms::with_shift(&m, x, k)).collect();
         let table = |vals: &[f64]| -> Vec<(f64, f64)> {
             vals.par_iter().with_min_len(CHUNK).map(|v| ((m.alpha + v).ln(), 1.0 / (m.alpha + v))).collect()
         };
@@ -250,13 +262,242 @@ impl Objective for BgNbdData {
         ll
     }
 
-    fn starts(&self) -> Vec<Vec<f64>> {
+    fn bg_starts(&self) -> Vec<Vec<f64>> {
         let s = self.mean_t;
         vec![
             vec![1.0, s, 1.0, 1.0],
             vec![0.25, 0.1 * s, 0.8, 2.5],
             vec![0.1f64.exp(), 0.1f64.exp() * 2.0 * s, 1.1, 1.1],
         ]
+    }
+}
+
+/// MBG/NBD over [`CountData`].
+struct MbgObjective<'a>(&'a CountData);
+
+impl Objective for MbgObjective<'_> {
+    const MODEL: &'static str = "mbgnbd";
+    const NAMES: &'static [&'static str] = &MbgNbd::NAMES;
+
+    fn n(&self) -> f64 {
+        self.0.n
+    }
+
+    fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        self.0.bg_family_ll_grad(params, grad, 1.0)
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        self.0.bg_starts()
+    }
+}
+
+impl Objective for CountData {
+    const MODEL: &'static str = "bgnbd";
+    const NAMES: &'static [&'static str] = &BgNbd::NAMES;
+
+    fn n(&self) -> f64 {
+        self.n
+    }
+
+    fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        self.bg_family_ll_grad(params, grad, 0.0)
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        self.bg_starts()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pareto/NBD data
+
+/// Pareto/NBD input: [`CountData`] plus its distinct (x, t) pairs, where t is a t_x or a T —
+/// the hypergeometric term F(x, t) is computed once per pair per evaluation.
+#[derive(Debug, Clone)]
+pub struct ParetoNbdData<'a> {
+    data: &'a CountData,
+    /// Distinct (x, t) pairs.
+    pairs: Vec<(f64, f64)>,
+    /// Per row: the pair of (x, t_x) and of (x, T).
+    row_tx: Vec<u32>,
+    row_t: Vec<u32>,
+}
+
+impl<'a> ParetoNbdData<'a> {
+    pub fn new(data: &'a CountData) -> ParetoNbdData<'a> {
+        let mut index: std::collections::HashMap<(u32, u64), u32> = std::collections::HashMap::new();
+        let mut pairs: Vec<(f64, f64)> = Vec::new();
+        let mut pair = |g: u32, t: f64| {
+            *index.entry((g, t.to_bits())).or_insert_with(|| {
+                pairs.push((data.xs[g as usize], t));
+                (pairs.len() - 1) as u32
+            })
+        };
+        let mut row_tx = Vec::with_capacity(data.w.len());
+        let mut row_t = Vec::with_capacity(data.w.len());
+        for i in 0..data.w.len() {
+            let g = data.group[i];
+            row_tx.push(pair(g, data.tx_vals[data.t_x[i] as usize]));
+            row_t.push(pair(g, data.t_vals[data.t[i] as usize]));
+        }
+        ParetoNbdData { data, pairs, row_tx, row_t }
+    }
+
+    /// Distinct (x, t) pairs whose F an evaluation computes.
+    pub fn pairs(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Total ln L at `m` (NaN when F cannot be evaluated).
+    pub fn log_likelihood(&self, m: &ParetoNbd) -> f64 {
+        self.ll_grad(&m.to_vec(), None)
+    }
+}
+
+impl Objective for ParetoNbdData<'_> {
+    const MODEL: &'static str = "pareto_nbd";
+    const NAMES: &'static [&'static str] = &ParetoNbd::NAMES;
+
+    fn n(&self) -> f64 {
+        self.data.n
+    }
+
+    fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        let m = ParetoNbd::from_slice(params);
+        let d = self.data;
+        let terms: Vec<pareto_nbd::XTerms> = d.xs.iter().map(|&x| pareto_nbd::XTerms::new(&m, x)).collect();
+        let tails: Option<Vec<pareto_nbd::Tail>> =
+            self.pairs.par_iter().with_min_len(256).map(|&(x, t)| m.tail(x, t)).collect();
+        let Some(tails) = tails else {
+            return f64::NAN;
+        };
+        let tt: Vec<pareto_nbd::TTerms> =
+            d.t_vals.par_iter().with_min_len(CHUNK).map(|&t| pareto_nbd::TTerms::new(&m, t)).collect();
+        let want_grad = grad.is_some();
+        let (ll, g) = chunked_sum::<4>(d.w.len(), |i, g| {
+            let gr = if want_grad { Some((g, d.w[i])) } else { None };
+            let (ftx, ft) = (&tails[self.row_tx[i] as usize], &tails[self.row_t[i] as usize]);
+            d.w[i] * pareto_nbd::row_ll_grad(&m, &terms[d.group[i] as usize], tt[d.t[i] as usize], ftx, ft, gr)
+        });
+        if let Some(out) = grad {
+            out.copy_from_slice(&g);
+        }
+        ll
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        let s = self.data.mean_t;
+        vec![vec![0.5, 0.3 * s, 0.5, 0.3 * s], vec![1.0, s, 1.0, s], vec![0.25, 0.1 * s, 1.0, 3.0 * s]]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BG/BB data
+
+/// BG/BB input: per-customer (x, t_x, n) in whole opportunities, compressed to unique rows with
+/// counts.
+#[derive(Debug, Clone)]
+pub struct BgBbData {
+    rows: Vec<(f64, f64, f64)>,
+    w: Vec<f64>,
+    n_customers: usize,
+}
+
+impl BgBbData {
+    /// Errors when a row is not a valid BG/BB summary (whole numbers with 0 ≤ x ≤ t_x ≤ n,
+    /// x = 0 exactly when t_x = 0, t_x ≥ x) or the data cannot identify the model.
+    pub fn new(x: &[f64], t_x: &[f64], n: &[f64]) -> Result<BgBbData, ClvError> {
+        if x.len() != t_x.len() || x.len() != n.len() {
+            return Err(ClvError::InvalidSummary { row: 0, reason: "x, t_x and n differ in length".into() });
+        }
+        let mut keys: Vec<(u32, u32, u32)> = Vec::with_capacity(x.len());
+        for (i, ((&xi, &ti), &ni)) in x.iter().zip(t_x).zip(n).enumerate() {
+            let whole = |v: f64| v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1e9;
+            if !(whole(xi) && whole(ti) && whole(ni)) || xi > ti || ti > ni || ((xi == 0.0) != (ti == 0.0)) {
+                return Err(ClvError::InvalidSummary {
+                    row: i,
+                    reason: format!(
+                        "x = {xi}, t_x = {ti}, n = {ni}: need whole numbers with x ≤ t_x ≤ n and t_x = 0 exactly when x = 0"
+                    ),
+                });
+            }
+            keys.push((xi as u32, ti as u32, ni as u32));
+        }
+        if keys.is_empty() {
+            return Err(ClvError::Degenerate { model: "bgbb", reason: "no customers to fit".into() });
+        }
+        if keys.iter().all(|k| k.0 == 0) {
+            return Err(ClvError::Degenerate {
+                model: "bgbb",
+                reason: "no customer bought after the acquisition period, so the purchase and dropout processes cannot be estimated".into(),
+            });
+        }
+        if keys.iter().all(|k| k.2 <= 1) {
+            return Err(ClvError::Degenerate {
+                model: "bgbb",
+                reason: "every customer had at most one purchase opportunity after the acquisition period".into(),
+            });
+        }
+        let n_customers = keys.len();
+        keys.par_sort_unstable();
+        let (mut rows, mut w): (Vec<(f64, f64, f64)>, Vec<f64>) = (Vec::new(), Vec::new());
+        let mut prev = None;
+        for k in keys {
+            if prev == Some(k) {
+                if let Some(l) = w.last_mut() {
+                    *l += 1.0;
+                }
+                continue;
+            }
+            rows.push((k.0 as f64, k.1 as f64, k.2 as f64));
+            w.push(1.0);
+            prev = Some(k);
+        }
+        Ok(BgBbData { rows, w, n_customers })
+    }
+
+    /// Distinct (x, t_x, n) rows.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Customers.
+    pub fn customers(&self) -> usize {
+        self.n_customers
+    }
+
+    /// Total ln L at `m`.
+    pub fn log_likelihood(&self, m: &BgBb) -> f64 {
+        self.ll_grad(&m.to_vec(), None)
+    }
+}
+
+impl Objective for BgBbData {
+    const MODEL: &'static str = "bgbb";
+    const NAMES: &'static [&'static str] = &BgBb::NAMES;
+
+    fn n(&self) -> f64 {
+        self.n_customers as f64
+    }
+
+    fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        let m = BgBb::from_slice(params);
+        let c = bgbb::Consts::new(&m);
+        let want_grad = grad.is_some();
+        let (ll, g) = chunked_sum::<4>(self.rows.len(), |i, g| {
+            let (x, t_x, n) = self.rows[i];
+            let gr = if want_grad { Some((g, self.w[i])) } else { None };
+            self.w[i] * bgbb::row_ll_grad(&m, &c, x, t_x, n, gr)
+        });
+        if let Some(out) = grad {
+            out.copy_from_slice(&g);
+        }
+        ll
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        vec![vec![1.0, 1.0, 1.0, 1.0], vec![0.5, 0.5, 0.5, 2.0], vec![2.0, 1.0, 0.3, 3.0]]
     }
 }
 
@@ -652,6 +893,32 @@ fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 pub fn fit_bgnbd(data: &BgNbdData) -> Result<(BgNbd, FitReport), ClvError> {
     let rep = maximize(data, data.rows())?;
     Ok((BgNbd::from_slice(&rep.params), rep))
+}
+
+/// Fits Pareto/NBD by maximum likelihood.
+///
+/// ## Example
+/// ```
+/// use custlens::clv::fit::{fit_pareto_nbd, CountData, ParetoNbdData};
+/// let data = CountData::new(&[0.0, 2.0, 5.0, 1.0, 0.0], &[0.0, 20.0, 30.0, 3.0, 0.0], &[39.0, 38.0, 35.0, 39.0, 20.0]).unwrap();
+/// let (model, report) = fit_pareto_nbd(&ParetoNbdData::new(&data)).unwrap();
+/// assert!(report.log_likelihood.is_finite() && model.s > 0.0);
+/// ```
+pub fn fit_pareto_nbd(data: &ParetoNbdData) -> Result<(ParetoNbd, FitReport), ClvError> {
+    let rep = maximize(data, data.data.rows())?;
+    Ok((ParetoNbd::from_slice(&rep.params), rep))
+}
+
+/// Fits MBG/NBD by maximum likelihood.
+pub fn fit_mbgnbd(data: &CountData) -> Result<(MbgNbd, FitReport), ClvError> {
+    let rep = maximize(&MbgObjective(data), data.rows())?;
+    Ok((MbgNbd::from_slice(&rep.params), rep))
+}
+
+/// Fits BG/BB by maximum likelihood.
+pub fn fit_bgbb(data: &BgBbData) -> Result<(BgBb, FitReport), ClvError> {
+    let rep = maximize(data, data.rows())?;
+    Ok((BgBb::from_slice(&rep.params), rep))
 }
 
 /// Fits Gamma-Gamma by maximum likelihood. The population mean spend must be finite (q > 1).

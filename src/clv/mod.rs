@@ -18,17 +18,21 @@
 //! ## Parameters
 //! See [`params`] (`[clv]` in the config).
 
+pub mod bgbb;
 pub mod bgnbd;
 pub mod fit;
 pub mod gamma_gamma;
+pub mod mbgnbd;
+pub mod model;
 pub mod params;
+pub mod pareto_nbd;
 pub mod score;
 pub mod simulate;
 pub mod special;
 pub mod summary;
 pub mod validation;
 
-pub use params::{ClvConfig, ClvParams, ClvParamsError, ClvValidParams, TimeUnit};
+pub use params::{BgbbPeriod, ClvConfig, ClvModel, ClvParams, ClvParamsError, ClvValidParams, TimeUnit};
 
 /// CLV failures. Every message names the model and the reason.
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,9 @@
 //! ## Parameters
 //! | key | default | meaning |
 //! |---|---|---|
-//! | `model` | `"bgnbd"` | purchase model; `bgnbd` (BG/NBD with Gamma-Gamma spend) is the one available |
-//! | `time_unit` | `"weeks"` | unit of t_x, T and α: `days` or `weeks` (= days / 7) |
+//! | `model` | `"bgnbd"` | purchase model: `bgnbd`, `pareto_nbd`, `mbgnbd` (continuous time), `bgbb` (discrete opportunities, see `bgbb_period`), or `auto` (fit bgnbd, pareto_nbd and mbgnbd; keep the lowest holdout MAE, or the best BIC without a holdout); spend is always Gamma-Gamma |
+//! | `time_unit` | `"weeks"` | unit of t_x, T and α for the continuous-time models: `days` or `weeks` (= days / 7) |
+//! | `bgbb_period` | `"month"` | BG/BB's purchase opportunity: calendar `year`, `quarter` or `month` (UTC) |
 //! | `calibration_end` | none | last day (YYYY-MM-DD, UTC) of the calibration period; see below |
 //! | `holdout_days` | 91 | with no `calibration_end`, the last this many days are held out for validation |
 //! | `horizons_days` | [90, 365] | horizons of expected purchases and CLV, in days |
@@ -23,10 +24,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClvConfig {
-    /// `bgnbd` (default).
+    /// `bgnbd` (default), `pareto_nbd`, `mbgnbd`, `bgbb` or `auto`.
     pub model: String,
     /// `days` or `weeks` (default).
     pub time_unit: String,
+    /// `year`, `quarter` or `month` (default): BG/BB's opportunities.
+    pub bgbb_period: String,
     /// YYYY-MM-DD; default none (hold out the last `holdout_days`).
     pub calibration_end: Option<String>,
     /// Default 91.
@@ -48,6 +51,7 @@ impl Default for ClvConfig {
         ClvConfig {
             model: "bgnbd".into(),
             time_unit: "weeks".into(),
+            bgbb_period: "month".into(),
             calibration_end: None,
             holdout_days: 91,
             horizons_days: vec![90, 365],
@@ -59,18 +63,104 @@ impl Default for ClvConfig {
     }
 }
 
-/// The purchase model.
+/// The purchase model (spend is always Gamma-Gamma, Fader & Hardie 2013).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClvModel {
-    /// BG/NBD (Fader, Hardie & Lee 2005) with Gamma-Gamma spend (Fader & Hardie 2013).
+    /// BG/NBD (Fader, Hardie & Lee 2005).
     Bgnbd,
+    /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987).
+    ParetoNbd,
+    /// MBG/NBD (Batislam, Denizel & Filiztekin 2007).
+    Mbgnbd,
+    /// BG/BB (Fader, Hardie & Shang 2010), on `bgbb_period` opportunities.
+    Bgbb,
+    /// Fit [`ClvModel::CONTINUOUS`] and keep the best (holdout MAE, else BIC).
+    Auto,
 }
 
 impl ClvModel {
+    /// The continuous-time models `auto` chooses among.
+    pub const CONTINUOUS: [ClvModel; 3] = [ClvModel::Bgnbd, ClvModel::ParetoNbd, ClvModel::Mbgnbd];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ClvModel::Bgnbd => "bgnbd",
+            ClvModel::ParetoNbd => "pareto_nbd",
+            ClvModel::Mbgnbd => "mbgnbd",
+            ClvModel::Bgbb => "bgbb",
+            ClvModel::Auto => "auto",
+        }
+    }
+}
+
+/// BG/BB's purchase opportunity: a calendar period (UTC). Periods are numbered so that
+/// consecutive periods differ by one: a year is its number, a quarter `year·4 + q` (q = 0..3),
+/// a month `year·12 + m` (m = 0..11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BgbbPeriod {
+    Year,
+    Quarter,
+    Month,
+}
+
+/// Day number (days since 1970-01-01) of a date.
+fn day_number(d: chrono::NaiveDate) -> i64 {
+    d.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days()
+}
+
+impl BgbbPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BgbbPeriod::Year => "year",
+            BgbbPeriod::Quarter => "quarter",
+            BgbbPeriod::Month => "month",
+        }
+    }
+
+    /// Months per period.
+    pub fn months(self) -> i64 {
+        match self {
+            BgbbPeriod::Year => 12,
+            BgbbPeriod::Quarter => 3,
+            BgbbPeriod::Month => 1,
+        }
+    }
+
+    /// Mean days per period (365.2425 / periods per year): converts horizons in days.
+    pub fn mean_days(self) -> f64 {
+        365.2425 * self.months() as f64 / 12.0
+    }
+
+    /// The period of a UTC day number.
+    pub fn of_day(self, day: i64) -> i64 {
+        use chrono::Datelike;
+        let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days(day);
+        let months = d.year() as i64 * 12 + d.month0() as i64;
+        months.div_euclid(self.months())
+    }
+
+    /// The first UTC day number of a period.
+    pub fn first_day(self, period: i64) -> i64 {
+        let months = period * self.months();
+        chrono::NaiveDate::from_ymd_opt(months.div_euclid(12) as i32, months.rem_euclid(12) as u32 + 1, 1)
+            .map(day_number)
+            .unwrap_or(i64::MAX / 4)
+    }
+
+    /// The last UTC day number of a period.
+    pub fn last_day(self, period: i64) -> i64 {
+        self.first_day(period + 1) - 1
+    }
+
+    /// The last whole period ending on or before `day`.
+    pub fn last_complete(self, day: i64) -> i64 {
+        let p = self.of_day(day);
+        if self.last_day(p) == day {
+            p
+        } else {
+            p - 1
         }
     }
 }
@@ -107,10 +197,12 @@ pub struct ClvParams(ClvConfig);
 /// Why CLV parameters are unusable; one variant per rule.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ClvParamsError {
-    #[error("model `{0}` is not available; use `bgnbd`")]
+    #[error("model `{0}` is not available; use `bgnbd`, `pareto_nbd`, `mbgnbd`, `bgbb` or `auto`")]
     UnknownModel(String),
     #[error("time_unit `{0}`: use `days` or `weeks`")]
     UnknownTimeUnit(String),
+    #[error("bgbb_period `{0}`: use `year`, `quarter` or `month`")]
+    UnknownBgbbPeriod(String),
     #[error("calibration_end `{0}` is not a date (YYYY-MM-DD)")]
     BadCalibrationEnd(String),
     #[error("holdout_days = {0}: must be at least 1")]
@@ -133,6 +225,7 @@ impl ClvParamsError {
         match self {
             ClvParamsError::UnknownModel(_) => "model",
             ClvParamsError::UnknownTimeUnit(_) => "time_unit",
+            ClvParamsError::UnknownBgbbPeriod(_) => "bgbb_period",
             ClvParamsError::BadCalibrationEnd(_) => "calibration_end",
             ClvParamsError::HoldoutDays(_) => "holdout_days",
             ClvParamsError::Horizons(_) => "horizons_days",
@@ -149,6 +242,7 @@ impl ClvParamsError {
 pub struct ClvValidParams {
     pub model: ClvModel,
     pub time_unit: TimeUnit,
+    pub bgbb_period: BgbbPeriod,
     pub calibration_end: Option<chrono::NaiveDate>,
     pub holdout_days: i64,
     /// Sorted, distinct.
@@ -175,6 +269,11 @@ impl ClvParams {
 
     pub fn time_unit(mut self, u: &str) -> Self {
         self.0.time_unit = u.into();
+        self
+    }
+
+    pub fn bgbb_period(mut self, p: &str) -> Self {
+        self.0.bgbb_period = p.into();
         self
     }
 
@@ -215,7 +314,17 @@ impl ClvParams {
         let c = self.0;
         let model = match c.model.trim().to_ascii_lowercase().as_str() {
             "bgnbd" | "bg/nbd" | "bg_nbd" => ClvModel::Bgnbd,
+            "pareto_nbd" | "pareto/nbd" | "paretonbd" | "pnbd" => ClvModel::ParetoNbd,
+            "mbgnbd" | "mbg/nbd" | "mbg_nbd" => ClvModel::Mbgnbd,
+            "bgbb" | "bg/bb" | "bg_bb" => ClvModel::Bgbb,
+            "auto" => ClvModel::Auto,
             _ => return Err(ClvParamsError::UnknownModel(c.model)),
+        };
+        let bgbb_period = match c.bgbb_period.trim().to_ascii_lowercase().as_str() {
+            "year" | "years" | "yearly" => BgbbPeriod::Year,
+            "quarter" | "quarters" | "quarterly" => BgbbPeriod::Quarter,
+            "month" | "months" | "monthly" => BgbbPeriod::Month,
+            _ => return Err(ClvParamsError::UnknownBgbbPeriod(c.bgbb_period)),
         };
         let time_unit = match c.time_unit.trim().to_ascii_lowercase().as_str() {
             "days" | "day" => TimeUnit::Days,
@@ -256,6 +365,7 @@ impl ClvParams {
         Ok(ClvValidParams {
             model,
             time_unit,
+            bgbb_period,
             calibration_end,
             holdout_days: c.holdout_days,
             horizons_days,
@@ -294,6 +404,35 @@ mod tests {
     #[test]
     fn rule_model() {
         assert_eq!(ClvParams::new().model("pareto").check().unwrap_err().key(), "model");
+        for (s, m) in [
+            ("pareto_nbd", ClvModel::ParetoNbd),
+            ("MBGNBD", ClvModel::Mbgnbd),
+            ("bgbb", ClvModel::Bgbb),
+            ("auto", ClvModel::Auto),
+        ] {
+            assert_eq!(ClvParams::new().model(s).check().unwrap().model, m);
+        }
+    }
+
+    #[test]
+    fn rule_bgbb_period() {
+        assert_eq!(ClvParams::new().bgbb_period("week").check().unwrap_err().key(), "bgbb_period");
+        assert_eq!(ClvParams::new().bgbb_period("year").check().unwrap().bgbb_period, BgbbPeriod::Year);
+    }
+
+    #[test]
+    fn calendar_periods() {
+        let day = |y, m, d| day_number(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        let q = BgbbPeriod::Quarter;
+        assert_eq!(q.of_day(day(2024, 5, 17)), 2024 * 4 + 1);
+        assert_eq!(q.first_day(2024 * 4 + 1), day(2024, 4, 1));
+        assert_eq!(q.last_day(2024 * 4 + 1), day(2024, 6, 30));
+        assert_eq!(q.last_complete(day(2024, 6, 30)), 2024 * 4 + 1);
+        assert_eq!(q.last_complete(day(2024, 6, 29)), 2024 * 4);
+        let m = BgbbPeriod::Month;
+        assert_eq!(m.last_day(2024 * 12 + 1), day(2024, 2, 29));
+        assert_eq!(BgbbPeriod::Year.of_day(day(1969, 12, 31)), 1969);
+        assert_eq!(BgbbPeriod::Year.last_complete(day(2024, 12, 30)), 2023);
     }
 
     #[test]

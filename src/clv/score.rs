@@ -1,37 +1,42 @@
-//! The fitted stage: fit both models on a collected summary, score every customer.
+//! The fitted stage: fit the purchase model and Gamma-Gamma on a collected summary, score every
+//! customer.
 //!
 //! ## Method
-//! Per customer, at the scoring day (the calibration end):
-//! - `p_alive` and `churn_risk` = 1 − p_alive (BG/NBD), `churn_tier` from `[clv] churn_tiers`;
-//! - `expected_purchases_<h>d` = E[Y(h) | x, t_x, T] for each horizon h (days);
+//! Per customer, at the scoring day (the calibration end), with the chosen purchase model
+//! ([`PurchaseModel`]):
+//! - `p_alive` and `churn_risk` = 1 − p_alive, `churn_tier` from `[clv] churn_tiers`;
+//! - `expected_purchases_<h>d` = E[Y(h) | x, t_x, T] for each horizon h (days; BG/BB: h / mean
+//!   period length opportunities, the fractional one interpolated);
 //! - `expected_aov` = Gamma-Gamma E[Z | x, z̄] (population mean for customers without repeat
 //!   spend);
 //! - `clv_<h>d` = margin · expected_aov · Σ_k ΔE[Y]ₖ · (1 + d)^(−s_k/365), the expected purchases
-//!   of each 30-day step s_{k−1} < s ≤ s_k (the last step ends at h) discounted at the step's end
-//!   with the annual rate d;
-//! - `next_purchase_date`: the first day by which P(at least one purchase) reaches 0.5
-//!   ([`BgNbd::time_to_purchase_probability`], rounded up to whole days, at least the next day);
-//!   null when it never does (P(alive) ≤ 0.5) or lies more than 100 years ahead.
+//!   of each step s_{k−1} < s ≤ s_k (30 days; BG/BB: one period; the last step ends at h)
+//!   discounted at the step's end with the annual rate d;
+//! - `next_purchase_date`: the first day by which P(at least one purchase) reaches 0.5 (rounded
+//!   up to whole days, at least the next day; BG/BB: the last day of the first period by which it
+//!   does); null when it never does (P(alive) ≤ 0.5, or Pareto/NBD's chance of dying before the
+//!   next purchase is too high) or lies more than 100 years ahead.
 //!
 //! E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) · E[Y(t) | alive, x, T]; the second factor depends
-//! on (x, T) only, so it and its discounted sums are computed once per distinct (x, T) (in
-//! parallel) and shared by every customer with that pair.
+//! on (x, T) only, so it and its discounted sums are computed once per distinct (x, T), and
+//! P(alive) and the next purchase date once per distinct (x, t_x, T) (both in parallel).
 //!
 //! BG/NBD's P(alive) is 1 for customers without a repeat purchase (the model lets a customer drop
-//! out only right after a purchase), so one-time buyers always get churn risk 0: read it with
-//! their recency.
+//! out only right after a purchase), so one-time buyers always get churn risk 0 there: read it
+//! with their recency, or use MBG/NBD or Pareto/NBD, which let them be gone.
+//!
+//! For BG/BB the `x`, `t_x` and `T` columns are opportunity counts: purchase periods after the
+//! first, the last of them, and the periods observed after the first (n).
 
-use super::bgnbd::BgNbd;
-use super::fit::{fit_bgnbd, fit_gamma_gamma, BgNbdData, FitReport, GammaGammaData};
+use super::fit::{fit_gamma_gamma, FitReport, GammaGammaData};
 use super::gamma_gamma::GammaGamma;
-use super::params::{ClvValidParams, TimeUnit};
+use super::model::{fit_purchase, PurchaseModel, TimeBase};
+use super::params::{ClvModel, ClvValidParams, TimeUnit};
 use super::ClvError;
 use polars::prelude::*;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// Days of one discounting step (monthly, as lifetimes' `customer_lifetime_value`).
-const STEP_DAYS: f64 = 30.0;
 /// Next-purchase dates further out than this are null.
 const MAX_NEXT_PURCHASE_DAYS: f64 = 36_500.0;
 
@@ -68,37 +73,56 @@ impl SummaryColumns {
         };
         Ok(SummaryColumns { x, t_x, t, spend })
     }
+
+    /// From a [`super::summary::bgbb_summary`] frame (`x`, `t_x`, `n` in opportunities, and
+    /// `spend` if present).
+    pub fn from_bgbb_frame(df: &DataFrame) -> Result<SummaryColumns, ClvError> {
+        let nums = |name: &str| -> Result<Vec<f64>, ClvError> {
+            let c = df.column(name).map_err(frame_err)?.cast(&DataType::Float64).map_err(frame_err)?;
+            Ok(c.f64().map_err(frame_err)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        };
+        let x = nums("x")?;
+        let spend = match df.column("spend") {
+            Ok(c) => c.f64().map_err(frame_err)?.iter().map(|v| v.filter(|s| s.is_finite()).unwrap_or(0.0)).collect(),
+            Err(_) => vec![0.0; x.len()],
+        };
+        Ok(SummaryColumns { x, t_x: nums("t_x")?, t: nums("n")?, spend })
+    }
 }
 
 /// Both fitted models and what the JSON document reports about them.
 #[derive(Debug, Clone)]
 pub struct ClvFit {
-    pub bgnbd: BgNbd,
-    pub bgnbd_report: FitReport,
+    pub model: PurchaseModel,
+    pub report: FitReport,
     pub spend: GammaGamma,
     pub spend_report: FitReport,
     /// Pearson correlation of x and z̄ among the Gamma-Gamma customers (assumed ≈ 0).
     pub corr_frequency_spend: Option<f64>,
-    pub time_unit: TimeUnit,
-    /// UTC day number of the calibration end (the scoring day).
-    pub calibration_end_day: i64,
+    pub base: TimeBase,
 }
 
-/// Fits BG/NBD on every customer and Gamma-Gamma on the repeat buyers with positive spend.
-pub fn fit(s: &SummaryColumns, unit: TimeUnit, calibration_end_day: i64) -> Result<ClvFit, ClvError> {
-    let data = BgNbdData::new(&s.x, &s.t_x, &s.t)?;
-    let (bgnbd, bgnbd_report) = fit_bgnbd(&data)?;
+/// A fitted spend model and the correlation it assumes is near zero.
+pub type SpendFit = (GammaGamma, FitReport, Option<f64>);
+
+/// Fits Gamma-Gamma on the repeat buyers with positive spend.
+pub fn fit_spend(s: &SummaryColumns) -> Result<SpendFit, ClvError> {
     let gg = GammaGammaData::new(&s.x, &s.spend)?;
-    let (spend, spend_report) = fit_gamma_gamma(&gg)?;
-    Ok(ClvFit {
-        bgnbd,
-        bgnbd_report,
-        spend,
-        spend_report,
-        corr_frequency_spend: gg.corr_frequency_spend,
-        time_unit: unit,
-        calibration_end_day,
-    })
+    let (m, r) = fit_gamma_gamma(&gg)?;
+    Ok((m, r, gg.corr_frequency_spend))
+}
+
+/// Fits the purchase model `kind` on every customer and Gamma-Gamma on the repeat buyers with
+/// positive spend.
+pub fn fit(s: &SummaryColumns, kind: ClvModel, base: TimeBase) -> Result<ClvFit, ClvError> {
+    let (model, report) = fit_purchase(kind, &s.x, &s.t_x, &s.t)?;
+    let (spend, spend_report, corr_frequency_spend) = fit_spend(s)?;
+    Ok(ClvFit { model, report, spend, spend_report, corr_frequency_spend, base })
+}
+
+/// BG/NBD with a continuous time unit: part 1's entry point.
+pub fn fit_bgnbd_stage(s: &SummaryColumns, unit: TimeUnit, calibration_end_day: i64) -> Result<ClvFit, ClvError> {
+    fit(s, ClvModel::Bgnbd, TimeBase { unit, period: None, calibration_end_day })
 }
 
 /// Per distinct (x, T): E[Y(h) | alive] and its discounted step sum, for each horizon.
@@ -108,7 +132,15 @@ struct PairValues {
     discounted: Vec<f64>,
 }
 
-fn pair_values(m: &BgNbd, x: f64, t: f64, horizons_days: &[i64], unit: f64, rate: f64) -> Option<PairValues> {
+fn pair_values(
+    m: &PurchaseModel,
+    x: f64,
+    t: f64,
+    horizons_days: &[i64],
+    base: &TimeBase,
+    rate: f64,
+) -> Option<PairValues> {
+    let (unit, step) = (base.unit_days(), base.step_days());
     let mut expected = Vec::with_capacity(horizons_days.len());
     let mut discounted = Vec::with_capacity(horizons_days.len());
     let (mut prev_e, mut acc) = (0.0, 0.0);
@@ -116,7 +148,7 @@ fn pair_values(m: &BgNbd, x: f64, t: f64, horizons_days: &[i64], unit: f64, rate
     let mut k = 1.0;
     while next_h < horizons_days.len() {
         let h = horizons_days[next_h] as f64;
-        let s = (k * STEP_DAYS).min(h);
+        let s = (k * step).min(h);
         let e = m.expected_if_alive(s / unit, x, t)?;
         let disc = if rate > 0.0 { (1.0 + rate).powf(-s / 365.0) } else { 1.0 };
         acc += (e - prev_e) * disc;
@@ -132,33 +164,55 @@ fn pair_values(m: &BgNbd, x: f64, t: f64, horizons_days: &[i64], unit: f64, rate
     Some(PairValues { expected, discounted })
 }
 
+/// Index of distinct keys in first-seen order.
+fn distinct<K: std::hash::Hash + Eq + Copy>(keys: impl Iterator<Item = K>) -> (Vec<K>, Vec<u32>) {
+    let mut index: HashMap<K, u32> = HashMap::new();
+    let mut list = Vec::new();
+    let of = keys
+        .map(|k| {
+            *index.entry(k).or_insert_with(|| {
+                list.push(k);
+                (list.len() - 1) as u32
+            })
+        })
+        .collect();
+    (list, of)
+}
+
 /// Scores every customer of a calibration summary; see the module docs for the columns.
 pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValidParams) -> Result<DataFrame, ClvError> {
-    let m = &fit.bgnbd;
-    let unit = fit.time_unit.days();
+    let m = &fit.model;
+    let model = m.name();
+    let base = &fit.base;
     let hs = &p.horizons_days;
-    // Distinct (x, T) pairs, evaluated in parallel.
-    let mut index: HashMap<(u64, u64), u32> = HashMap::new();
-    let mut pairs: Vec<(f64, f64)> = Vec::new();
-    let pair_of: Vec<u32> =
-        s.x.iter()
-            .zip(&s.t)
-            .map(|(&x, &t)| {
-                *index.entry((x as u64, t.to_bits())).or_insert_with(|| {
-                    pairs.push((x, t));
-                    (pairs.len() - 1) as u32
-                })
-            })
-            .collect();
+    let numerical = |what: String| ClvError::Numerical { model, what };
+    // Distinct (x, T) pairs and (x, t_x, T) triples, evaluated in parallel.
+    let (pairs, pair_of) = distinct(s.x.iter().zip(&s.t).map(|(&x, &t)| (x as u64, t.to_bits())));
+    let (triples, triple_of) = distinct((0..s.x.len()).map(|i| (s.x[i] as u64, s.t_x[i].to_bits(), s.t[i].to_bits())));
     let values: Vec<PairValues> = pairs
         .par_iter()
         .map(|&(x, t)| {
-            pair_values(m, x, t, hs, unit, p.discount_rate_annual).ok_or_else(|| ClvError::Numerical {
-                model: "bgnbd",
-                what: format!("the expected purchases of customers with x = {x}, T = {t}"),
-            })
+            let (x, t) = (x as f64, f64::from_bits(t));
+            pair_values(m, x, t, hs, base, p.discount_rate_annual)
+                .ok_or_else(|| numerical(format!("the expected purchases of customers with x = {x}, T = {t}")))
         })
         .collect::<Result<_, _>>()?;
+    let max_t = MAX_NEXT_PURCHASE_DAYS / base.unit_days();
+    let alive: Vec<(f64, Option<i32>)> = triples
+        .par_iter()
+        .with_min_len(64)
+        .map(|&(x, t_x, t)| {
+            let (x, t_x, t) = (x as f64, f64::from_bits(t_x), f64::from_bits(t));
+            let pa =
+                m.p_alive(x, t_x, t).ok_or_else(|| numerical(format!("P(alive) at x = {x}, t_x = {t_x}, T = {t}")))?;
+            let next = m
+                .time_to_purchase_probability(0.5, x, t_x, t, max_t)
+                .map(|u| base.day_after(u))
+                .filter(|d| (*d - base.calibration_end_day) as f64 <= MAX_NEXT_PURCHASE_DAYS)
+                .map(|d| d as i32);
+            Ok((pa, next))
+        })
+        .collect::<Result<_, ClvError>>()?;
     let n = s.x.len();
     let gg = &fit.spend;
     let pop_mean = gg.population_mean().ok_or_else(|| ClvError::Degenerate {
@@ -173,8 +227,8 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     let mut exp_cols: Vec<Vec<f64>> = vec![Vec::with_capacity(n); hs.len()];
     let mut clv_cols: Vec<Vec<f64>> = vec![Vec::with_capacity(n); hs.len()];
     for i in 0..n {
-        let (x, t_x, t) = (s.x[i], s.t_x[i], s.t[i]);
-        let pa = m.p_alive(x, t_x, t);
+        let x = s.x[i];
+        let (pa, next_day) = alive[triple_of[i] as usize];
         let spend = if x > 0.0 && s.spend[i] > 0.0 {
             gg.conditional_expected_spend(x, s.spend[i]).unwrap_or(pop_mean)
         } else {
@@ -189,11 +243,7 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
         churn.push(1.0 - pa);
         tier.push(p.churn_tier(1.0 - pa));
         aov.push(spend);
-        let days = m.time_to_purchase_probability(0.5, x, t_x, t).map(|u| u * unit);
-        next.push(
-            days.filter(|d| *d <= MAX_NEXT_PURCHASE_DAYS)
-                .map(|d| (fit.calibration_end_day + (d.ceil() as i64).max(1)) as i32),
-        );
+        next.push(next_day);
     }
     let mut cols: Vec<Column> = vec![
         summary.column("customer_id").map_err(frame_err)?.clone(),
@@ -217,7 +267,7 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     for c in df.columns() {
         if let Ok(f) = c.f64() {
             if f.iter().flatten().any(|v| !v.is_finite()) {
-                return Err(ClvError::Numerical { model: "bgnbd", what: format!("column {}", c.name()) });
+                return Err(ClvError::Numerical { model, what: format!("column {}", c.name()) });
             }
         }
     }
@@ -229,22 +279,39 @@ pub fn day_string(day: i64) -> String {
     chrono::DateTime::from_timestamp(day * 86_400, 0).map(|d| d.date_naive().to_string()).unwrap_or_default()
 }
 
-fn named(names: &[&str], v: &[f64]) -> serde_json::Value {
+pub(crate) fn named(names: &[&str], v: &[f64]) -> serde_json::Value {
     serde_json::Value::Object(names.iter().zip(v).map(|(n, x)| (n.to_string(), serde_json::json!(x))).collect())
+}
+
+/// A fit report as JSON: params, standard errors, log-likelihood, BIC/AIC, convergence.
+pub fn report_json(r: &FitReport) -> serde_json::Value {
+    let k = r.params.len() as f64;
+    let n = r.n_customers.max(1) as f64;
+    serde_json::json!({
+        "params": named(&r.names, &r.params),
+        "std_errors": r.std_errors.as_ref().map(|s| named(&r.names, s)),
+        "log_likelihood": r.log_likelihood,
+        "bic": k * n.ln() - 2.0 * r.log_likelihood,
+        "aic": 2.0 * k - 2.0 * r.log_likelihood,
+        "n_customers": r.n_customers,
+        "converged": r.converged,
+        "iterations": r.iterations,
+        "method": r.method,
+        "distinct_rows": r.n_rows,
+    })
 }
 
 /// `out/models/clv.json`: models, parameters, standard errors, likelihoods, convergence.
 pub fn model_json(fit: &ClvFit, validation: Option<serde_json::Value>) -> serde_json::Value {
-    let b = &fit.bgnbd_report;
+    let b = &fit.report;
     let g = &fit.spend_report;
-    let names = |r: &FitReport| r.names.clone();
     serde_json::json!({
-        "model": "bgnbd",
-        "time_unit": fit.time_unit.as_str(),
-        "calibration_end": day_string(fit.calibration_end_day),
+        "model": fit.model.name(),
+        "time_unit": fit.base.unit_name(),
+        "calibration_end": day_string(fit.base.calibration_end_day),
         "n_customers": b.n_customers,
-        "params": named(&names(b), &b.params),
-        "std_errors": b.std_errors.as_ref().map(|s| named(&names(b), s)),
+        "params": named(&b.names, &b.params),
+        "std_errors": b.std_errors.as_ref().map(|s| named(&b.names, s)),
         "log_likelihood": b.log_likelihood,
         "converged": b.converged,
         "iterations": b.iterations,
@@ -253,8 +320,8 @@ pub fn model_json(fit: &ClvFit, validation: Option<serde_json::Value>) -> serde_
         "spend_model": {
             "model": "gamma_gamma",
             "n_customers": g.n_customers,
-            "params": named(&names(g), &g.params),
-            "std_errors": g.std_errors.as_ref().map(|s| named(&names(g), s)),
+            "params": named(&g.names, &g.params),
+            "std_errors": g.std_errors.as_ref().map(|s| named(&g.names, s)),
             "log_likelihood": g.log_likelihood,
             "converged": g.converged,
             "iterations": g.iterations,
@@ -268,17 +335,21 @@ pub fn model_json(fit: &ClvFit, validation: Option<serde_json::Value>) -> serde_
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clv::bgnbd::BgNbd;
     use crate::clv::params::ClvParams;
+
+    const DAYS: TimeBase = TimeBase { unit: TimeUnit::Days, period: None, calibration_end_day: 19_000 };
 
     #[test]
     fn discounted_sum_without_discount_is_the_expectation() {
-        let m = BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 };
-        let v = pair_values(&m, 3.0, 200.0, &[90, 365], 1.0, 0.0).unwrap();
+        let b = BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 };
+        let m = PurchaseModel::BgNbd(b);
+        let v = pair_values(&m, 3.0, 200.0, &[90, 365], &DAYS, 0.0).unwrap();
         for k in 0..2 {
             assert!((v.expected[k] - v.discounted[k]).abs() < 1e-12);
         }
-        assert!((v.expected[0] - m.expected_if_alive(90.0, 3.0, 200.0).unwrap()).abs() < 1e-15);
-        let d = pair_values(&m, 3.0, 200.0, &[90, 365], 1.0, 0.1).unwrap();
+        assert!((v.expected[0] - b.expected_if_alive(90.0, 3.0, 200.0).unwrap()).abs() < 1e-15);
+        let d = pair_values(&m, 3.0, 200.0, &[90, 365], &DAYS, 0.1).unwrap();
         assert!(d.discounted[1] < v.discounted[1] && d.discounted[1] > v.discounted[1] / 1.1);
     }
 
@@ -294,23 +365,23 @@ mod tests {
         .unwrap();
         let p = ClvParams::new().time_unit("days").check().unwrap();
         let s = SummaryColumns::from_frame(&summary, p.time_unit).unwrap();
+        let bg = BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 };
         let fit = ClvFit {
-            bgnbd: BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 },
-            bgnbd_report: dummy_report(),
+            model: PurchaseModel::BgNbd(bg),
+            report: dummy_report(),
             spend: GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 },
             spend_report: dummy_report(),
             corr_frequency_spend: None,
-            time_unit: p.time_unit,
-            calibration_end_day: 19_000,
+            base: DAYS,
         };
         let out = score(&summary, &s, &fit, &p).unwrap();
         assert_eq!(out.height(), 6);
         let f = |c: &str| out.column(c).unwrap().f64().unwrap().iter().map(|v| v.unwrap()).collect::<Vec<_>>();
         let pa = f("p_alive");
         assert_eq!(pa[0], 1.0);
-        assert!((pa[3] - fit.bgnbd.p_alive(2.0, 20.0, 300.0)).abs() < 1e-15);
+        assert!((pa[3] - bg.p_alive(2.0, 20.0, 300.0)).abs() < 1e-15);
         let e = f("expected_purchases_90d");
-        assert!((e[2] - fit.bgnbd.conditional_expected_purchases(90.0, 4.0, 200.0, 210.0).unwrap()).abs() < 1e-12);
+        assert!((e[2] - bg.conditional_expected_purchases(90.0, 4.0, 200.0, 210.0).unwrap()).abs() < 1e-12);
         // Undiscounted-free check: CLV = margin · aov · discounted purchases ≤ aov · expected.
         let (clv, aov) = (f("clv_365d"), f("expected_aov"));
         let e365 = f("expected_purchases_365d");

@@ -12,6 +12,7 @@
 //! - `spend` = mean value of the repeat purchase days (the first day excluded), null when x = 0,
 //!   rounded to 1e-6 currency units (so that it is the same whatever order polars adds in).
 
+use super::params::BgbbPeriod;
 use crate::analytics::day_of;
 use polars::prelude::*;
 
@@ -112,6 +113,89 @@ pub fn validation_frames(summary: LazyFrame, holdout: LazyFrame) -> (LazyFrame, 
     (per_customer, daily)
 }
 
+/// The [`BgbbPeriod`] number of a UTC day-number expression (see [`BgbbPeriod::of_day`]).
+pub fn period_of(day: Expr, period: BgbbPeriod) -> Expr {
+    let date = day.cast(DataType::Int32).cast(DataType::Date);
+    let months = date.clone().dt().year().cast(DataType::Int64) * lit(12i64) + date.dt().month().cast(DataType::Int64)
+        - lit(1i64);
+    months.floor_div(lit(period.months()))
+}
+
+/// One row per (customer, period with a valid order): `customer_id`, `_p`, `_value` (sum of
+/// `net_base` in the period).
+fn purchase_period_values(valid_orders: LazyFrame, period: BgbbPeriod) -> LazyFrame {
+    purchase_day_values(valid_orders)
+        .with_column(period_of(col("_day"), period).alias("_p"))
+        .group_by_stable([col("customer_id"), col("_p")])
+        .agg([col("_value").sum().alias("_value")])
+        .sort(["customer_id", "_p"], SortMultipleOptions::default())
+}
+
+/// The BG/BB calibration summary (Fader, Hardie & Shang 2010) of every customer whose first
+/// valid order is in a period up to `cal_end_period` (a [`BgbbPeriod`] number, normally the last
+/// complete period): the first period is the acquisition, and the n = `cal_end_period` −
+/// first period later periods are the purchase opportunities.
+///
+/// Columns: `customer_id`, `first_period`, `x` (opportunities with a purchase), `t_x` (the last
+/// of them, counted from the first period; 0 when x = 0), `n`, `spend` (mean value of those
+/// periods' purchases, null when x = 0, rounded to 1e-6); sorted by `customer_id`.
+pub fn bgbb_summary(valid_orders: LazyFrame, period: BgbbPeriod, cal_end_period: i64) -> LazyFrame {
+    purchase_period_values(valid_orders, period)
+        .filter(col("_p").lt_eq(lit(cal_end_period)))
+        .group_by_stable([col("customer_id")])
+        .agg([
+            col("_p").min().alias("first_period"),
+            col("_p").max().alias("_last"),
+            len().cast(DataType::Int64).alias("_n"),
+            col("_value").filter(col("_p").gt(col("_p").min())).sum().alias("_repeat_total"),
+        ])
+        .with_columns([
+            (col("_n") - lit(1i64)).alias("x"),
+            (col("_last") - col("first_period")).alias("t_x"),
+            (lit(cal_end_period) - col("first_period")).alias("n"),
+            when(col("_n").gt(lit(1i64)))
+                .then(
+                    (col("_repeat_total") / (col("_n") - lit(1i64)).cast(DataType::Float64))
+                        .round(6, RoundMode::HalfAwayFromZero),
+                )
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("spend"),
+        ])
+        .select([col("customer_id"), col("first_period"), col("x"), col("t_x"), col("n"), col("spend")])
+        .sort(["customer_id"], SortMultipleOptions::default())
+}
+
+/// BG/BB validation inputs from a [`bgbb_summary`]: per customer (`customer_id`, `x`, `t_x`, `n`,
+/// `holdout_x` = holdout periods with a purchase, in `cal_end_period` < period ≤ `end_period`)
+/// and per holdout period (`period`, `purchases` of the calibration customers).
+pub fn bgbb_validation_frames(
+    summary: LazyFrame,
+    valid_orders: LazyFrame,
+    period: BgbbPeriod,
+    cal_end_period: i64,
+    end_period: i64,
+) -> (LazyFrame, LazyFrame) {
+    let holdout = purchase_period_values(valid_orders, period)
+        .filter(col("_p").gt(lit(cal_end_period)).and(col("_p").lt_eq(lit(end_period))))
+        .select([col("customer_id"), col("_p").alias("period")]);
+    let ids = summary.clone().select([col("customer_id")]);
+    let per_customer = summary
+        .select([col("customer_id"), col("x"), col("t_x"), col("n")])
+        .left_join(
+            holdout.clone().group_by([col("customer_id")]).agg([len().cast(DataType::Int64).alias("holdout_x")]),
+            col("customer_id"),
+            col("customer_id"),
+        )
+        .with_column(col("holdout_x").fill_null(lit(0i64)))
+        .sort(["customer_id"], SortMultipleOptions::default());
+    let per_period = holdout
+        .join(ids, [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Inner))
+        .group_by([col("period")])
+        .agg([len().cast(DataType::Int64).alias("purchases")])
+        .sort(["period"], SortMultipleOptions::default());
+    (per_customer, per_period)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +246,41 @@ mod tests {
         // c's day-11 purchase is not a calibration customer's.
         assert_eq!(daily.height(), 1);
         assert_eq!(daily.column("day").unwrap().i64().unwrap().get(0), Some(20));
+    }
+
+    #[test]
+    fn hand_computed_bgbb_summary() {
+        // Months from day 0 = 1970-01-01. a: Jan (two days: 10 + 20), Feb (30), Apr (50), Jun
+        // (7, holdout). b: Mar only. c: first order in May, after the calibration end (April).
+        let d = |m: u32, day: u32| {
+            (chrono::NaiveDate::from_ymd_opt(1970, m, day).unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as f64
+                + 0.5
+        };
+        let df = orders(&[
+            ("a", d(1, 3), 10.0),
+            ("a", d(1, 20), 20.0),
+            ("a", d(2, 2), 30.0),
+            ("a", d(4, 9), 50.0),
+            ("a", d(6, 1), 7.0),
+            ("b", d(3, 5), 99.0),
+            ("c", d(5, 5), 5.0),
+        ]);
+        let (m, cal, end) = (BgbbPeriod::Month, 1970 * 12 + 3, 1970 * 12 + 5);
+        let s = bgbb_summary(df.clone().lazy(), m, cal).collect().unwrap();
+        let i64s = |c: &str| s.column(c).unwrap().i64().unwrap().iter().collect::<Vec<_>>();
+        assert_eq!(i64s("x"), [Some(2), Some(0)]);
+        assert_eq!(i64s("t_x"), [Some(3), Some(0)]);
+        assert_eq!(i64s("n"), [Some(3), Some(1)]);
+        let spend: Vec<Option<f64>> = s.column("spend").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(spend, [Some(40.0), None]);
+        let (per, per_period) = bgbb_validation_frames(s.lazy(), df.lazy(), m, cal, end);
+        let per = per.collect().unwrap();
+        let h: Vec<Option<i64>> = per.column("holdout_x").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(h, [Some(1), Some(0)]);
+        let pp = per_period.collect().unwrap();
+        assert_eq!(pp.column("period").unwrap().i64().unwrap().get(0), Some(1970 * 12 + 5));
+        assert_eq!(pp.height(), 1);
     }
 }

@@ -1,4 +1,5 @@
-//! The CLV stage: collects calibration summaries, fits, scores, validates (see [`crate::clv`]).
+//! The CLV stage: collects calibration summaries, fits, scores, validates, and with
+//! `[clv] model = "auto"` chooses the model (see [`crate::clv`]).
 //!
 //! ## Method
 //! The data end on the last whole day before `as_of`.
@@ -7,6 +8,15 @@
 //!   validation table when there are none).
 //! - unset: fit on all but the last `holdout_days` and validate that fit on them; then refit on
 //!   all data and score every buyer as of the last day.
+//! - BG/BB (`model = "bgbb"`) works on whole calendar periods (`bgbb_period`): the calibration
+//!   end and the data end are moved back to the end of the last complete period on or before
+//!   them (customers first seen after that are not scored), and the holdout is whole periods.
+//! - `auto` fits BG/NBD, Pareto/NBD and MBG/NBD on the calibration period, validates each on the
+//!   holdout, and keeps the one with the lowest holdout MAE over the frequency bins
+//!   (`mae_frequency_bins`; ties go to the lower BIC). Without a usable holdout it fits all three
+//!   on the scoring data and keeps the lowest BIC (all have four parameters, so this is the
+//!   highest likelihood). Every candidate's fit, BIC/AIC and validation errors (or the reason it
+//!   failed) go to `out/models/clv_candidates.json`; `models/clv.json` describes the chosen one.
 //!
 //! A model that cannot be fitted (too little data, a degenerate likelihood) does not fail the
 //! run: the reason is logged as a warning and written to `out/models/clv.json` as `error`, and
@@ -14,10 +24,12 @@
 
 use super::{stage_err, PipelineError};
 use crate::analytics::DAY_US;
-use crate::clv::score::{self, day_string, SummaryColumns};
-use crate::clv::summary::{holdout_days, summary, validation_frames};
+use crate::clv::fit::FitReport;
+use crate::clv::model::{fit_purchase, PurchaseModel, TimeBase};
+use crate::clv::score::{self, day_string, report_json, SummaryColumns};
+use crate::clv::summary::{bgbb_summary, bgbb_validation_frames, holdout_days, summary, validation_frames};
 use crate::clv::validation::validate;
-use crate::clv::{ClvError, ClvValidParams};
+use crate::clv::{ClvError, ClvModel, ClvValidParams};
 use polars::prelude::*;
 
 /// What the stage produced.
@@ -26,11 +38,11 @@ pub(super) enum ClvResult {
         clv: DataFrame,
         validation: DataFrame,
         model: serde_json::Value,
+        /// `models/clv_candidates.json` (model = auto).
+        candidates: Option<serde_json::Value>,
     },
     /// The model could not be fitted; the JSON says why.
-    Failed {
-        model: serde_json::Value,
-    },
+    Failed { model: serde_json::Value, candidates: Option<serde_json::Value> },
 }
 
 fn empty_validation() -> DataFrame {
@@ -46,101 +58,274 @@ fn empty_validation() -> DataFrame {
     .unwrap_or_default()
 }
 
-/// A calibration summary (frame and numbers), the fit on it, and its validation if any.
-type Fitted = (DataFrame, SummaryColumns, score::ClvFit, Option<(DataFrame, serde_json::Value)>);
+/// A collected summary at one calibration end, in model time units.
+struct Calib {
+    df: DataFrame,
+    cols: SummaryColumns,
+    base: TimeBase,
+}
 
-/// Fits at `cal_end_day` and, when there are days after it up to `last_day`, validates.
-fn fit_and_validate(
-    valid: &LazyFrame,
-    cal_end_day: i64,
-    last_day: i64,
-    p: &ClvValidParams,
-) -> Result<Result<Fitted, ClvError>, PipelineError> {
+/// The holdout frames of a calibration summary and the last holdout day.
+type Holdout = (DataFrame, DataFrame, i64);
+
+/// The calibration summary at `day` (BG/BB: at the end of the last complete period by then).
+fn calibrate(valid: &LazyFrame, day: i64, p: &ClvValidParams) -> Result<Result<Calib, ClvError>, PipelineError> {
     let err = stage_err("clv");
-    let s = summary(valid.clone(), cal_end_day).collect().map_err(&err)?;
-    let cols = match SummaryColumns::from_frame(&s, p.time_unit) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let fit = match score::fit(&cols, p.time_unit, cal_end_day) {
-        Ok(f) => f,
-        Err(e) => return Ok(Err(e)),
-    };
-    let validation = if last_day > cal_end_day {
-        let (per, daily) = validation_frames(s.clone().lazy(), holdout_days(valid.clone(), cal_end_day, last_day));
-        let per = per.collect().map_err(&err)?;
-        let daily = daily.collect().map_err(&err)?;
-        match validate(&per, &daily, &fit, last_day) {
-            Ok(v) => Some(v),
-            Err(e) => return Ok(Err(e)),
+    if p.model == ClvModel::Bgbb {
+        let period = p.bgbb_period;
+        let cp = period.last_complete(day);
+        let df = bgbb_summary(valid.clone(), period, cp).collect().map_err(&err)?;
+        let base = TimeBase { unit: p.time_unit, period: Some(period), calibration_end_day: period.last_day(cp) };
+        return Ok(SummaryColumns::from_bgbb_frame(&df).map(|cols| Calib { df, cols, base }));
+    }
+    let df = summary(valid.clone(), day).collect().map_err(&err)?;
+    let base = TimeBase { unit: p.time_unit, period: None, calibration_end_day: day };
+    Ok(SummaryColumns::from_frame(&df, p.time_unit).map(|cols| Calib { df, cols, base }))
+}
+
+/// The holdout after a calibration, up to `last_day`; None when it is empty.
+fn holdout(valid: &LazyFrame, c: &Calib, last_day: i64) -> Result<Option<Holdout>, PipelineError> {
+    let err = stage_err("clv");
+    let cal_end = c.base.calibration_end_day;
+    let (per, daily, end_day) = match c.base.period {
+        Some(period) => {
+            let (cp, ep) = (period.of_day(cal_end), period.last_complete(last_day));
+            if ep <= cp {
+                return Ok(None);
+            }
+            let (a, b) = bgbb_validation_frames(c.df.clone().lazy(), valid.clone(), period, cp, ep);
+            (a, b, period.last_day(ep))
         }
-    } else {
-        None
+        None => {
+            if last_day <= cal_end {
+                return Ok(None);
+            }
+            let (a, b) = validation_frames(c.df.clone().lazy(), holdout_days(valid.clone(), cal_end, last_day));
+            (a, b, last_day)
+        }
     };
-    Ok(Ok((s, cols, fit, validation)))
+    Ok(Some((per.collect().map_err(&err)?, daily.collect().map_err(&err)?, end_day)))
+}
+
+/// One candidate purchase model.
+struct Candidate {
+    kind: ClvModel,
+    /// The fit on the calibration summary.
+    cal_fit: Option<Result<(PurchaseModel, FitReport), ClvError>>,
+    /// Its holdout validation (table, JSON).
+    validation: Option<Result<(DataFrame, serde_json::Value), ClvError>>,
+    /// The fit on all data (when refitted for scoring or for the BIC choice).
+    full_fit: Option<Result<(PurchaseModel, FitReport), ClvError>>,
+}
+
+impl Candidate {
+    fn mae(&self) -> Option<f64> {
+        match &self.validation {
+            Some(Ok((_, j))) => j["mae_frequency_bins"].as_f64(),
+            _ => None,
+        }
+    }
+
+    fn json(&self, chosen: bool) -> serde_json::Value {
+        let fit = |f: &Option<Result<(PurchaseModel, FitReport), ClvError>>| match f {
+            Some(Ok((_, r))) => report_json(r),
+            Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
+            None => serde_json::Value::Null,
+        };
+        let validation = match &self.validation {
+            Some(Ok((_, j))) => serde_json::json!({
+                "mae_frequency_bins": j["mae_frequency_bins"],
+                "mae_tracking": j["mae_tracking"],
+                "actual_purchases": j["actual_purchases"],
+                "predicted_purchases": j["predicted_purchases"],
+            }),
+            Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
+            None => serde_json::Value::Null,
+        };
+        serde_json::json!({
+            "model": self.kind.as_str(),
+            "chosen": chosen,
+            "calibration_fit": fit(&self.cal_fit),
+            "validation": validation,
+            "full_fit": fit(&self.full_fit),
+        })
+    }
+}
+
+fn bic(r: &FitReport) -> f64 {
+    r.params.len() as f64 * (r.n_customers.max(1) as f64).ln() - 2.0 * r.log_likelihood
 }
 
 /// Runs the stage over valid orders (see [`crate::analytics::valid_orders`]).
 pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result<ClvResult, PipelineError> {
     let last_day = as_of_us.div_euclid(DAY_US) - 1;
-    let failed = |e: ClvError, cal_end_day: i64| {
+    let auto = p.model == ClvModel::Auto;
+    let kinds: Vec<ClvModel> = if auto { ClvModel::CONTINUOUS.to_vec() } else { vec![p.model] };
+    let mut cands: Vec<Candidate> =
+        kinds.iter().map(|&kind| Candidate { kind, cal_fit: None, validation: None, full_fit: None }).collect();
+    let fixed_end =
+        p.calibration_end.map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0) / DAY_US);
+    let cal_day = fixed_end.unwrap_or(last_day - p.holdout_days);
+    let failed = |e: &ClvError, cal_end_day: i64, cands: &[Candidate], chosen: Option<ClvModel>| {
         tracing::warn!("clv skipped: {e}");
         ClvResult::Failed {
             model: serde_json::json!({
-                "model": p.model.as_str(),
-                "time_unit": p.time_unit.as_str(),
+                "model": chosen.unwrap_or(p.model).as_str(),
+                "time_unit": if p.model == ClvModel::Bgbb { p.bgbb_period.as_str() } else { p.time_unit.as_str() },
                 "calibration_end": day_string(cal_end_day),
                 "error": e.to_string(),
             }),
+            candidates: auto.then(|| candidates_json(cands, chosen, "none")),
         }
     };
-    let (s, cols, fit, validation) = match p.calibration_end {
-        Some(d) => {
-            let cal_end_day = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0) / DAY_US;
-            match fit_and_validate(&valid, cal_end_day, last_day, p)? {
-                Ok(v) => v,
-                Err(e) => return Ok(failed(e, cal_end_day)),
+
+    // 1. Calibration fits and their holdout validation.
+    let calib = calibrate(&valid, cal_day, p)?;
+    let calib = match calib {
+        Ok(c) => Some(c),
+        Err(e) if fixed_end.is_some() => return Ok(failed(&e, cal_day, &cands, None)),
+        Err(e) => {
+            tracing::warn!("clv validation skipped (calibration up to {}): {e}", day_string(cal_day));
+            None
+        }
+    };
+    if let Some(c) = &calib {
+        let hold = holdout(&valid, c, last_day)?;
+        for cand in cands.iter_mut() {
+            let f = fit_purchase(cand.kind, &c.cols.x, &c.cols.t_x, &c.cols.t);
+            if let (Ok((m, r)), Some((per, daily, end))) = (&f, &hold) {
+                cand.validation = Some(validate(per, daily, m, r, &c.base, *end));
             }
+            if let Err(e) = &f {
+                if fixed_end.is_none() {
+                    tracing::warn!(
+                        "clv validation of {} skipped (calibration up to {}): {e}",
+                        cand.kind.as_str(),
+                        day_string(c.base.calibration_end_day)
+                    );
+                }
+            }
+            if let Some(Err(e)) = &cand.validation {
+                tracing::warn!("clv validation of {} failed: {e}", cand.kind.as_str());
+            }
+            cand.cal_fit = Some(f);
+        }
+    }
+
+    // 2. The scoring summary: the calibration one, or all data.
+    let score_calib = match (fixed_end, calib) {
+        (Some(_), Some(c)) => c,
+        _ => match calibrate(&valid, last_day, p)? {
+            Ok(c) => c,
+            Err(e) => return Ok(failed(&e, last_day, &cands, None)),
+        },
+    };
+    let refit = fixed_end.is_none();
+    let fit_full = |cand: &mut Candidate| {
+        if cand.full_fit.is_none() {
+            let c = &score_calib.cols;
+            cand.full_fit = Some(fit_purchase(cand.kind, &c.x, &c.t_x, &c.t));
+        }
+    };
+
+    // 3. The choice.
+    let (chosen, criterion) = if !auto {
+        (0, "configured")
+    } else if let Some(best) = (0..cands.len()).filter(|&i| cands[i].mae().is_some()).min_by(|&i, &j| {
+        let key = |k: usize| {
+            let b = match &cands[k].cal_fit {
+                Some(Ok((_, r))) => bic(r),
+                _ => f64::INFINITY,
+            };
+            (cands[k].mae().unwrap_or(f64::INFINITY), b)
+        };
+        let (a, b) = (key(i), key(j));
+        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+    }) {
+        (best, "holdout_mae_frequency_bins")
+    } else {
+        // No holdout: BIC of the fits on the scoring data.
+        for cand in cands.iter_mut() {
+            if refit {
+                fit_full(cand);
+            }
+        }
+        let bic_of = |c: &Candidate| {
+            let f = if refit { &c.full_fit } else { &c.cal_fit };
+            match f {
+                Some(Ok((_, r))) => Some(bic(r)),
+                _ => None,
+            }
+        };
+        let best = (0..cands.len()).filter(|&i| bic_of(&cands[i]).is_some()).min_by(|&i, &j| {
+            let b = |k: usize| bic_of(&cands[k]).unwrap_or(f64::INFINITY);
+            b(i).total_cmp(&b(j))
+        });
+        (best.unwrap_or(0), "bic")
+    };
+    let kind = cands[chosen].kind;
+    if auto {
+        tracing::info!(chosen = kind.as_str(), criterion, "clv model choice");
+    }
+
+    // 4. The scoring fit of the chosen model.
+    let purchase = if refit {
+        fit_full(&mut cands[chosen]);
+        cands[chosen].full_fit.as_ref()
+    } else {
+        cands[chosen].cal_fit.as_ref()
+    };
+    let (model, report) = match purchase {
+        Some(Ok(f)) => f.clone(),
+        Some(Err(e)) => {
+            let e = ClvError::Degenerate { model: "clv", reason: e.to_string() };
+            return Ok(failed(&e, score_calib.base.calibration_end_day, &cands, Some(kind)));
         }
         None => {
-            let cal_end_day = last_day - p.holdout_days;
-            let validation = match fit_and_validate(&valid, cal_end_day, last_day, p)? {
-                Ok((_, _, _, v)) => v,
-                Err(e) => {
-                    tracing::warn!("clv validation skipped (calibration up to {}): {e}", day_string(cal_end_day));
-                    None
-                }
-            };
-            match fit_and_validate(&valid, last_day, last_day, p)? {
-                Ok((s, cols, fit, _)) => (s, cols, fit, validation),
-                Err(e) => return Ok(failed(e, last_day)),
-            }
+            let e = ClvError::Degenerate { model: "clv", reason: "no model could be fitted".into() };
+            return Ok(failed(&e, score_calib.base.calibration_end_day, &cands, Some(kind)));
         }
     };
-    for (name, r) in [("bgnbd", &fit.bgnbd_report), ("gamma_gamma", &fit.spend_report)] {
+    let candidates = auto.then(|| candidates_json(&cands, Some(kind), criterion));
+    let (spend, spend_report, corr_frequency_spend) = match score::fit_spend(&score_calib.cols) {
+        Ok(s) => s,
+        Err(e) => {
+            let r = failed(&e, score_calib.base.calibration_end_day, &cands, Some(kind));
+            return Ok(r);
+        }
+    };
+    let fit = score::ClvFit { model, report, spend, spend_report, corr_frequency_spend, base: score_calib.base };
+    for (name, r) in [(fit.model.name(), &fit.report), ("gamma_gamma", &fit.spend_report)] {
         if !r.converged {
             tracing::warn!(model = name, iterations = r.iterations, "clv fit did not reach the gradient tolerance");
         }
     }
-    let clv = match score::score(&s, &cols, &fit, p) {
+    let clv = match score::score(&score_calib.df, &score_calib.cols, &fit, p) {
         Ok(df) => df,
-        Err(e) => return Ok(failed(e, fit.calibration_end_day)),
+        Err(e) => return Ok(failed(&e, fit.base.calibration_end_day, &cands, Some(kind))),
     };
-    let (validation, vjson) = match validation {
-        Some((df, j)) => (df, Some(j)),
-        None => (empty_validation(), None),
+    let (validation, vjson) = match cands[chosen].validation.take() {
+        Some(Ok((df, j))) => (df, Some(j)),
+        _ => (empty_validation(), None),
     };
     let model = score::model_json(&fit, vjson);
     tracing::info!(
         customers = clv.height(),
-        r = fit.bgnbd.r,
-        alpha = fit.bgnbd.alpha,
-        a = fit.bgnbd.a,
-        b = fit.bgnbd.b,
-        converged = fit.bgnbd_report.converged,
+        model = fit.model.name(),
+        params = ?fit.report.params,
+        converged = fit.report.converged,
         "clv fitted"
     );
-    Ok(ClvResult::Done { clv, validation, model })
+    Ok(ClvResult::Done { clv, validation, model, candidates })
+}
+
+/// `models/clv_candidates.json`.
+fn candidates_json(cands: &[Candidate], chosen: Option<ClvModel>, criterion: &str) -> serde_json::Value {
+    serde_json::json!({
+        "criterion": criterion,
+        "chosen": chosen.map(|k| k.as_str()),
+        "candidates": cands.iter().map(|c| c.json(Some(c.kind) == chosen)).collect::<Vec<_>>(),
+    })
 }
 
 /// The segments table with `p_alive`, `churn_tier` and the `clv_<h>d` columns joined (null for

@@ -5,8 +5,8 @@
 //!    `as_of` (UTC midnight after the latest valid order) — the only collects outside stages.
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
-//! 4. *clv*: BG/NBD + Gamma-Gamma fit, scores and holdout validation ([`crate::clv`], glue in
-//!    `pipeline/clv.rs`).
+//! 4. *clv*: purchase model (BG/NBD, Pareto/NBD, MBG/NBD, BG/BB or the best by holdout) +
+//!    Gamma-Gamma fit, scores and holdout validation ([`crate::clv`], glue in `pipeline/clv.rs`).
 //! 5. *cluster*: lifecycle stages and customer clusters ([`crate::cluster`]; glue in `cluster.rs`),
 //!    with predicted CLV and P(alive) when the CLV stage succeeded.
 //! 6. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations;
@@ -234,17 +234,25 @@ pub fn analyze(
         outputs.json("cluster_model", model);
     }
     let out = &s.out;
-    match clv_result {
-        clv::ClvResult::Done { clv, validation, model } => {
+    let clv_candidates = match clv_result {
+        clv::ClvResult::Done { clv, validation, model, candidates } => {
             outputs.table("clv", clv, false);
             outputs.table("clv_validation", validation, false);
             outputs.json("models/clv", model);
+            candidates
         }
-        clv::ClvResult::Failed { model } => {
+        clv::ClvResult::Failed { model, candidates } => {
             outputs.json("models/clv", model);
             for stale in ["clv.parquet", "clv_validation.parquet"] {
                 let _ = std::fs::remove_file(out.join(stale));
             }
+            candidates
+        }
+    };
+    match clv_candidates {
+        Some(c) => outputs.json("models/clv_candidates", c),
+        None => {
+            let _ = std::fs::remove_file(out.join("models/clv_candidates.json"));
         }
     }
     if cfg.output.pseudonymize {
