@@ -256,7 +256,7 @@ fn tail_series(p: f64, b: f64, big_m: f64, m: f64, t: f64, max_terms: usize) -> 
 /// F split at y₁ = M − 2m: the series beyond (z = 1/2 there) plus Gauss–Kronrod on [t, y₁].
 fn tail_quadrature(p: f64, b: f64, big_m: f64, m: f64, t: f64) -> Option<(f64, [f64; 4])> {
     let y1 = big_m - 2.0 * m;
-    if !(y1 > t) {
+    if y1.is_nan() || y1 <= t {
         return None;
     }
     let (ln_tail, d_tail) = tail_series(p, b, big_m, m, y1, SERIES_TERMS)?;
@@ -278,7 +278,7 @@ fn tail_quadrature(p: f64, b: f64, big_m: f64, m: f64, t: f64) -> Option<(f64, [
     };
     let panels = (w_max.ceil() as usize).clamp(1, 64);
     let q = integrate_gk(f, 0.0, w_max, panels, 1e-14, 600)?;
-    if !(q[0] > 0.0) {
+    if q[0].is_nan() || q[0] <= 0.0 {
         return None;
     }
     let ln_q = g_max + q[0].ln();

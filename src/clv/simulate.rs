@@ -140,26 +140,28 @@ pub fn simulate_model(
             f64::INFINITY
         };
         let gone_at_start = drop_at_start && rng.gen::<f64>() < p;
-        while !gone_at_start {
-            t += gap.sample(&mut rng);
-            if t >= (end + 1) as f64 || t >= death_at {
-                break;
-            }
-            let z: f64 = value.sample(&mut rng);
-            purchase(t, z);
-            let day = t.floor() as i64;
-            if day != last_day {
-                if x > 0 {
-                    repeat_total += day_value;
+        if !gone_at_start {
+            loop {
+                t += gap.sample(&mut rng);
+                if t >= (end + 1) as f64 || t >= death_at {
+                    break;
                 }
-                x += 1;
-                last_day = day;
-                day_value = z;
-            } else {
-                day_value += z;
-            }
-            if drop.is_some() && rng.gen::<f64>() < p {
-                break;
+                let z: f64 = value.sample(&mut rng);
+                purchase(t, z);
+                let day = t.floor() as i64;
+                if day != last_day {
+                    if x > 0 {
+                        repeat_total += day_value;
+                    }
+                    x += 1;
+                    last_day = day;
+                    day_value = z;
+                } else {
+                    day_value += z;
+                }
+                if drop.is_some() && rng.gen::<f64>() < p {
+                    break;
+                }
             }
         }
         if x > 0 {
