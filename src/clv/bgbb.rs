@@ -222,7 +222,8 @@ pub(crate) fn row_ll_grad(m: &BgBb, c: &Consts, x: f64, t_x: f64, n: f64, grad: 
     for i in 0..terms {
         let fi = i as f64;
         if i > 0 {
-            let (u1, u2, u3, u4) = (al + be + t_x + fi - 1.0, be + t_x - x + fi - 1.0, de + t_x + fi - 1.0, ga + de + t_x + fi);
+            let (u1, u2, u3, u4) =
+                (al + be + t_x + fi - 1.0, be + t_x - x + fi - 1.0, de + t_x + fi - 1.0, ga + de + t_x + fi);
             ln_v += (u2 / u1).ln() + (u3 / u4).ln();
             if want {
                 p1 += 1.0 / u1;
@@ -296,7 +297,8 @@ mod tests {
                 let (mut up, mut dn) = (p.clone(), p.clone());
                 up[i] += h;
                 dn[i] -= h;
-                let fd = (BgBb::from_slice(&up).log_likelihood(x, t_x, n) - BgBb::from_slice(&dn).log_likelihood(x, t_x, n))
+                let fd = (BgBb::from_slice(&up).log_likelihood(x, t_x, n)
+                    - BgBb::from_slice(&dn).log_likelihood(x, t_x, n))
                     / (2.0 * h);
                 assert!((g[i] - fd).abs() < 1e-7 * (1.0 + fd.abs()), "({x},{t_x},{n}) {i}: {} vs {fd}", g[i]);
             }

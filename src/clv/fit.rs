@@ -388,11 +388,7 @@ impl Objective for ParetoNbdData<'_> {
 
     fn starts(&self) -> Vec<Vec<f64>> {
         let s = self.data.mean_t;
-        vec![
-            vec![0.5, 0.3 * s, 0.5, 0.3 * s],
-            vec![1.0, s, 1.0, s],
-            vec![0.25, 0.1 * s, 1.0, 3.0 * s],
-        ]
+        vec![vec![0.5, 0.3 * s, 0.5, 0.3 * s], vec![1.0, s, 1.0, s], vec![0.25, 0.1 * s, 1.0, 3.0 * s]]
     }
 }
 

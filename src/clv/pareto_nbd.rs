@@ -198,8 +198,7 @@ impl ParetoNbd {
         let mut t = 0.0;
         for _ in 0..200 {
             let f = self.any_if_alive(t, x, big_t, ln_ft)?;
-            let dens = (self.r + x) / (at + t)
-                * ((self.r + x) * -(t / at).ln_1p() + self.s * -(t / bt).ln_1p()).exp();
+            let dens = (self.r + x) / (at + t) * ((self.r + x) * -(t / at).ln_1p() + self.s * -(t / bt).ln_1p()).exp();
             let step = (goal - f) / dens;
             if !step.is_finite() {
                 return None;
@@ -249,12 +248,8 @@ fn tail_series(p: f64, b: f64, big_m: f64, m: f64, t: f64, max_terms: usize) -> 
     let (ln_phi, d) = ln_hyp2f1_one(p, p + b, z, max_terms)?;
     let (la, lb) = (a.ln(), bb.ln());
     let ln = -p * la + (1.0 - b) * lb - c.ln() + ln_phi;
-    let grad = [
-        -la - 1.0 / c + d[0] + d[1],
-        -lb - 1.0 / c + d[1],
-        -p / a + d[2] * bb / (a * a),
-        (1.0 - b) / bb - d[2] / a,
-    ];
+    let grad =
+        [-la - 1.0 / c + d[0] + d[1], -lb - 1.0 / c + d[1], -p / a + d[2] * bb / (a * a), (1.0 - b) / bb - d[2] / a];
     ln.is_finite().then_some((ln, grad))
 }
 
@@ -269,17 +264,20 @@ fn tail_quadrature(p: f64, b: f64, big_m: f64, m: f64, t: f64) -> Option<(f64, [
     let bt = m + t;
     let lb = bt.ln();
     let w_max = (gap / bt).ln();
-    // ln of the integrand in w (dy = (m+y) dw): (1−b) ln(m+y) − p ln(M+y); concave in w.
-    let g = |w: f64| (1.0 - b) * (lb + w) - p * (gap + bt * w.exp()).ln();
+    // ln of the integrand in w (dy = (m+y) dw): g(w) = (1−b) ln(m+y) − p ln(M+y), concave in w,
+    // largest at w*. The integrand is computed relative to it as
+    // g(w) − g(w*) = (1−b)(w − w*) − p ln1p((m+t)(e^w − e^{w*}) / (M+y*)), which keeps full
+    // relative precision even when p ln(M+y) is in the thousands (x in the hundreds).
     let w_star = if b < 1.0 { ((1.0 - b) * gap / ((p + b - 1.0) * bt)).ln() } else { 0.0 };
     let w_star = if w_star.is_finite() { w_star.clamp(0.0, w_max) } else { 0.0 };
-    let g_max = g(w_star);
+    let (e_star, big_star) = (w_star.exp(), gap + bt * w_star.exp());
+    let g_max = (1.0 - b) * (lb + w_star) - p * big_star.ln();
     let f = |w: f64| {
         let my = bt * w.exp();
         let big = gap + my;
-        let l_big = big.ln();
-        let v = ((1.0 - b) * (lb + w) - p * l_big - g_max).exp();
-        [v, -v * l_big, -v * (lb + w), -v * p / big, -v * b / my]
+        let rise = bt * (w.exp() - e_star) / big_star;
+        let v = ((1.0 - b) * (w - w_star) - p * rise.ln_1p()).exp();
+        [v, -v * big.ln(), -v * (lb + w), -v * p / big, -v * b / my]
     };
     let panels = (w_max.ceil() as usize).clamp(1, 64);
     let q = integrate_gk(f, 0.0, w_max, panels, 1e-14, 600)?;
@@ -391,7 +389,13 @@ mod tests {
         for i in 0..=n {
             let u = i as f64 * h;
             let y = t + u.exp_m1() * scale;
-            let wgt = if i == 0 || i == n { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+            let wgt = if i == 0 || i == n {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
             acc += wgt * f(y) * u.exp() * scale;
         }
         let y_end = t + u_max.exp_m1() * scale;
@@ -416,9 +420,13 @@ mod tests {
 
     #[test]
     fn series_and_quadrature_agree_where_both_work() {
-        for &(p, b, big_m, m, t) in &[(0.7, 1.3, 50.0, 2.0, 0.5), (3.5, 0.4, 200.0, 1.0, 3.0), (40.0, 1.6, 90.0, 3.0, 1.0)]
-        {
-            let s = tail_series(p, b, big_m, m, t, 100_000).unwrap();
+        for &(p, b, big_m, m, t) in &[
+            (0.7, 1.3, 50.0, 2.0, 0.5),
+            (3.5, 0.4, 200.0, 1.0, 3.0),
+            (40.0, 1.6, 90.0, 3.0, 1.0),
+            (1000.5, 1.3, 40.0, 0.05, 0.001),
+        ] {
+            let s = tail_series(p, b, big_m, m, t, 1_000_000).unwrap();
             let q = tail_quadrature(p, b, big_m, m, t).unwrap();
             assert!((s.0 - q.0).abs() < 1e-13 * s.0.abs().max(1.0), "{s:?} vs {q:?}");
             for k in 0..4 {
@@ -429,7 +437,11 @@ mod tests {
 
     #[test]
     fn tail_gradient_matches_finite_differences() {
-        let ms = [CDNOW, ParetoNbd { r: 0.5, alpha: 40.0, s: 0.3, beta: 0.05 }, ParetoNbd { r: 0.2, alpha: 0.05, s: 0.8, beta: 300.0 }];
+        let ms = [
+            CDNOW,
+            ParetoNbd { r: 0.5, alpha: 40.0, s: 0.3, beta: 0.05 },
+            ParetoNbd { r: 0.2, alpha: 0.05, s: 0.8, beta: 300.0 },
+        ];
         for m in ms {
             for &(x, t) in &[(0.0, 0.0), (2.0, 5.0), (30.0, 60.0)] {
                 let tl = m.tail(x, t).unwrap();
@@ -439,9 +451,14 @@ mod tests {
                     let (mut up, mut dn) = (p.clone(), p.clone());
                     up[i] += h;
                     dn[i] -= h;
-                    let fd = (ParetoNbd::from_slice(&up).ln_f(x, t).unwrap() - ParetoNbd::from_slice(&dn).ln_f(x, t).unwrap())
+                    let fd = (ParetoNbd::from_slice(&up).ln_f(x, t).unwrap()
+                        - ParetoNbd::from_slice(&dn).ln_f(x, t).unwrap())
                         / (2.0 * h);
-                    assert!((tl.d[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "{m:?} x={x} t={t} {i}: {} vs {fd}", tl.d[i]);
+                    assert!(
+                        (tl.d[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                        "{m:?} x={x} t={t} {i}: {} vs {fd}",
+                        tl.d[i]
+                    );
                 }
             }
         }
@@ -474,7 +491,12 @@ mod tests {
         // time probably is not.
         assert_eq!(CDNOW.p_alive(3.0, 38.0, 38.0).unwrap(), 1.0);
         assert!(CDNOW.p_alive(3.0, 1.0, 38.0).unwrap() < 0.5);
-        assert!((CDNOW.conditional_expected_purchases(10.0, 0.0, 0.0, 0.0).unwrap() - CDNOW.expected_purchases(10.0).unwrap()).abs() < 1e-15);
+        assert!(
+            (CDNOW.conditional_expected_purchases(10.0, 0.0, 0.0, 0.0).unwrap()
+                - CDNOW.expected_purchases(10.0).unwrap())
+            .abs()
+                < 1e-15
+        );
         // s = 1 exactly is the limit of its neighbours.
         let at = |s: f64| ParetoNbd { s, ..CDNOW }.expected_purchases(52.0).unwrap();
         let (lo, mid, hi) = (at(1.0 - 1e-7), at(1.0), at(1.0 + 1e-7));

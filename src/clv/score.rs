@@ -132,7 +132,14 @@ struct PairValues {
     discounted: Vec<f64>,
 }
 
-fn pair_values(m: &PurchaseModel, x: f64, t: f64, horizons_days: &[i64], base: &TimeBase, rate: f64) -> Option<PairValues> {
+fn pair_values(
+    m: &PurchaseModel,
+    x: f64,
+    t: f64,
+    horizons_days: &[i64],
+    base: &TimeBase,
+    rate: f64,
+) -> Option<PairValues> {
     let (unit, step) = (base.unit_days(), base.step_days());
     let mut expected = Vec::with_capacity(horizons_days.len());
     let mut discounted = Vec::with_capacity(horizons_days.len());
@@ -181,8 +188,7 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     let numerical = |what: String| ClvError::Numerical { model, what };
     // Distinct (x, T) pairs and (x, t_x, T) triples, evaluated in parallel.
     let (pairs, pair_of) = distinct(s.x.iter().zip(&s.t).map(|(&x, &t)| (x as u64, t.to_bits())));
-    let (triples, triple_of) =
-        distinct((0..s.x.len()).map(|i| (s.x[i] as u64, s.t_x[i].to_bits(), s.t[i].to_bits())));
+    let (triples, triple_of) = distinct((0..s.x.len()).map(|i| (s.x[i] as u64, s.t_x[i].to_bits(), s.t[i].to_bits())));
     let values: Vec<PairValues> = pairs
         .par_iter()
         .map(|&(x, t)| {
@@ -197,7 +203,8 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
         .with_min_len(64)
         .map(|&(x, t_x, t)| {
             let (x, t_x, t) = (x as f64, f64::from_bits(t_x), f64::from_bits(t));
-            let pa = m.p_alive(x, t_x, t).ok_or_else(|| numerical(format!("P(alive) at x = {x}, t_x = {t_x}, T = {t}")))?;
+            let pa =
+                m.p_alive(x, t_x, t).ok_or_else(|| numerical(format!("P(alive) at x = {x}, t_x = {t_x}, T = {t}")))?;
             let next = m
                 .time_to_purchase_probability(0.5, x, t_x, t, max_t)
                 .map(|u| base.day_after(u))

@@ -253,8 +253,9 @@ mod tests {
         // Months from day 0 = 1970-01-01. a: Jan (two days: 10 + 20), Feb (30), Apr (50), Jun
         // (7, holdout). b: Mar only. c: first order in May, after the calibration end (April).
         let d = |m: u32, day: u32| {
-            (chrono::NaiveDate::from_ymd_opt(1970, m, day).unwrap() - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
-                .num_days() as f64
+            (chrono::NaiveDate::from_ymd_opt(1970, m, day).unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as f64
                 + 0.5
         };
         let df = orders(&[

@@ -42,10 +42,7 @@ pub(super) enum ClvResult {
         candidates: Option<serde_json::Value>,
     },
     /// The model could not be fitted; the JSON says why.
-    Failed {
-        model: serde_json::Value,
-        candidates: Option<serde_json::Value>,
-    },
+    Failed { model: serde_json::Value, candidates: Option<serde_json::Value> },
 }
 
 fn empty_validation() -> DataFrame {
@@ -166,9 +163,8 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
     let kinds: Vec<ClvModel> = if auto { ClvModel::CONTINUOUS.to_vec() } else { vec![p.model] };
     let mut cands: Vec<Candidate> =
         kinds.iter().map(|&kind| Candidate { kind, cal_fit: None, validation: None, full_fit: None }).collect();
-    let fixed_end = p
-        .calibration_end
-        .map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0) / DAY_US);
+    let fixed_end =
+        p.calibration_end.map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0) / DAY_US);
     let cal_day = fixed_end.unwrap_or(last_day - p.holdout_days);
     let failed = |e: &ClvError, cal_end_day: i64, cands: &[Candidate], chosen: Option<ClvModel>| {
         tracing::warn!("clv skipped: {e}");
@@ -235,20 +231,17 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
     // 3. The choice.
     let (chosen, criterion) = if !auto {
         (0, "configured")
-    } else if let Some(best) = (0..cands.len())
-        .filter(|&i| cands[i].mae().is_some())
-        .min_by(|&i, &j| {
-            let key = |k: usize| {
-                let b = match &cands[k].cal_fit {
-                    Some(Ok((_, r))) => bic(r),
-                    _ => f64::INFINITY,
-                };
-                (cands[k].mae().unwrap_or(f64::INFINITY), b)
+    } else if let Some(best) = (0..cands.len()).filter(|&i| cands[i].mae().is_some()).min_by(|&i, &j| {
+        let key = |k: usize| {
+            let b = match &cands[k].cal_fit {
+                Some(Ok((_, r))) => bic(r),
+                _ => f64::INFINITY,
             };
-            let (a, b) = (key(i), key(j));
-            a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
-        })
-    {
+            (cands[k].mae().unwrap_or(f64::INFINITY), b)
+        };
+        let (a, b) = (key(i), key(j));
+        a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+    }) {
         (best, "holdout_mae_frequency_bins")
     } else {
         // No holdout: BIC of the fits on the scoring data.
