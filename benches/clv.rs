@@ -13,7 +13,7 @@
 //! - `clv_summary`: the summary from orders ([`custlens::clv::summary::summary`], collected),
 //!   100k and 1M only;
 //! - `clv_pareto_fit`: Pareto/NBD from the customers' (x, t_x, T) columns (compression to
-//!   distinct rows and (x, t) pairs + fit) on data simulated from Pareto/NBD (r 0.55, α 10 per
+//!   distinct rows and (x, t) pairs + fit) on data simulated from Pareto/NBD (r 0.55, α 40 per
 //!   day, s 0.6, β 80, same acquisition window) — the target is 1M in under 5 s on
 //!   2 cores; `clv_pareto_score`: scoring at the fitted parameters; `clv_mbgnbd_fit`: MBG/NBD
 //!   on the BG/NBD data; `clv_bgbb_fit`: BG/BB on simulated cohorts (12 monthly opportunities).
@@ -37,7 +37,7 @@ use std::time::Duration;
 
 const M: BgNbd = BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 };
 const G: GammaGamma = GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 };
-const P: ParetoNbd = ParetoNbd { r: 0.55, alpha: 10.0, s: 0.6, beta: 80.0 };
+const P: ParetoNbd = ParetoNbd { r: 0.55, alpha: 40.0, s: 0.6, beta: 80.0 };
 const BB: BgBb = BgBb { alpha: 1.2, beta: 0.75, gamma: 0.66, delta: 2.8 };
 const BASE: TimeBase = TimeBase { unit: TimeUnit::Weeks, period: None, calibration_end_day: 729 };
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use chrono::Datelike;
 use common::{custlens, ok, read, repo};
 use polars::prelude::*;
 use std::path::Path;
@@ -20,8 +21,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Checks the three CLV outputs under `out` and returns the model document.
+/// Checks the three CLV outputs under `out` (BG/NBD) and returns the model document.
 fn check_outputs(out: &Path, time_unit: &str) -> serde_json::Value {
+    check_model_outputs(out, time_unit, "bgnbd", &["r", "alpha", "a", "b"])
+}
+
+/// Checks the three CLV outputs under `out` for `model` with parameters `names`.
+fn check_model_outputs(out: &Path, time_unit: &str, model: &str, param_names: &[&str]) -> serde_json::Value {
     let clv = read(&out.join("clv.parquet"));
     let want = [
         "customer_id",
@@ -66,10 +72,11 @@ fn check_outputs(out: &Path, time_unit: &str) -> serde_json::Value {
 
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("models/clv.json")).unwrap()).unwrap();
-    assert_eq!(m["model"], "bgnbd");
+    assert_eq!(m["model"], model);
     assert_eq!(m["time_unit"], time_unit);
     assert_eq!(m["n_customers"].as_u64().unwrap() as usize, clv.height());
-    for k in ["r", "alpha", "a", "b"] {
+    assert_eq!(m["params"].as_object().unwrap().len(), param_names.len());
+    for k in param_names {
         assert!(m["params"][k].as_f64().unwrap() > 0.0 && m["std_errors"][k].as_f64().unwrap() > 0.0, "{k}");
     }
     assert!(m["log_likelihood"].as_f64().unwrap() < 0.0);
@@ -160,4 +167,88 @@ fn too_little_data_skips_clv_with_the_reason() {
     assert!(m["error"].as_str().unwrap().contains("repeat purchase"), "{m}");
     assert!(!tmp.path().join("out/clv.parquet").exists());
     assert!(tmp.path().join("out/segments.parquet").exists());
+}
+
+#[test]
+fn every_model_writes_the_outputs_and_auto_writes_its_candidates() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("data/sample"), &tmp.path().join("data/sample"));
+    ok(&custlens(tmp.path(), &["run"]));
+    let analyze = |model: &str, extra: &[&str]| {
+        let set = format!("clv.model={model}");
+        let mut args = vec!["analyze", "--config", "data/sample/custlens.toml", "--set", set.as_str()];
+        args.extend_from_slice(extra);
+        ok(&custlens(tmp.path(), &args));
+    };
+    let out = tmp.path().join("out");
+    let candidates = out.join("models/clv_candidates.json");
+
+    analyze("pareto_nbd", &[]);
+    let m = check_model_outputs(&out, "weeks", "pareto_nbd", &["r", "alpha", "s", "beta"]);
+    assert_eq!(m["validation"]["calibration_fit"]["model"], "pareto_nbd");
+    assert!(!candidates.exists());
+
+    analyze("mbgnbd", &[]);
+    let m = check_model_outputs(&out, "weeks", "mbgnbd", &["r", "alpha", "a", "b"]);
+    // MBG/NBD lets one-time buyers be gone: some have P(alive) < 1.
+    let clv = read(&out.join("clv.parquet"));
+    let x = clv.column("x").unwrap().i64().unwrap();
+    let pa = clv.column("p_alive").unwrap().f64().unwrap();
+    assert!(x.iter().zip(pa.iter()).any(|(x, p)| x == Some(0) && p.unwrap() < 0.99));
+    assert!(m["log_likelihood"].as_f64().unwrap() < 0.0);
+
+    // BG/BB on calendar quarters: the calibration ends on a quarter's last day.
+    analyze("bgbb", &["--set", "clv.bgbb_period=quarter", "--calibration-end", "2024-08-15"]);
+    let m = check_model_outputs(&out, "quarter", "bgbb", &["alpha", "beta", "gamma", "delta"]);
+    assert_eq!(m["calibration_end"], "2024-06-30");
+    let clv = read(&out.join("clv.parquet"));
+    let (x, t_x, n) = (
+        clv.column("x").unwrap().i64().unwrap(),
+        clv.column("t_x").unwrap().f64().unwrap(),
+        clv.column("T").unwrap().f64().unwrap(),
+    );
+    for i in 0..clv.height() {
+        let (x, t_x, n) = (x.get(i).unwrap() as f64, t_x.get(i).unwrap(), n.get(i).unwrap());
+        assert!(x <= t_x && t_x <= n && n.fract() == 0.0, "({x}, {t_x}, {n})");
+    }
+    let dates = clv.column("next_purchase_date").unwrap().cast(&DataType::Int32).unwrap();
+    // Next-purchase dates are quarter ends.
+    for d in dates.i32().unwrap().iter().flatten() {
+        let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(d as i64);
+        let next = date + chrono::Duration::days(1);
+        assert!(next.day0() == 0 && next.month0() % 3 == 0, "{date}");
+    }
+
+    analyze("auto", &[]);
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&candidates).unwrap()).unwrap();
+    assert_eq!(c["criterion"], "holdout_mae_frequency_bins");
+    let list = c["candidates"].as_array().unwrap();
+    let models: Vec<&str> = list.iter().map(|k| k["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["bgnbd", "pareto_nbd", "mbgnbd"]);
+    let chosen = c["chosen"].as_str().unwrap();
+    let best = list
+        .iter()
+        .min_by(|a, b| {
+            let mae = |k: &serde_json::Value| k["validation"]["mae_frequency_bins"].as_f64().unwrap();
+            mae(a).total_cmp(&mae(b))
+        })
+        .unwrap();
+    assert_eq!(best["model"], chosen);
+    for k in list {
+        assert!(k["calibration_fit"]["bic"].as_f64().unwrap().is_finite());
+        assert_eq!(k["chosen"], k["model"] == chosen);
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("models/clv.json")).unwrap()).unwrap();
+    assert_eq!(m["model"], chosen);
+    assert_eq!(best["full_fit"]["params"], m["params"]);
+
+    // No holdout (calibration end = the last day): the choice falls back to BIC.
+    analyze("auto", &["--calibration-end", "2024-12-31"]);
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&candidates).unwrap()).unwrap();
+    assert_eq!(c["criterion"], "bic");
+    let list = c["candidates"].as_array().unwrap();
+    let bic = |k: &serde_json::Value| k["calibration_fit"]["bic"].as_f64().unwrap();
+    let best = list.iter().min_by(|a, b| bic(a).total_cmp(&bic(b))).unwrap();
+    assert_eq!(best["model"], c["chosen"]);
 }

@@ -264,17 +264,20 @@ fn tail_quadrature(p: f64, b: f64, big_m: f64, m: f64, t: f64) -> Option<(f64, [
     let bt = m + t;
     let lb = bt.ln();
     let w_max = (gap / bt).ln();
-    // ln of the integrand in w (dy = (m+y) dw): (1−b) ln(m+y) − p ln(M+y); concave in w.
-    let g = |w: f64| (1.0 - b) * (lb + w) - p * (gap + bt * w.exp()).ln();
+    // ln of the integrand in w (dy = (m+y) dw): g(w) = (1−b) ln(m+y) − p ln(M+y), concave in w,
+    // largest at w*. The integrand is computed relative to it as
+    // g(w) − g(w*) = (1−b)(w − w*) − p ln1p((m+t)(e^w − e^{w*}) / (M+y*)), which keeps full
+    // relative precision even when p ln(M+y) is in the thousands (x in the hundreds).
     let w_star = if b < 1.0 { ((1.0 - b) * gap / ((p + b - 1.0) * bt)).ln() } else { 0.0 };
     let w_star = if w_star.is_finite() { w_star.clamp(0.0, w_max) } else { 0.0 };
-    let g_max = g(w_star);
+    let (e_star, big_star) = (w_star.exp(), gap + bt * w_star.exp());
+    let g_max = (1.0 - b) * (lb + w_star) - p * big_star.ln();
     let f = |w: f64| {
         let my = bt * w.exp();
         let big = gap + my;
-        let l_big = big.ln();
-        let v = ((1.0 - b) * (lb + w) - p * l_big - g_max).exp();
-        [v, -v * l_big, -v * (lb + w), -v * p / big, -v * b / my]
+        let rise = bt * (w.exp() - e_star) / big_star;
+        let v = ((1.0 - b) * (w - w_star) - p * rise.ln_1p()).exp();
+        [v, -v * big.ln(), -v * (lb + w), -v * p / big, -v * b / my]
     };
     let panels = (w_max.ceil() as usize).clamp(1, 64);
     let q = integrate_gk(f, 0.0, w_max, panels, 1e-14, 600)?;
@@ -417,10 +420,13 @@ mod tests {
 
     #[test]
     fn series_and_quadrature_agree_where_both_work() {
-        for &(p, b, big_m, m, t) in
-            &[(0.7, 1.3, 50.0, 2.0, 0.5), (3.5, 0.4, 200.0, 1.0, 3.0), (40.0, 1.6, 90.0, 3.0, 1.0)]
-        {
-            let s = tail_series(p, b, big_m, m, t, 100_000).unwrap();
+        for &(p, b, big_m, m, t) in &[
+            (0.7, 1.3, 50.0, 2.0, 0.5),
+            (3.5, 0.4, 200.0, 1.0, 3.0),
+            (40.0, 1.6, 90.0, 3.0, 1.0),
+            (1000.5, 1.3, 40.0, 0.05, 0.001),
+        ] {
+            let s = tail_series(p, b, big_m, m, t, 1_000_000).unwrap();
             let q = tail_quadrature(p, b, big_m, m, t).unwrap();
             assert!((s.0 - q.0).abs() < 1e-13 * s.0.abs().max(1.0), "{s:?} vs {q:?}");
             for k in 0..4 {
