@@ -10,8 +10,8 @@
 //! period are x purchases in n opportunities, the last at opportunity t_x (0 when x = 0).
 //!
 //! - Likelihood (FHS 2010, eq. 5):
-//!   L = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ)
-//!   + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α, β) · B(γ+1, δ+t_x+i)/B(γ, δ):
+//!   L = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ) +
+//!   Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α, β) · B(γ+1, δ+t_x+i)/B(γ, δ):
 //!   alive through n, or died right after opportunity t_x + i. The sum's terms follow by ratios
 //!   (B(a, b+1) = B(a, b) · b/(a+b)), in logs with the largest term factored out; the gradient
 //!   is analytic (digamma differences, also updated by recurrence along the sum).
@@ -97,7 +97,7 @@ impl BgBb {
     /// (x, n) only): (α+x)/(α+β+n) · Σ_{j=1}^{n*} B(γ, δ+n+j)/B(γ, δ+n+1); fractional n*
     /// interpolates linearly. Conditional expectation = P(alive) × this.
     pub fn expected_if_alive(&self, n_star: f64, x: f64, n: f64) -> Option<f64> {
-        if !(n_star > 0.0) {
+        if n_star.is_nan() || n_star <= 0.0 {
             return Some(0.0);
         }
         let whole = n_star.floor();

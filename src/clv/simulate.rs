@@ -140,7 +140,10 @@ pub fn simulate_model(
             f64::INFINITY
         };
         let gone_at_start = drop_at_start && rng.gen::<f64>() < p;
-        while !gone_at_start {
+        loop {
+            if gone_at_start {
+                break;
+            }
             t += gap.sample(&mut rng);
             if t >= (end + 1) as f64 || t >= death_at {
                 break;
