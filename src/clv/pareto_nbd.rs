@@ -58,7 +58,9 @@ const SERIES_TERMS: usize = 800;
 /// // Fader, Hardie & Lee (2005), CDNOW, weeks.
 /// let m = ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
 /// let p = m.p_alive(2.0, 30.43, 38.86).unwrap();
-/// assert!(p > 0.9 && p < 1.0);
+/// assert!(p > 0.0 && p < 1.0);
+/// // A more recent last purchase means more likely alive.
+/// assert!(m.p_alive(2.0, 38.0, 38.86).unwrap() > p);
 /// assert!(m.log_likelihood(0.0, 0.0, 38.86).is_finite());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
