@@ -900,12 +900,15 @@ pub fn fit_bgnbd(data: &BgNbdData) -> Result<(BgNbd, FitReport), ClvError> {
 /// ## Example
 /// ```
 /// use custlens::clv::fit::{fit_pareto_nbd, CountData, ParetoNbdData};
-/// let data = CountData::new(&[0.0, 2.0, 5.0, 1.0, 0.0], &[0.0, 20.0, 30.0, 3.0, 0.0], &[39.0, 38.0, 35.0, 39.0, 20.0]).unwrap();
-/// // Five customers cannot identify four parameters: a clear error naming the model, never NaN.
-/// match fit_pareto_nbd(&ParetoNbdData::new(&data)) {
-///     Ok((model, report)) => assert!(report.log_likelihood.is_finite() && model.s > 0.0),
-///     Err(e) => assert!(e.to_string().contains("pareto_nbd"), "{e}"),
-/// }
+/// use custlens::clv::{gamma_gamma::GammaGamma, pareto_nbd::ParetoNbd, score::SummaryColumns, TimeUnit};
+/// use custlens::clv::simulate::{simulate_model, CountProcess};
+/// let truth = ParetoNbd { r: 0.55, alpha: 40.0, s: 0.6, beta: 80.0 };
+/// let spend = GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 };
+/// let sim = simulate_model(3000, 1, 730, &CountProcess::ParetoNbd(truth), &spend, false).unwrap();
+/// let c = SummaryColumns::from_frame(&sim.summary, TimeUnit::Days).unwrap();
+/// let data = CountData::for_model("pareto_nbd", &c.x, &c.t_x, &c.t).unwrap();
+/// let (model, report) = fit_pareto_nbd(&ParetoNbdData::new(&data)).unwrap();
+/// assert!(report.converged && (model.r - 0.55).abs() < 0.15);
 /// ```
 pub fn fit_pareto_nbd(data: &ParetoNbdData) -> Result<(ParetoNbd, FitReport), ClvError> {
     let rep = maximize(data, data.data.rows())?;

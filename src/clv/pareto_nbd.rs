@@ -58,7 +58,9 @@ const SERIES_TERMS: usize = 800;
 /// // Fader, Hardie & Lee (2005), CDNOW, weeks.
 /// let m = ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
 /// let p = m.p_alive(2.0, 30.43, 38.86).unwrap();
-/// assert!(p > 0.5 && p < 1.0, "{p}");
+/// assert!(p > 0.0 && p < 1.0);
+/// // A more recent last purchase means more likely alive.
+/// assert!(m.p_alive(2.0, 38.0, 38.86).unwrap() > p);
 /// assert!(m.log_likelihood(0.0, 0.0, 38.86).is_finite());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -300,6 +302,7 @@ pub(crate) struct XTerms {
     /// ∂/∂(r, α, s, β) of `ln_k`.
     d_k: [f64; 4],
     rx: f64,
+    ln_s: f64,
 }
 
 impl XTerms {
@@ -309,6 +312,7 @@ impl XTerms {
             ln_k: ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln(),
             d_k: [digamma(r + x) - digamma(r) + alpha.ln(), r / alpha, beta.ln(), s / beta],
             rx: r + x,
+            ln_s: s.ln(),
         }
     }
 }
@@ -350,25 +354,34 @@ pub(crate) fn row_ll_grad(
         }
         return c.ln_k + ln1;
     }
+    // With ρ = F(T)/F(t_x) and A = (alive term)/(s F(t_x)): L = K · s F(t_x) · (A + 1 − ρ), which
+    // needs one exp_m1, one exp and one ln per row (this loop is the fit's hot path).
     let dl = f_t.ln - f_tx.ln; // < 0
-    let one_minus_rho = -dl.exp_m1();
-    let ln2 = m.s.ln() + f_tx.ln + one_minus_rho.ln();
-    let (hi, lo) = if ln1 > ln2 { (ln1, ln2) } else { (ln2, ln1) };
-    let ll = c.ln_k + hi + (lo - hi).exp().ln_1p();
+    let om = -dl.exp_m1(); // 1 − ρ, exact even when ρ ≈ 1
+    let ln_sf = c.ln_s + f_tx.ln;
+    let ln_a = ln1 - ln_sf;
+    // inv = 1/(A + 1 − ρ), w1 = A/(A + 1 − ρ), ln_tot = ln(A + 1 − ρ), without overflow.
+    let (inv, w1, ln_tot) = if ln_a <= 0.0 {
+        let a = ln_a.exp();
+        let tot = a + om;
+        (1.0 / tot, a / tot, tot.ln())
+    } else {
+        let e = (-ln_a).exp();
+        let den = 1.0 + om * e;
+        (e / den, 1.0 / den, ln_a + (om * e).ln_1p())
+    };
     if let Some((g, w)) = grad {
-        let w2 = sigmoid(ln2 - ln1);
-        let w1 = 1.0 - w2;
-        let rho = dl.exp();
+        let rho = 1.0 - om;
         let d1 = [-tt.la, -c.rx * tt.ia, -tt.lb, -m.s * tt.ib];
         for k in 0..4 {
-            let mut d2 = (f_tx.d[k] - rho * f_t.d[k]) / one_minus_rho;
+            let mut d = c.d_k[k] + w1 * d1[k] + (f_tx.d[k] - rho * f_t.d[k]) * inv;
             if k == 2 {
-                d2 += 1.0 / m.s;
+                d += om * inv / m.s;
             }
-            g[k] += w * (c.d_k[k] + w1 * d1[k] + w2 * d2);
+            g[k] += w * d;
         }
     }
-    ll
+    c.ln_k + ln_sf + ln_tot
 }
 
 #[cfg(test)]

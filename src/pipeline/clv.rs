@@ -166,7 +166,7 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
     let fixed_end =
         p.calibration_end.map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(0) / DAY_US);
     let cal_day = fixed_end.unwrap_or(last_day - p.holdout_days);
-    let failed = |e: &ClvError, cal_end_day: i64, cands: &[Candidate], chosen: Option<ClvModel>| {
+    let failed = |e: &ClvError, cal_end_day: i64, candidates: Option<serde_json::Value>, chosen: Option<ClvModel>| {
         tracing::warn!("clv skipped: {e}");
         ClvResult::Failed {
             model: serde_json::json!({
@@ -175,15 +175,16 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
                 "calibration_end": day_string(cal_end_day),
                 "error": e.to_string(),
             }),
-            candidates: auto.then(|| candidates_json(cands, chosen, "none")),
+            candidates,
         }
     };
+    let no_choice = |cands: &[Candidate]| auto.then(|| candidates_json(cands, None, "none"));
 
     // 1. Calibration fits and their holdout validation.
     let calib = calibrate(&valid, cal_day, p)?;
     let calib = match calib {
         Ok(c) => Some(c),
-        Err(e) if fixed_end.is_some() => return Ok(failed(&e, cal_day, &cands, None)),
+        Err(e) if fixed_end.is_some() => return Ok(failed(&e, cal_day, no_choice(&cands), None)),
         Err(e) => {
             tracing::warn!("clv validation skipped (calibration up to {}): {e}", day_string(cal_day));
             None
@@ -217,7 +218,7 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
         (Some(_), Some(c)) => c,
         _ => match calibrate(&valid, last_day, p)? {
             Ok(c) => c,
-            Err(e) => return Ok(failed(&e, last_day, &cands, None)),
+            Err(e) => return Ok(failed(&e, last_day, no_choice(&cands), None)),
         },
     };
     let refit = fixed_end.is_none();
@@ -269,30 +270,23 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
     }
 
     // 4. The scoring fit of the chosen model.
-    let purchase = if refit {
+    if refit {
         fit_full(&mut cands[chosen]);
-        cands[chosen].full_fit.as_ref()
-    } else {
-        cands[chosen].cal_fit.as_ref()
-    };
-    let (model, report) = match purchase {
-        Some(Ok(f)) => f.clone(),
-        Some(Err(e)) => {
-            let e = ClvError::Degenerate { model: "clv", reason: e.to_string() };
-            return Ok(failed(&e, score_calib.base.calibration_end_day, &cands, Some(kind)));
-        }
-        None => {
-            let e = ClvError::Degenerate { model: "clv", reason: "no model could be fitted".into() };
-            return Ok(failed(&e, score_calib.base.calibration_end_day, &cands, Some(kind)));
-        }
-    };
+    }
     let candidates = auto.then(|| candidates_json(&cands, Some(kind), criterion));
+    let day = score_calib.base.calibration_end_day;
+    let slot = if refit { &mut cands[chosen].full_fit } else { &mut cands[chosen].cal_fit };
+    let (model, report) = match slot.take() {
+        Some(Ok(f)) => f,
+        Some(Err(e)) => return Ok(failed(&e, day, candidates, Some(kind))),
+        None => {
+            let e = ClvError::Degenerate { model: kind.as_str(), reason: "the model was not fitted".into() };
+            return Ok(failed(&e, day, candidates, Some(kind)));
+        }
+    };
     let (spend, spend_report, corr_frequency_spend) = match score::fit_spend(&score_calib.cols) {
         Ok(s) => s,
-        Err(e) => {
-            let r = failed(&e, score_calib.base.calibration_end_day, &cands, Some(kind));
-            return Ok(r);
-        }
+        Err(e) => return Ok(failed(&e, day, candidates, Some(kind))),
     };
     let fit = score::ClvFit { model, report, spend, spend_report, corr_frequency_spend, base: score_calib.base };
     for (name, r) in [(fit.model.name(), &fit.report), ("gamma_gamma", &fit.spend_report)] {
@@ -302,7 +296,7 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
     }
     let clv = match score::score(&score_calib.df, &score_calib.cols, &fit, p) {
         Ok(df) => df,
-        Err(e) => return Ok(failed(&e, fit.base.calibration_end_day, &cands, Some(kind))),
+        Err(e) => return Ok(failed(&e, day, candidates, Some(kind))),
     };
     let (validation, vjson) = match cands[chosen].validation.take() {
         Some(Ok((df, j))) => (df, Some(j)),
