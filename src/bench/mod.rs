@@ -22,6 +22,7 @@
 //! Speed is measured here and in `benches/`, never asserted in tests.
 
 pub mod cache;
+pub mod ingest_speed;
 pub mod rss;
 
 pub use cache::{cache_key, default_cache_dir, ensure_data, CachedData};
@@ -366,7 +367,7 @@ fn log_stage(r: &StageResult) {
 }
 
 /// Writes the report as pretty JSON, atomically.
-pub fn write_json(path: &Path, report: &BenchReport) -> Result<(), BenchError> {
+pub fn write_json(path: &Path, report: &impl Serialize) -> Result<(), BenchError> {
     Ok(crate::output::json(path, report)?)
 }
 

@@ -180,6 +180,20 @@ pub struct BenchArgs {
     /// Keep the lake and out/ in the data's cache folder instead of a temporary folder.
     #[arg(long)]
     pub keep: bool,
+    /// `pipeline` (gen, ingest, analyze; the default) or `ingest` (Shopify and GBK Taobao exports
+    /// converted to canonical Parquet next to polars' bare CSV → Parquet of the same file).
+    #[arg(long, value_enum, default_value_t = Suite::Pipeline)]
+    pub suite: Suite,
+    /// `--suite ingest`: rows per format.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: usize,
+}
+
+/// A benchmark suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    Pipeline,
+    Ingest,
 }
 
 /// Every failure the CLI reports.
@@ -397,15 +411,24 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             if cli.global.config.is_some() {
                 tracing::warn!("bench reads the generated data's custlens.toml; --config is ignored (--set applies)");
             }
+            let cache = match &b.cache {
+                Some(c) => c.clone(),
+                None => bench::default_cache_dir()?,
+            };
+            if b.suite == Suite::Ingest {
+                let report = bench::ingest_speed::run(b.rows, b.seed, &cache)?;
+                print!("{}", bench::ingest_speed::render(&report));
+                if let Some(path) = &b.json {
+                    bench::write_json(path, &report)?;
+                }
+                return Ok(());
+            }
             let scale = b.scale.or(b.customers.is_none().then_some(Scale::S));
             let settings = BenchSettings {
                 customers: b.customers.or(scale.map(Scale::customers)).unwrap_or_default(),
                 seed: b.seed,
                 scale,
-                cache: match b.cache {
-                    Some(c) => c,
-                    None => bench::default_cache_dir()?,
-                },
+                cache,
                 keep: b.keep,
                 overrides: cli.global.set.clone(),
                 command: command_line(),
