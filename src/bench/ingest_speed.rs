@@ -14,7 +14,7 @@
 //! The data writers are hand-written rather than `custlens gen`: the generator simulates
 //! customers' lives (minutes for 10M rows), while this needs 10M rows fast and only the layout.
 
-use super::{reset_peak_rss, peak_rss_mb, BenchError};
+use super::{peak_rss_mb, reset_peak_rss, BenchError};
 use crate::ingest::{self, Format, IngestOptions, InputSpec};
 use polars::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -94,10 +94,8 @@ pub fn run(rows: usize, seed: u64, cache: &Path) -> Result<IngestBenchReport, Be
         write_cached(&taobao, |w| w.write_all(&gbk))?;
         tracing::info!(rows, seconds = t.elapsed().as_secs_f64(), "wrote the Taobao bench files");
     }
-    let formats = vec![
-        compare("shopify", &shopify, &shopify, rows)?,
-        compare("taobao-orders", &taobao, &taobao_utf8, rows)?,
-    ];
+    let formats =
+        vec![compare("shopify", &shopify, &shopify, rows)?, compare("taobao-orders", &taobao, &taobao_utf8, rows)?];
     Ok(IngestBenchReport {
         rows,
         seed,
@@ -208,7 +206,8 @@ pub fn render(r: &IngestBenchReport) -> String {
 
 const SHOPIFY_HEADER: &str = "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Shipping Method,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,Lineitem requires shipping,Lineitem taxable,Lineitem fulfillment status,Billing Name,Billing Phone,Shipping Name,Shipping Phone,Notes,Note Attributes,Cancelled at,Payment Method,Refunded Amount,Vendor,Id,Tags,Risk Level,Source,Phone";
 
-const FIRST: [&str; 12] = ["Jane", "John", "Maria", "Wei", "Aiko", "Liam", "Emma", "Noah", "Olivia", "Lucas", "Mia", "Ethan"];
+const FIRST: [&str; 12] =
+    ["Jane", "John", "Maria", "Wei", "Aiko", "Liam", "Emma", "Noah", "Olivia", "Lucas", "Mia", "Ethan"];
 const LAST: [&str; 10] = ["Doe", "Smith", "Garcia", "Chen", "Tanaka", "Brown", "Miller", "Lopez", "Wilson", "Moore"];
 const PRODUCTS: [&str; 8] =
     ["Ceramic Mug", "Teapot", "Linen Towel", "Oak Board", "Candle", "Steel Pan", "Wool Throw", "Glass Jar"];
@@ -233,7 +232,8 @@ fn write_shopify(w: &mut dyn Write, rows: usize, seed: u64) -> std::io::Result<(
         let created = datetime(rng.gen_range(0..3 * 365 * 86_400));
         let name = format!("{} {}", FIRST[c % 12], LAST[(c / 12) % 10]);
         let email = if c % 3 == 0 { format!("User{c}@Example.com") } else { format!("user{c}@example.com") };
-        let phone = if c % 2 == 0 { format!("'+1 (212) {:03}-{:04}", 200 + c % 700, c % 10_000) } else { String::new() };
+        let phone =
+            if c % 2 == 0 { format!("'+1 (212) {:03}-{:04}", 200 + c % 700, c % 10_000) } else { String::new() };
         let status = ["paid", "paid", "paid", "refunded", "partially_refunded", "pending"][rng.gen_range(0..6)];
         let fulfilled = if status == "pending" { "unfulfilled" } else { "fulfilled" };
         let mut subtotal = 0.0;
@@ -296,7 +296,11 @@ fn write_taobao(w: &mut dyn Write, rows: usize, seed: u64) -> std::io::Result<()
             3 => ("卖家已发货，等待买家确认", "订单未关闭", 0.0),
             _ => ("交易成功", "订单未关闭", 0.0),
         };
-        let paid = if status == "等待买家付款" || reason == "买家未付款" { String::from("=\"\"") } else { datetime(created + 40) };
+        let paid = if status == "等待买家付款" || reason == "买家未付款" {
+            String::from("=\"\"")
+        } else {
+            datetime(created + 40)
+        };
         let title = TITLES[rng.gen_range(0..TITLES.len())];
         writeln!(
             w,

@@ -263,6 +263,7 @@ fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
         strict: a.strict || cfg.ingest.strict,
         identity: cfg.identity.clone(),
         default_currency: cfg.currency.base.clone(),
+        ..Default::default()
     };
     tracing::info!(files = specs.len(), lake = %lake.display(), "ingest");
     let report = ingest::ingest(&specs, &lake, &opts)?;

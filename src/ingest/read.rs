@@ -86,11 +86,17 @@ impl RawTable {
 
 /// Decodes bytes to text. Errors say which encoding failed and roughly where.
 pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
+    decode_at(bytes, encoding, 1)
+}
+
+/// [`decode`] for a part of a file whose first line is line `first_line` (for error messages).
+pub fn decode_at(bytes: &[u8], encoding: Encoding, first_line: u64) -> Result<String, String> {
+    let before = first_line.saturating_sub(1) as usize;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
     let with = |enc: &'static encoding_rs::Encoding, name: &str| {
         let (text, had_errors) = enc.decode_without_bom_handling(bytes);
         if had_errors {
-            let at = text.find('\u{FFFD}').map(|i| text[..i].matches('\n').count() + 1).unwrap_or(1);
+            let at = before + text.find('\u{FFFD}').map(|i| text[..i].matches('\n').count() + 1).unwrap_or(1);
             Err(format!("not valid {name} (first bad byte on line {at}); set `encoding` in the mapping"))
         } else {
             Ok(text.into_owned())
@@ -98,7 +104,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
     };
     match encoding {
         Encoding::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
-            let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            let line = before + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
             format!(
                 "not valid UTF-8 (first bad byte on line {line}); set `encoding = \"gbk\"` or another in the mapping"
             )
@@ -118,6 +124,28 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
     }
 }
 
+/// The fixed encoding an `auto` encoding means for a file, decided on a part of it holding
+/// non-ASCII bytes (ASCII reads the same in every supported encoding, so an ASCII part decides
+/// nothing and None is returned); a fixed encoding is returned as is.
+pub fn settle_encoding(encoding: Encoding, bytes: &[u8]) -> Option<Encoding> {
+    let auto = matches!(encoding, Encoding::Auto | Encoding::AutoLatin);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
+    if !auto {
+        return Some(encoding);
+    }
+    if bytes.is_ascii() {
+        return None;
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return Some(Encoding::Utf8);
+    }
+    Some(match encoding {
+        Encoding::Auto => Encoding::Gbk,
+        _ if shift_jis_japanese(bytes).is_some() => Encoding::ShiftJis,
+        _ => Encoding::Windows1252,
+    })
+}
+
 /// The text when `bytes` are valid Shift-JIS holding Japanese (kana or kanji), as Amazon's JP
 /// reports are. Western Windows-1252 text almost never passes: its accented letters are Shift-JIS
 /// lead bytes that ASCII cannot follow, and what does decode holds no kana.
@@ -129,29 +157,56 @@ fn shift_jis_japanese(bytes: &[u8]) -> Option<String> {
 
 /// Reads decoded text as CSV/TSV or JSONL.
 pub fn read_text(text: &str, kind: FileKind, delimiter: Option<u8>) -> Result<RawTable, String> {
-    match kind {
-        FileKind::Jsonl => Ok(read_jsonl(text)),
-        FileKind::Csv => read_csv(text, delimiter.unwrap_or(b',')),
-        FileKind::Tsv => read_csv(text, delimiter.unwrap_or(b'\t')),
-    }
+    read_part(text, kind, delimiter, None, 1)
 }
 
-fn read_csv(text: &str, delimiter: u8) -> Result<RawTable, String> {
-    let mut rdr =
-        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes());
-    let mut headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| format!("cannot read the header line: {e}"))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    // A trailing delimiter on every line gives an empty last header: not a column.
-    while headers.last().is_some_and(|h| h.is_empty()) && headers.len() > 1 {
-        headers.pop();
+/// Reads a part of a file: its text, the header when the part does not start with it (CSV/TSV;
+/// JSONL parts carry their keys), and the line number of the part's first line.
+pub fn read_part(
+    text: &str,
+    kind: FileKind,
+    delimiter: Option<u8>,
+    headers: Option<&[String]>,
+    first_line: u64,
+) -> Result<RawTable, String> {
+    let mut table = match kind {
+        FileKind::Jsonl => read_jsonl(text),
+        FileKind::Csv => read_csv(text, delimiter.unwrap_or(b','), headers)?,
+        FileKind::Tsv => read_csv(text, delimiter.unwrap_or(b'\t'), headers)?,
+    };
+    if first_line > 1 {
+        let shift = first_line - 1;
+        table.records.iter_mut().for_each(|r| r.line += shift);
+        table.rejects.iter_mut().for_each(|r| r.line += shift);
     }
-    if headers.iter().all(|h| h.is_empty()) {
-        return Err("the file has no header line".into());
-    }
+    Ok(table)
+}
+
+fn read_csv(text: &str, delimiter: u8, given: Option<&[String]>) -> Result<RawTable, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(given.is_none())
+        .from_reader(text.as_bytes());
+    let headers = match given {
+        Some(h) => h.to_vec(),
+        None => {
+            let mut headers: Vec<String> = rdr
+                .headers()
+                .map_err(|e| format!("cannot read the header line: {e}"))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
+            // A trailing delimiter on every line gives an empty last header: not a column.
+            while headers.last().is_some_and(|h| h.is_empty()) && headers.len() > 1 {
+                headers.pop();
+            }
+            if headers.iter().all(|h| h.is_empty()) {
+                return Err("the file has no header line".into());
+            }
+            headers
+        }
+    };
     let mut table = RawTable { headers, ..Default::default() };
     let mut rec = csv::StringRecord::new();
     let mut pending: Option<(u64, usize)> = None;
@@ -161,7 +216,11 @@ fn read_csv(text: &str, delimiter: u8) -> Result<RawTable, String> {
                 end: usize,
                 rec: Option<&csv::StringRecord>,
                 err: Option<String>| {
-        let raw = text.get(start..end).unwrap_or("").trim_end_matches(['\r', '\n']).to_string();
+        let raw = text.get(start..end).unwrap_or("");
+        // Blank lines before a record belong to it in csv's positions: the record starts after them.
+        let body = raw.trim_start_matches(['\r', '\n']);
+        let line = line + raw[..raw.len() - body.len()].matches('\n').count() as u64;
+        let raw = body.trim_end_matches(['\r', '\n']).to_string();
         match (rec, err) {
             (_, Some(reason)) => table.rejects.push(RawReject { line, raw, reason }),
             (Some(r), None) => {

@@ -79,7 +79,8 @@ const ID_COLUMNS: &[&str] =
 const UNMASKED_ONLY: &[&str] = &["customer_key", "customer_id", "email", "name"];
 
 impl<'a> Cells<'a> {
-    fn new(m: &'a Mapping, table: &'a RawTable) -> Result<Self, String> {
+    /// `warn`: log the mapped columns the header lacks (once per file: on its first part).
+    fn new(m: &'a Mapping, table: &'a RawTable, warn: bool) -> Result<Self, String> {
         let mut index = HashMap::new();
         let mut missing = Vec::new();
         for (canon, src) in &m.file.columns {
@@ -93,7 +94,7 @@ impl<'a> Cells<'a> {
         let mut joined = HashMap::new();
         for (canon, parts) in &m.file.concat {
             let found: Vec<usize> = parts.iter().filter_map(|p| table.index(p)).collect();
-            if found.len() < parts.len() {
+            if warn && found.len() < parts.len() {
                 let absent: Vec<&str> = parts.iter().filter(|p| table.index(p).is_none()).map(|p| p.trim()).collect();
                 tracing::warn!(mapping = %m.name, "columns {absent:?} (for {canon}) not in this file's header; joined without them");
             }
@@ -111,7 +112,7 @@ impl<'a> Cells<'a> {
                 m.name,
             ));
         }
-        for s in missing {
+        for s in missing.into_iter().filter(|_| warn) {
             tracing::warn!(mapping = %m.name, "optional column {s} not in this file's header; left empty");
         }
         let mut mapped: Vec<(usize, &str)> = index.iter().map(|(c, i)| (*i, *c)).collect();
@@ -258,7 +259,26 @@ fn cn() -> Option<crate::identity::PhoneRegion> {
 
 /// Converts a read file into units and rejects.
 pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, String> {
-    let cells = Cells::new(m, table)?;
+    let (out, dropped) = convert_part(m, table, file, true)?;
+    warn_phones_without_region(m, file, dropped);
+    Ok(out)
+}
+
+/// Logs (once per file) how many distinct phones had no country code and no region to read them in.
+pub fn warn_phones_without_region(m: &Mapping, file: &str, dropped: usize) {
+    if dropped > 0 {
+        tracing::warn!(
+            file, mapping = %m.name, distinct_phones = dropped,
+            "phones without a country code were not used: set phone_region for this source ([[sources]] or the mapping) or [identity] default_phone_region"
+        );
+    }
+}
+
+/// Converts one part of a file (see [`super::stream`]); `first` when it is the file's first part
+/// (header warnings are logged then only). Returns the units and rejects, and the number of
+/// distinct phones dropped for want of a region (for [`warn_phones_without_region`]).
+pub fn convert_part(m: &Mapping, table: &RawTable, file: &str, first: bool) -> Result<(Converted, usize), String> {
+    let cells = Cells::new(m, table, first)?;
     let mut out = Converted::default();
     let reject = |rec: &RawRecord, e: FieldError| Reject {
         source_file: file.to_string(),
@@ -286,14 +306,35 @@ pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, S
             }
         }
     }
-    let dropped = cells.phones_without_region.get();
-    if dropped > 0 {
-        tracing::warn!(
-            file, mapping = %m.name, distinct_phones = dropped,
-            "phones without a country code were not used: set phone_region for this source ([[sources]] or the mapping) or [identity] default_phone_region"
-        );
+    Ok((out, cells.phones_without_region.get()))
+}
+
+/// Whether a table's records group into units by order id (line-item orders, order lines), so an
+/// order's rows must be read together.
+pub fn grouped_by_order(m: &Mapping) -> bool {
+    match m.table {
+        Table::Orders => m.file.grain == Grain::LineItem,
+        Table::OrderItems => true,
+        _ => false,
     }
-    Ok(out)
+}
+
+/// Where the trailing run of records sharing the last record's order id starts (the records'
+/// count when the table does not group by order, see [`grouped_by_order`]). A part of a file
+/// hands those records to the next part, so an order whose rows straddle a part boundary is read
+/// whole.
+pub fn trailing_group(m: &Mapping, table: &RawTable) -> Result<usize, String> {
+    let n = table.records.len();
+    if !grouped_by_order(m) || n == 0 {
+        return Ok(n);
+    }
+    let c = Cells::new(m, table, false)?;
+    let Some(last) = c.get(&table.records[n - 1], "order_id") else { return Ok(n) };
+    let mut start = n - 1;
+    while start > 0 && c.get(&table.records[start - 1], "order_id").as_deref() == Some(last.as_str()) {
+        start -= 1;
+    }
+    Ok(start)
 }
 
 /// Order-level fields of one row; None where the cell was empty.

@@ -1,0 +1,212 @@
+//! Reading a text export in parts, so ingest holds a few megabytes of a file at a time instead
+//! of the whole file (and can decode, split and convert the parts in parallel).
+//!
+//! ## Method
+//! [`Parts`] reads a file block by block and cuts each part at the last record boundary in it:
+//! the last line feed outside a quoted field for CSV/TSV (quotes open only at a field's start and
+//! `""` is an escaped quote, as the `csv` crate reads them), the last line feed for JSONL. A record
+//! longer than the block makes the part grow until it ends. A line feed byte is never part of a
+//! multi-byte character in UTF-8, GB18030 or Shift-JIS, so the cut never splits a character and
+//! each part decodes on its own. Parts carry the number of their first line, so every record keeps
+//! its physical line number, and the file's SHA-256 is computed over the bytes as they are read.
+//!
+//! Written by hand: the `csv` crate's readers parse a stream but cannot hand out independent
+//! parts for parallel decoding and conversion.
+
+use crate::config::mapping::FileKind;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// Default size of a part: large enough to amortize per-part setup, small enough that a window of
+/// parts per core stays a few tens of megabytes.
+pub const PART_BYTES: usize = 8 << 20;
+
+/// A part of a file: whole records, and the physical line number of its first line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub bytes: Vec<u8>,
+    pub first_line: u64,
+}
+
+/// Splits a reader into [`Part`]s at record boundaries.
+pub struct Parts<R: Read> {
+    src: R,
+    kind: FileKind,
+    delimiter: u8,
+    target: usize,
+    buf: Vec<u8>,
+    eof: bool,
+    next_line: u64,
+    hasher: Sha256,
+}
+
+impl<R: Read> Parts<R> {
+    /// Parts of about `target` bytes (at least one record each).
+    pub fn new(src: R, kind: FileKind, delimiter: u8, target: usize) -> Parts<R> {
+        Parts {
+            src,
+            kind,
+            delimiter,
+            target: target.max(1),
+            buf: Vec::new(),
+            eof: false,
+            next_line: 1,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The next part; None after the last.
+    pub fn next_part(&mut self) -> std::io::Result<Option<Part>> {
+        let mut want = self.target;
+        loop {
+            self.fill(want)?;
+            if self.buf.is_empty() {
+                return Ok(None);
+            }
+            let cut = if self.eof { Some(self.buf.len()) } else { self.boundary() };
+            match cut {
+                Some(end) => {
+                    let rest = self.buf.split_off(end);
+                    let bytes = std::mem::replace(&mut self.buf, rest);
+                    let first_line = self.next_line;
+                    self.next_line += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+                    return Ok(Some(Part { bytes, first_line }));
+                }
+                // One record longer than the part: read on until it ends.
+                None => want = self.buf.len() * 2,
+            }
+        }
+    }
+
+    /// SHA-256 (hex) of every byte read so far: the file's, once the last part was taken.
+    pub fn sha256(&self) -> String {
+        super::rows::hex(&self.hasher.clone().finalize())
+    }
+
+    fn fill(&mut self, want: usize) -> std::io::Result<()> {
+        while !self.eof && self.buf.len() < want {
+            let have = self.buf.len();
+            self.buf.resize(want, 0);
+            let n = loop {
+                match self.src.read(&mut self.buf[have..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        self.buf.truncate(have);
+                        return Err(e);
+                    }
+                }
+            };
+            self.buf.truncate(have + n);
+            self.hasher.update(&self.buf[have..]);
+            self.eof = n == 0;
+        }
+        Ok(())
+    }
+
+    /// The end of the last whole record in the buffer (just after its line feed).
+    fn boundary(&self) -> Option<usize> {
+        match self.kind {
+            FileKind::Jsonl => self.buf.iter().rposition(|b| *b == b'\n').map(|i| i + 1),
+            FileKind::Csv | FileKind::Tsv => last_record_end(&self.buf, self.delimiter),
+        }
+    }
+}
+
+/// The position just after the last line feed that ends a record, reading `bytes` from a record
+/// start with the `csv` crate's quoting rules; None when no record ends in `bytes`.
+pub fn last_record_end(bytes: &[u8], delimiter: u8) -> Option<usize> {
+    let (mut quoted, mut field_start, mut closed) = (false, true, false);
+    let mut end = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if quoted {
+            if b == b'"' {
+                quoted = false;
+                closed = true;
+            }
+            continue;
+        }
+        if b == b'"' && (field_start || closed) {
+            // A field's opening quote, or the second quote of an escaped `""`.
+            quoted = true;
+            closed = false;
+            field_start = false;
+            continue;
+        }
+        closed = false;
+        if b == b'\n' {
+            end = Some(i + 1);
+            field_start = true;
+        } else if b == delimiter {
+            field_start = true;
+        } else if b != b'\r' {
+            field_start = false;
+        }
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parts(text: &[u8], kind: FileKind, target: usize) -> Vec<Part> {
+        let mut p = Parts::new(text, kind, b',', target);
+        std::iter::from_fn(|| p.next_part().unwrap()).collect()
+    }
+
+    #[test]
+    fn cuts_outside_quotes_only() {
+        let text = b"a,b\n1,\"x\ny\"\n2,\"q\"\"\nr\"\n3,z\n";
+        assert_eq!(last_record_end(text, b','), Some(text.len()));
+        assert_eq!(last_record_end(b"1,\"x\ny", b','), None);
+        assert_eq!(last_record_end(b"1,\"x\"\"\n", b','), None, "an escaped quote keeps the field open");
+        assert_eq!(last_record_end(b"5\" screen,1\n2", b','), Some(12), "a quote inside a field is text");
+        let ps = parts(text, FileKind::Csv, 3);
+        let lines: Vec<u64> = ps.iter().map(|p| p.first_line).collect();
+        assert_eq!(lines, [1, 2, 4], "each part ends at the last record end in what was read");
+        assert_eq!(ps.concat_bytes(), text.to_vec());
+    }
+
+    trait Concat {
+        fn concat_bytes(&self) -> Vec<u8>;
+    }
+    impl Concat for Vec<Part> {
+        fn concat_bytes(&self) -> Vec<u8> {
+            self.iter().flat_map(|p| p.bytes.iter().copied()).collect()
+        }
+    }
+
+    #[test]
+    fn hash_covers_every_byte() {
+        let text = b"a\n1\n2\n";
+        let mut p = Parts::new(&text[..], FileKind::Csv, b',', 2);
+        while p.next_part().unwrap().is_some() {}
+        assert_eq!(p.sha256(), super::super::rows::hex(&Sha256::digest(text)));
+    }
+
+    proptest! {
+        /// Reading a CSV in parts gives the records (and lines) of reading it whole.
+        #[test]
+        fn parts_read_like_the_whole(cells in proptest::collection::vec("[a-c\",\\n ]{0,6}", 1..40), target in 1usize..50) {
+            let mut text = String::from("h1,h2\n");
+            for pair in cells.chunks(2) {
+                let q: Vec<String> = pair.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+                text += &q.join(",");
+                text.push('\n');
+            }
+            let whole = crate::ingest::read::read_text(&text, FileKind::Csv, None).unwrap();
+            let ps = parts(text.as_bytes(), FileKind::Csv, target);
+            prop_assert_eq!(ps.concat_bytes(), text.as_bytes().to_vec());
+            let mut records = Vec::new();
+            for (i, p) in ps.iter().enumerate() {
+                let t = std::str::from_utf8(&p.bytes).unwrap();
+                let h = (i > 0).then_some(whole.headers.as_slice());
+                let part = crate::ingest::read::read_part(t, FileKind::Csv, None, h, p.first_line).unwrap();
+                records.extend(part.records);
+            }
+            prop_assert_eq!(records, whole.records);
+        }
+    }
+}
