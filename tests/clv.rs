@@ -3,40 +3,15 @@
 
 #![allow(clippy::needless_range_loop)]
 
+mod clv_common;
+
+use clv_common::{check_fit, check_std_errors, csv_columns, fixtures, json, params, recovered, rel, round};
 use custlens::analytics::DAY_US;
 use custlens::clv::bgnbd::BgNbd;
 use custlens::clv::fit::{fit_bgnbd, fit_gamma_gamma, BgNbdData, GammaGammaData};
 use custlens::clv::gamma_gamma::GammaGamma;
-use custlens::clv::summary::summary;
+use custlens::clv::summary::{orders_frame, summary};
 use polars::prelude::*;
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clv")
-}
-
-/// Columns of a CSV fixture by header name, as f64 (non-numeric cells → NaN).
-fn csv_columns(name: &str) -> std::collections::HashMap<String, Vec<f64>> {
-    let mut r = csv::Reader::from_path(fixtures().join(name)).unwrap();
-    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    let mut cols: std::collections::HashMap<String, Vec<f64>> =
-        headers.iter().map(|h| (h.clone(), Vec::new())).collect();
-    for rec in r.records() {
-        let rec = rec.unwrap();
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            cols.get_mut(h).unwrap().push(v.parse().unwrap_or(f64::NAN));
-        }
-    }
-    cols
-}
-
-fn reference(name: &str) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join(name)).unwrap()).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(1e-300)
-}
 
 struct Case {
     x: Vec<f64>,
@@ -55,44 +30,26 @@ fn generated() -> Case {
     Case { x: c["x"].clone(), t_x: c["t_x"].clone(), t: c["T"].clone(), spend: c["spend"].clone() }
 }
 
-fn params(v: &serde_json::Value, names: &[&str]) -> Vec<f64> {
-    names.iter().map(|n| v[*n].as_f64().unwrap()).collect()
-}
-
 /// Fits both models and checks them against lifetimes' fit of the same summary.
 fn equal_to_lifetimes(case: &Case, fixture: &str) {
-    let r = reference(&format!("{fixture}_lifetimes.json"));
+    let r = json(&format!("{fixture}_lifetimes.json"));
     let data = BgNbdData::new(&case.x, &case.t_x, &case.t).unwrap();
-    let (m, rep) = fit_bgnbd(&data).unwrap();
-    assert!(rep.converged, "{rep:?}");
+    let (_, rep) = fit_bgnbd(&data).unwrap();
     let want = params(&r["bgnbd"]["params"], &BgNbd::NAMES);
-    for (i, (got, want)) in m.to_vec().iter().zip(&want).enumerate() {
-        assert!(rel(*got, *want) < 1e-3, "{fixture} bgnbd {}: {got} vs lifetimes {want}", BgNbd::NAMES[i]);
-    }
     // Log-likelihood: lifetimes' function on unscaled data, summed, at lifetimes' params; ours at
     // the same params must agree, and ours at our optimum may only be higher.
     let lt_ll = r["bgnbd"]["log_likelihood"].as_f64().unwrap();
     let at_theirs = data.log_likelihood(&BgNbd::from_slice(&want));
-    assert!(rel(at_theirs, lt_ll) < 1e-12, "{at_theirs} vs {lt_ll}");
-    assert!(rep.log_likelihood >= lt_ll - 1e-6, "{} < {lt_ll}", rep.log_likelihood);
-    // Standard errors: the same delta-method quantity; numerical Hessians on both sides.
-    let se = rep.std_errors.clone().unwrap();
-    let lt_se = params(&r["bgnbd"]["std_errors"], &BgNbd::NAMES);
-    for i in 0..4 {
-        assert!(rel(se[i], lt_se[i]) < 0.02, "{fixture} se {}: {} vs {}", BgNbd::NAMES[i], se[i], lt_se[i]);
-    }
+    check_fit(&format!("{fixture} bgnbd"), &BgNbd::NAMES, &rep, &want, lt_ll, at_theirs, 1e-12);
+    check_std_errors(&format!("{fixture} bgnbd"), &BgNbd::NAMES, &rep, &r["bgnbd"]["std_errors"]);
 
     let gg = GammaGammaData::new(&case.x, &case.spend).unwrap();
     assert_eq!(gg.customers() as u64, r["gamma_gamma"]["n_customers"].as_u64().unwrap());
-    let (g, grep) = fit_gamma_gamma(&gg).unwrap();
-    assert!(grep.converged, "{grep:?}");
+    let (_, grep) = fit_gamma_gamma(&gg).unwrap();
     let gwant = params(&r["gamma_gamma"]["params"], &GammaGamma::NAMES);
-    for (i, (got, want)) in g.to_vec().iter().zip(&gwant).enumerate() {
-        assert!(rel(*got, *want) < 1e-3, "{fixture} gamma_gamma {}: {got} vs lifetimes {want}", GammaGamma::NAMES[i]);
-    }
     let lt_gll = r["gamma_gamma"]["log_likelihood"].as_f64().unwrap();
-    assert!(rel(gg.log_likelihood(&GammaGamma::from_slice(&gwant)), lt_gll) < 1e-12);
-    assert!(grep.log_likelihood >= lt_gll - 1e-6);
+    let g_at_theirs = gg.log_likelihood(&GammaGamma::from_slice(&gwant));
+    check_fit(&format!("{fixture} gamma_gamma"), &GammaGamma::NAMES, &grep, &gwant, lt_gll, g_at_theirs, 1e-12);
     let corr = gg.corr_frequency_spend.unwrap();
     assert!((corr - r["gamma_gamma"]["corr_frequency_spend"].as_f64().unwrap()).abs() < 1e-12);
 
@@ -139,7 +96,6 @@ fn cdnow_reproduces_the_published_tables() {
     let data = BgNbdData::new(&c.x, &c.t_x, &c.t).unwrap();
     assert_eq!(data.customers(), 2357);
     let (m, rep) = fit_bgnbd(&data).unwrap();
-    let round = |v: f64, d: i32| (v * 10f64.powi(d)).round() / 10f64.powi(d);
     assert_eq!([round(m.r, 3), round(m.alpha, 3), round(m.a, 3), round(m.b, 3)], [0.243, 4.414, 0.793, 2.426]);
     assert_eq!(round(rep.log_likelihood, 1), -9582.4);
     // Fader & Hardie (2013), 946 repeat buyers: p = 6.25, q = 3.74, γ = 15.44.
@@ -161,15 +117,7 @@ fn cdnow_orders() -> DataFrame {
         ts.push(d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros());
         v.push(f[4].parse::<f64>().unwrap());
     }
-    DataFrame::new_infer_height(vec![
-        Column::new("customer_id".into(), ids),
-        Series::new("created_at".into(), ts)
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
-            .unwrap()
-            .into(),
-        Column::new("net_base".into(), v),
-    ])
-    .unwrap()
+    orders_frame(ids, ts, v).unwrap()
 }
 
 #[test]
@@ -217,36 +165,15 @@ fn parameters_are_recovered_from_the_generators_purchase_log() {
         ts.push(chrono::DateTime::parse_from_rfc3339(&rec[ti]).unwrap().timestamp_micros());
         v.push(rec[vi].parse::<f64>().unwrap());
     }
-    let orders = DataFrame::new_infer_height(vec![
-        Column::new("customer_id".into(), ids),
-        Series::new("created_at".into(), ts)
-            .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
-            .unwrap()
-            .into(),
-        Column::new("net_base".into(), v),
-    ])
-    .unwrap();
+    let orders = orders_frame(ids, ts, v).unwrap();
     // The window ends at midnight China time on cfg.end, i.e. 16:00 UTC that day.
     let end_day = cfg.end.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros() / DAY_US;
     let s = summary(orders.lazy(), end_day).collect().unwrap();
     let cols = custlens::clv::score::SummaryColumns::from_frame(&s, custlens::clv::TimeUnit::Days).unwrap();
-    let (m, rep) = fit_bgnbd(&BgNbdData::new(&cols.x, &cols.t_x, &cols.t).unwrap()).unwrap();
-    let se = rep.std_errors.clone().unwrap();
+    let (_, rep) = fit_bgnbd(&BgNbdData::new(&cols.x, &cols.t_x, &cols.t).unwrap()).unwrap();
     let truth = cfg.params.bgnbd;
-    for (i, (got, want)) in m.to_vec().iter().zip([truth.r, truth.alpha, truth.a, truth.b]).enumerate() {
-        let z = (got - want) / se[i];
-        assert!(z.abs() < 4.0, "bgnbd {}: {got:.4} vs true {want} (se {:.4}, z = {z:.2})", BgNbd::NAMES[i], se[i]);
-    }
-    let (g, grep) = fit_gamma_gamma(&GammaGammaData::new(&cols.x, &cols.spend).unwrap()).unwrap();
-    let gse = grep.std_errors.clone().unwrap();
+    recovered("bgnbd", &BgNbd::NAMES, &rep, &[truth.r, truth.alpha, truth.a, truth.b]);
+    let (_, grep) = fit_gamma_gamma(&GammaGammaData::new(&cols.x, &cols.spend).unwrap()).unwrap();
     let gt = cfg.params.spend;
-    for (i, (got, want)) in g.to_vec().iter().zip([gt.p, gt.q, gt.gamma]).enumerate() {
-        let z = (got - want) / gse[i];
-        assert!(
-            z.abs() < 4.0,
-            "gamma_gamma {}: {got:.4} vs true {want} (se {:.4}, z = {z:.2})",
-            GammaGamma::NAMES[i],
-            gse[i]
-        );
-    }
+    recovered("gamma_gamma", &GammaGamma::NAMES, &grep, &[gt.p, gt.q, gt.gamma]);
 }

@@ -5,50 +5,17 @@
 
 #![allow(clippy::needless_range_loop)]
 
+mod clv_common;
+
+use clv_common::{check_fit, check_std_errors, csv_columns, json, params, recovered, rel, round};
 use custlens::clv::bgbb::BgBb;
-use custlens::clv::fit::{fit_bgbb, fit_mbgnbd, fit_pareto_nbd, BgBbData, CountData, FitReport, ParetoNbdData};
+use custlens::clv::fit::{fit_bgbb, fit_mbgnbd, fit_pareto_nbd, BgBbData, CountData, ParetoNbdData};
 use custlens::clv::gamma_gamma::GammaGamma;
 use custlens::clv::mbgnbd::MbgNbd;
 use custlens::clv::pareto_nbd::ParetoNbd;
 use custlens::clv::score::SummaryColumns;
 use custlens::clv::simulate::{simulate_bgbb, simulate_model, CountProcess};
 use custlens::clv::TimeUnit;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clv")
-}
-
-/// Columns of a CSV fixture by header name, as f64.
-fn csv_columns(name: &str) -> HashMap<String, Vec<f64>> {
-    let mut r = csv::Reader::from_path(fixtures().join(name)).unwrap();
-    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    let mut cols: HashMap<String, Vec<f64>> = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
-    for rec in r.records() {
-        let rec = rec.unwrap();
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            cols.get_mut(h).unwrap().push(v.parse().unwrap_or(f64::NAN));
-        }
-    }
-    cols
-}
-
-fn json(name: &str) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join(name)).unwrap()).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(1e-300)
-}
-
-fn params(v: &serde_json::Value, names: &[&str]) -> Vec<f64> {
-    names.iter().map(|n| v[*n].as_f64().unwrap()).collect()
-}
-
-fn round(v: f64, d: i32) -> f64 {
-    (v * 10f64.powi(d)).round() / 10f64.powi(d)
-}
 
 /// (x, t_x, T) of a summary fixture.
 fn summary(name: &str) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
@@ -111,17 +78,6 @@ fn cdnow_reproduces_the_published_pareto_nbd_fit() {
     assert_eq!(round(rep.log_likelihood, 1), -9595.0);
 }
 
-/// Checks a fit against lifetimes' parameters and its log-likelihood (at its params, on the
-/// unscaled data, summed).
-fn check_fit(label: &str, names: &[&str], rep: &FitReport, want: &[f64], lt_ll: f64, ll_at_theirs: f64, ll_tol: f64) {
-    assert!(rep.converged, "{label}: {rep:?}");
-    for i in 0..want.len() {
-        assert!(rel(rep.params[i], want[i]) < 1e-3, "{label} {}: {} vs lifetimes {}", names[i], rep.params[i], want[i]);
-    }
-    assert!(rel(ll_at_theirs, lt_ll) < ll_tol, "{label}: ln L at lifetimes' params {ll_at_theirs} vs {lt_ll}");
-    assert!(rep.log_likelihood >= lt_ll - 1e-6, "{label}: {} < {lt_ll}", rep.log_likelihood);
-}
-
 fn pareto_and_mbg_equal_lifetimes(name: &str) {
     let r = json(&format!("{name}_part2_lifetimes.json"));
     let (x, t_x, t) = summary(name);
@@ -139,11 +95,7 @@ fn pareto_and_mbg_equal_lifetimes(name: &str) {
     let mm = MbgNbd::from_slice(&mwant);
     let lt = r["mbgnbd"]["log_likelihood"].as_f64().unwrap();
     check_fit(&format!("{name} mbgnbd"), &MbgNbd::NAMES, &mrep, &mwant, lt, data.log_likelihood_mbgnbd(&mm), 1e-12);
-    let se = mrep.std_errors.clone().unwrap();
-    let lt_se = params(&r["mbgnbd"]["std_errors"], &MbgNbd::NAMES);
-    for i in 0..4 {
-        assert!(rel(se[i], lt_se[i]) < 0.02, "{name} mbgnbd se {}: {} vs {}", MbgNbd::NAMES[i], se[i], lt_se[i]);
-    }
+    check_std_errors(&format!("{name} mbgnbd"), &MbgNbd::NAMES, &mrep, &r["mbgnbd"]["std_errors"]);
 
     // Per-customer values at lifetimes' params, to 1e-9.
     let scores = csv_columns(&format!("{name}_part2_scores.csv"));
@@ -199,11 +151,7 @@ fn bgbb_equals_lifetimes(key: &str, r: &serde_json::Value, data: &BgBbData) -> B
     check_fit(&format!("{key} bgbb"), &BgBb::NAMES, &rep, &want, exact, data.log_likelihood(&lm), 1e-12);
     // lifetimes adds 1e-15 inside a logarithm of its likelihood; it still agrees closely.
     assert!(rel(data.log_likelihood(&lm), r["log_likelihood_lifetimes"].as_f64().unwrap()) < 1e-9);
-    let se = rep.std_errors.clone().unwrap();
-    let lt_se = params(&r["std_errors"], &BgBb::NAMES);
-    for i in 0..4 {
-        assert!(rel(se[i], lt_se[i]) < 0.02, "{key} bgbb se {}: {} vs {}", BgBb::NAMES[i], se[i], lt_se[i]);
-    }
+    check_std_errors(&format!("{key} bgbb"), &BgBb::NAMES, &rep, &r["std_errors"]);
     for row in r["rows"].as_array().unwrap() {
         let (x, t_x, n) = (row["x"].as_f64().unwrap(), row["t_x"].as_f64().unwrap(), row["n"].as_f64().unwrap());
         let pa = lm.p_alive(x, t_x, n);
@@ -252,22 +200,6 @@ fn donations_reproduce_the_published_bgbb_fit_and_equal_lifetimes() {
     let c = csv_columns("bgbb_sim.csv");
     let sim = BgBbData::new(&c["x"], &c["t_x"], &c["n"]).unwrap();
     bgbb_equals_lifetimes("bgbb_sim", &r, &sim);
-}
-
-/// |estimate − truth| < 4 standard errors for every parameter.
-fn recovered(label: &str, names: &[&str], rep: &FitReport, truth: &[f64]) {
-    let se = rep.std_errors.clone().unwrap_or_else(|| panic!("{label}: no standard errors"));
-    for i in 0..truth.len() {
-        let z = (rep.params[i] - truth[i]) / se[i];
-        assert!(
-            z.abs() < 4.0,
-            "{label} {}: {:.4} vs true {} (se {:.4}, z = {z:.2})",
-            names[i],
-            rep.params[i],
-            truth[i],
-            se[i]
-        );
-    }
 }
 
 #[test]

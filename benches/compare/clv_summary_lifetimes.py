@@ -23,18 +23,8 @@ import time
 import warnings
 from pathlib import Path
 
-
-def fit(cls, *cols):
-    from lifetimes.utils import ConvergenceError
-
-    for tol in (1e-7, 1e-6):
-        m = cls(penalizer_coef=0.0)
-        try:
-            m.fit(*cols, tol=tol)
-            return m, tol
-        except ConvergenceError:
-            continue
-    raise SystemExit(f"{cls.__name__} did not converge")
+# benches/compare is this script's directory, so `tools` imports when run as documented above.
+from tools.clv_lifetimes import fit
 
 
 def one_run(s):

@@ -26,6 +26,7 @@
 //!   = Σ_{j=1}^{k} B(α+x+1, β+n−x+j−1)/B(α, β) · B(γ, δ+n+j)/B(γ, δ) / L (the first purchase at
 //!   n+j: alive through n+j, no purchase at n+1..n+j−1).
 
+use super::shared::model_params;
 use super::special::{digamma, ln_beta};
 use serde::Serialize;
 
@@ -48,18 +49,9 @@ pub struct BgBb {
     pub delta: f64,
 }
 
+model_params!(BgBb { alpha, beta, gamma, delta });
+
 impl BgBb {
-    /// Parameter names, in the order of [`BgBb::to_vec`].
-    pub const NAMES: [&'static str; 4] = ["alpha", "beta", "gamma", "delta"];
-
-    pub fn from_slice(p: &[f64]) -> BgBb {
-        BgBb { alpha: p[0], beta: p[1], gamma: p[2], delta: p[3] }
-    }
-
-    pub fn to_vec(&self) -> Vec<f64> {
-        vec![self.alpha, self.beta, self.gamma, self.delta]
-    }
-
     /// ln L for one customer (eq. 5, no constant dropped).
     pub fn log_likelihood(&self, x: f64, t_x: f64, n: f64) -> f64 {
         row_ll_grad(self, &Consts::new(self), x, t_x, n, None)
@@ -252,6 +244,7 @@ pub(crate) fn row_ll_grad(m: &BgBb, c: &Consts, x: f64, t_x: f64, n: f64, grad: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clv::shared::assert_gradient_matches;
 
     const M: BgBb = BgBb { alpha: 1.204, beta: 0.750, gamma: 0.657, delta: 2.783 };
 
@@ -291,17 +284,8 @@ mod tests {
         for &(x, t_x, n) in &[(0.0, 0.0, 6.0), (2.0, 4.0, 6.0), (6.0, 6.0, 6.0), (5.0, 12.0, 30.0)] {
             let mut g = [0.0; 4];
             row_ll_grad(&M, &Consts::new(&M), x, t_x, n, Some((&mut g, 1.0)));
-            let p = M.to_vec();
-            for i in 0..4 {
-                let h = 1e-6 * p[i];
-                let (mut up, mut dn) = (p.clone(), p.clone());
-                up[i] += h;
-                dn[i] -= h;
-                let fd = (BgBb::from_slice(&up).log_likelihood(x, t_x, n)
-                    - BgBb::from_slice(&dn).log_likelihood(x, t_x, n))
-                    / (2.0 * h);
-                assert!((g[i] - fd).abs() < 1e-7 * (1.0 + fd.abs()), "({x},{t_x},{n}) {i}: {} vs {fd}", g[i]);
-            }
+            let ll = |p: &[f64]| BgBb::from_slice(p).log_likelihood(x, t_x, n);
+            assert_gradient_matches(&format!("({x},{t_x},{n})"), &M.to_vec(), &g, ll, 1e-7);
         }
     }
 

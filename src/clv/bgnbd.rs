@@ -26,7 +26,8 @@
 //!
 //! Time is in whatever unit the data are in (days or weeks); α carries that unit.
 
-use super::special::{digamma, hyp2f1_minus_one_over_b, ln_gamma};
+use super::shared::model_params;
+use super::special::{digamma, hyp2f1_minus_one_over_b, ln_gamma, one_minus_exp_over, sigmoid};
 use serde::Serialize;
 
 /// Terms of the ₂F₁ series before giving up (z is at most t/(α+t); far below this in practice).
@@ -51,18 +52,9 @@ pub struct BgNbd {
     pub b: f64,
 }
 
+model_params!(BgNbd { r, alpha, a, b });
+
 impl BgNbd {
-    /// Parameter names, in the order of [`BgNbd::to_vec`].
-    pub const NAMES: [&'static str; 4] = ["r", "alpha", "a", "b"];
-
-    pub fn from_slice(p: &[f64]) -> BgNbd {
-        BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] }
-    }
-
-    pub fn to_vec(&self) -> Vec<f64> {
-        vec![self.r, self.alpha, self.a, self.b]
-    }
-
     /// ln L for one customer (the paper's likelihood, no constant dropped).
     pub fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> f64 {
         let c = XTerms::new(self, x);
@@ -74,14 +66,15 @@ impl BgNbd {
         if x <= 0.0 {
             return 1.0;
         }
-        let log_div = (self.a / (self.b + x - 1.0)).ln() + (self.r + x) * ((self.alpha + t) / (self.alpha + t_x)).ln();
-        // 1 / (1 + e^d), without overflow for large d.
-        if log_div > 0.0 {
-            let e = (-log_div).exp();
-            e / (1.0 + e)
-        } else {
-            1.0 / (1.0 + log_div.exp())
-        }
+        self.p_alive_given_dropout_odds((self.a / (self.b + x - 1.0)).ln(), x, t_x, t)
+    }
+
+    /// 1 / (1 + e^d), d = `ln_odds` + (r+x) ln((α+T)/(α+t_x)): P(alive) of the BG/NBD family, whose
+    /// models differ only in the odds of having dropped out after the last purchase (BG/NBD:
+    /// a/(b+x−1); MBG/NBD: a/(b+x)).
+    pub(crate) fn p_alive_given_dropout_odds(&self, ln_odds: f64, x: f64, t_x: f64, t: f64) -> f64 {
+        let log_div = ln_odds + (self.r + x) * ((self.alpha + t) / (self.alpha + t_x)).ln();
+        sigmoid(-log_div)
     }
 
     /// E[Y(t)] for a customer with x repeat purchases observed for T, *given alive at T*:
@@ -96,7 +89,7 @@ impl BgNbd {
         let z = t / (alpha + big_t + t);
         let am1 = a - 1.0;
         // [1 − (1−z)^{a−1}] / (a−1), continuous at a = 1 (→ −ln(1−z)).
-        let e1 = if am1.abs() < 1e-12 { -l } else { -(am1 * l).exp_m1() / am1 };
+        let e1 = one_minus_exp_over(am1, l);
         let s = hyp2f1_minus_one_over_b(a + b - 1.0 - r, am1, a + b + x - 1.0, z, MAX_SERIES_TERMS)?;
         let v = (a + b + x - 1.0) * (e1 - (am1 * l).exp() * s);
         v.is_finite().then_some(v.max(0.0))
@@ -114,14 +107,25 @@ impl BgNbd {
 
     /// P(at least one purchase in (T, T+t] | x, t_x, T).
     pub fn prob_any_purchase(&self, t: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
+        self.p_alive(x, t_x, big_t) * self.any_purchase_if_alive(t, x, big_t)
+    }
+
+    /// P(at least one purchase in (T, T+t] | alive at T) = 1 − ((α+T)/(α+T+t))^{r+x}, for every
+    /// model of the BG/NBD family (an alive customer drops out only right after a purchase).
+    pub(crate) fn any_purchase_if_alive(&self, t: f64, x: f64, big_t: f64) -> f64 {
         let none_if_alive = ((self.r + x) * ((self.alpha + big_t) / (self.alpha + big_t + t)).ln()).exp();
-        self.p_alive(x, t_x, big_t) * (1.0 - none_if_alive)
+        1.0 - none_if_alive
     }
 
     /// The t at which P(at least one purchase in (T, T+t]) reaches `prob`; None when it never
     /// does (it tends to P(alive) as t grows).
     pub fn time_to_purchase_probability(&self, prob: f64, x: f64, t_x: f64, big_t: f64) -> Option<f64> {
-        let pa = self.p_alive(x, t_x, big_t);
+        self.time_to_purchase_probability_given(self.p_alive(x, t_x, big_t), prob, x, big_t)
+    }
+
+    /// [`BgNbd::time_to_purchase_probability`] given P(alive) = `pa`: the BG/NBD family solves
+    /// `pa` · [`BgNbd::any_purchase_if_alive`] = `prob` in closed form.
+    pub(crate) fn time_to_purchase_probability_given(&self, pa: f64, prob: f64, x: f64, big_t: f64) -> Option<f64> {
         if !(prob > 0.0 && prob < pa) {
             return None;
         }
@@ -233,6 +237,7 @@ pub(crate) fn row_core(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clv::shared::assert_gradient_matches;
 
     const M: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 
@@ -322,17 +327,8 @@ mod tests {
         for &(x, t_x, t) in &[(0.0, 0.0, 30.0), (3.0, 20.0, 30.0), (120.0, 299.0, 300.0), (1.0, 0.5, 0.5)] {
             let mut g = [0.0; 4];
             row_ll_grad(&m, &XTerms::new(&m, x), x, t_x, t, Some((&mut g, 1.0)));
-            let p = m.to_vec();
-            for i in 0..4 {
-                let h = 1e-6 * p[i];
-                let (mut up, mut dn) = (p.clone(), p.clone());
-                up[i] += h;
-                dn[i] -= h;
-                let fd = (BgNbd::from_slice(&up).log_likelihood(x, t_x, t)
-                    - BgNbd::from_slice(&dn).log_likelihood(x, t_x, t))
-                    / (2.0 * h);
-                assert!((g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "x={x} param {i}: {} vs {fd}", g[i]);
-            }
+            let ll = |p: &[f64]| BgNbd::from_slice(p).log_likelihood(x, t_x, t);
+            assert_gradient_matches(&format!("x={x}"), &m.to_vec(), &g, ll, 1e-6);
         }
     }
 }

@@ -103,6 +103,22 @@ fn chunked_sum<const K: usize>(n: usize, row: impl Fn(usize, &mut [f64; K]) -> f
     (ll, g)
 }
 
+/// An [`Objective::ll_grad`] over `n` rows by [`chunked_sum`]: `row(i, g)` returns row i's
+/// weighted ln L and, when `g` is given (a gradient was asked for), adds its weighted gradient
+/// into it; the total gradient is copied into `grad`.
+fn chunked_ll_grad<const K: usize>(
+    n: usize,
+    grad: Option<&mut [f64]>,
+    row: impl Fn(usize, Option<&mut [f64; K]>) -> f64 + Sync,
+) -> f64 {
+    let want_grad = grad.is_some();
+    let (ll, g) = chunked_sum::<K>(n, |i, g| row(i, want_grad.then_some(g)));
+    if let Some(out) = grad {
+        out.copy_from_slice(&g);
+    }
+    ll
+}
+
 // ---------------------------------------------------------------------------------------------
 // Continuous-time data (BG/NBD, MBG/NBD, Pareto/NBD)
 
@@ -249,17 +265,11 @@ impl CountData {
             vals.par_iter().with_min_len(CHUNK).map(|v| ((m.alpha + v).ln(), 1.0 / (m.alpha + v))).collect()
         };
         let (tx_tab, t_tab) = (table(&self.tx_vals), table(&self.t_vals));
-        let want_grad = grad.is_some();
-        let (ll, g) = chunked_sum::<4>(self.w.len(), |i, g| {
+        chunked_ll_grad::<4>(self.w.len(), grad, |i, g| {
             let gi = self.group[i] as usize;
-            let gr = if want_grad { Some((g, self.w[i])) } else { None };
             let (lt, ltx) = (t_tab[self.t[i] as usize], tx_tab[self.t_x[i] as usize]);
-            self.w[i] * bgnbd::row_core(&m, &terms[gi], self.xs[gi], lt, ltx, gr)
-        });
-        if let Some(out) = grad {
-            out.copy_from_slice(&g);
-        }
-        ll
+            self.w[i] * bgnbd::row_core(&m, &terms[gi], self.xs[gi], lt, ltx, g.map(|g| (g, self.w[i])))
+        })
     }
 
     fn bg_starts(&self) -> Vec<Vec<f64>> {
@@ -374,16 +384,11 @@ impl Objective for ParetoNbdData<'_> {
         };
         let tt: Vec<pareto_nbd::TTerms> =
             d.t_vals.par_iter().with_min_len(CHUNK).map(|&t| pareto_nbd::TTerms::new(&m, t)).collect();
-        let want_grad = grad.is_some();
-        let (ll, g) = chunked_sum::<4>(d.w.len(), |i, g| {
-            let gr = if want_grad { Some((g, d.w[i])) } else { None };
+        chunked_ll_grad::<4>(d.w.len(), grad, |i, g| {
+            let gr = g.map(|g| (g, d.w[i]));
             let (ftx, ft) = (&tails[self.row_tx[i] as usize], &tails[self.row_t[i] as usize]);
             d.w[i] * pareto_nbd::row_ll_grad(&m, &terms[d.group[i] as usize], tt[d.t[i] as usize], ftx, ft, gr)
-        });
-        if let Some(out) = grad {
-            out.copy_from_slice(&g);
-        }
-        ll
+        })
     }
 
     fn starts(&self) -> Vec<Vec<f64>> {
@@ -484,16 +489,10 @@ impl Objective for BgBbData {
     fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let m = BgBb::from_slice(params);
         let c = bgbb::Consts::new(&m);
-        let want_grad = grad.is_some();
-        let (ll, g) = chunked_sum::<4>(self.rows.len(), |i, g| {
+        chunked_ll_grad::<4>(self.rows.len(), grad, |i, g| {
             let (x, t_x, n) = self.rows[i];
-            let gr = if want_grad { Some((g, self.w[i])) } else { None };
-            self.w[i] * bgbb::row_ll_grad(&m, &c, x, t_x, n, gr)
-        });
-        if let Some(out) = grad {
-            out.copy_from_slice(&g);
-        }
-        ll
+            self.w[i] * bgbb::row_ll_grad(&m, &c, x, t_x, n, g.map(|g| (g, self.w[i])))
+        })
     }
 
     fn starts(&self) -> Vec<Vec<f64>> {
@@ -593,16 +592,10 @@ impl Objective for GammaGammaData {
     fn ll_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let m = GammaGamma::from_slice(params);
         let terms: Vec<gamma_gamma::XTerms> = self.xs.iter().map(|&x| gamma_gamma::XTerms::new(&m, x)).collect();
-        let want_grad = grad.is_some();
-        let (ll, g) = chunked_sum::<3>(self.ln_z.len(), |i, g| {
+        chunked_ll_grad::<3>(self.ln_z.len(), grad, |i, g| {
             let gi = self.group[i] as usize;
-            let gr = if want_grad { Some((g, 1.0)) } else { None };
-            gamma_gamma::row_ll_grad(&m, &terms[gi], self.xs[gi], self.ln_z[i], self.x_z[i], gr)
-        });
-        if let Some(out) = grad {
-            out.copy_from_slice(&g);
-        }
-        ll
+            gamma_gamma::row_ll_grad(&m, &terms[gi], self.xs[gi], self.ln_z[i], self.x_z[i], g.map(|g| (g, 1.0)))
+        })
     }
 
     fn starts(&self) -> Vec<Vec<f64>> {

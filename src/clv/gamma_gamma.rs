@@ -13,6 +13,7 @@
 //! The model assumes spend is independent of purchase frequency; [`crate::clv::fit`] reports the
 //! Pearson correlation between x and z̄ over the fitted customers so that can be checked.
 
+use super::shared::model_params;
 use super::special::{digamma, ln_gamma};
 use serde::Serialize;
 
@@ -35,18 +36,9 @@ pub struct GammaGamma {
     pub gamma: f64,
 }
 
+model_params!(GammaGamma { p, q, gamma });
+
 impl GammaGamma {
-    /// Parameter names, in the order of [`GammaGamma::to_vec`].
-    pub const NAMES: [&'static str; 3] = ["p", "q", "gamma"];
-
-    pub fn from_slice(v: &[f64]) -> GammaGamma {
-        GammaGamma { p: v[0], q: v[1], gamma: v[2] }
-    }
-
-    pub fn to_vec(&self) -> Vec<f64> {
-        vec![self.p, self.q, self.gamma]
-    }
-
     /// ln f(z̄ | x) for one repeat buyer (x ≥ 1, z̄ > 0).
     pub fn log_likelihood(&self, x: f64, zbar: f64) -> f64 {
         row_ll_grad(self, &XTerms::new(self, x), x, zbar.ln(), x * zbar, None)
@@ -120,6 +112,7 @@ pub(crate) fn row_ll_grad(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clv::shared::assert_gradient_matches;
 
     #[test]
     fn log_likelihood_matches_the_density() {
@@ -151,17 +144,8 @@ mod tests {
         for &(x, z) in &[(1.0, 80.0), (3.0, 230.5), (150.0, 12.0)] {
             let mut gr = [0.0; 3];
             row_ll_grad(&m, &XTerms::new(&m, x), x, f64::ln(z), x * z, Some((&mut gr, 1.0)));
-            let v = m.to_vec();
-            for i in 0..3 {
-                let h = 1e-6 * v[i];
-                let (mut up, mut dn) = (v.clone(), v.clone());
-                up[i] += h;
-                dn[i] -= h;
-                let fd = (GammaGamma::from_slice(&up).log_likelihood(x, z)
-                    - GammaGamma::from_slice(&dn).log_likelihood(x, z))
-                    / (2.0 * h);
-                assert!((gr[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "x={x} param {i}: {} vs {fd}", gr[i]);
-            }
+            let ll = |p: &[f64]| GammaGamma::from_slice(p).log_likelihood(x, z);
+            assert_gradient_matches(&format!("x={x}"), &m.to_vec(), &gr, ll, 1e-6);
         }
     }
 }

@@ -22,6 +22,7 @@
 //!   customer drops out only right after a purchase, as in BG/NBD.
 
 use super::bgnbd::{self, BgNbd};
+use super::shared::model_params;
 use serde::Serialize;
 
 /// MBG/NBD parameters: λ ~ Gamma(r, rate α), p ~ Beta(a, b).
@@ -42,18 +43,9 @@ pub struct MbgNbd {
     pub b: f64,
 }
 
+model_params!(MbgNbd { r, alpha, a, b });
+
 impl MbgNbd {
-    /// Parameter names, in the order of [`MbgNbd::to_vec`].
-    pub const NAMES: [&'static str; 4] = ["r", "alpha", "a", "b"];
-
-    pub fn from_slice(p: &[f64]) -> MbgNbd {
-        MbgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] }
-    }
-
-    pub fn to_vec(&self) -> Vec<f64> {
-        vec![self.r, self.alpha, self.a, self.b]
-    }
-
     /// The same numbers as a [`BgNbd`] (the likelihood code is shared).
     pub(crate) fn as_bgnbd(&self) -> BgNbd {
         BgNbd { r: self.r, alpha: self.alpha, a: self.a, b: self.b }
@@ -68,13 +60,7 @@ impl MbgNbd {
 
     /// P(alive | x, t_x, T), below 1 also for customers without a repeat purchase.
     pub fn p_alive(&self, x: f64, t_x: f64, t: f64) -> f64 {
-        let log_div = (self.a / (self.b + x)).ln() + (self.r + x) * ((self.alpha + t) / (self.alpha + t_x)).ln();
-        if log_div > 0.0 {
-            let e = (-log_div).exp();
-            e / (1.0 + e)
-        } else {
-            1.0 / (1.0 + log_div.exp())
-        }
+        self.as_bgnbd().p_alive_given_dropout_odds((self.a / (self.b + x)).ln(), x, t_x, t)
     }
 
     /// E[Y(t)] of a customer with x repeat purchases observed for T, given alive at T.
@@ -94,19 +80,12 @@ impl MbgNbd {
 
     /// P(at least one purchase in (T, T+t] | x, t_x, T).
     pub fn prob_any_purchase(&self, t: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
-        let none_if_alive = ((self.r + x) * ((self.alpha + big_t) / (self.alpha + big_t + t)).ln()).exp();
-        self.p_alive(x, t_x, big_t) * (1.0 - none_if_alive)
+        self.p_alive(x, t_x, big_t) * self.as_bgnbd().any_purchase_if_alive(t, x, big_t)
     }
 
     /// The t at which P(at least one purchase in (T, T+t]) reaches `prob`; None when it never does.
     pub fn time_to_purchase_probability(&self, prob: f64, x: f64, t_x: f64, big_t: f64) -> Option<f64> {
-        let pa = self.p_alive(x, t_x, big_t);
-        if !(prob > 0.0 && prob < pa) {
-            return None;
-        }
-        let k = (1.0 - prob / pa).ln() / (self.r + x);
-        let t = (self.alpha + big_t) * (-k).exp_m1();
-        (t.is_finite() && t >= 0.0).then_some(t)
+        self.as_bgnbd().time_to_purchase_probability_given(self.p_alive(x, t_x, big_t), prob, x, big_t)
     }
 }
 

@@ -37,6 +37,7 @@ pub mod model;
 pub mod params;
 pub mod pareto_nbd;
 pub mod score;
+mod shared;
 pub mod simulate;
 pub mod special;
 pub mod summary;

@@ -44,7 +44,8 @@
 //!   at T, λ ~ Gamma(r+x, α+T) and μ ~ Gamma(s, β+T), and no purchase happens if the customer
 //!   dies first.
 
-use super::special::{digamma, integrate_gk, ln_gamma, ln_hyp2f1_one};
+use super::shared::model_params;
+use super::special::{digamma, integrate_gk, ln_gamma, ln_hyp2f1_one, one_minus_exp_over, sigmoid};
 use serde::Serialize;
 
 /// Series terms before switching to quadrature (z ≤ 0.9 never needs more than ~460).
@@ -78,18 +79,9 @@ pub(crate) struct Tail {
     pub d: [f64; 4],
 }
 
+model_params!(ParetoNbd { r, alpha, s, beta });
+
 impl ParetoNbd {
-    /// Parameter names, in the order of [`ParetoNbd::to_vec`].
-    pub const NAMES: [&'static str; 4] = ["r", "alpha", "s", "beta"];
-
-    pub fn from_slice(p: &[f64]) -> ParetoNbd {
-        ParetoNbd { r: p[0], alpha: p[1], s: p[2], beta: p[3] }
-    }
-
-    pub fn to_vec(&self) -> Vec<f64> {
-        vec![self.r, self.alpha, self.s, self.beta]
-    }
-
     /// ln F(x, t), F(t) = ∫_t^∞ (α+y)^{−(r+x)} (β+y)^{−(s+1)} dy, with its gradient; None when
     /// neither the series nor the quadrature converges (not seen in practice).
     pub(crate) fn tail(&self, x: f64, t: f64) -> Option<Tail> {
@@ -145,7 +137,7 @@ impl ParetoNbd {
         let bt = self.beta + big_t;
         let l = -(t / bt).ln_1p(); // ln((β+T)/(β+T+t)) < 0
         let sm1 = self.s - 1.0;
-        let bracket = if sm1.abs() < 1e-12 { -l } else { -(sm1 * l).exp_m1() / sm1 };
+        let bracket = one_minus_exp_over(sm1, l);
         let v = (self.r + x) * bt / (self.alpha + big_t) * bracket;
         (v.is_finite() && v >= 0.0).then_some(v)
     }
@@ -214,16 +206,6 @@ impl ParetoNbd {
             }
         }
         None
-    }
-}
-
-/// 1 / (1 + e^{−d}) without overflow.
-fn sigmoid(d: f64) -> f64 {
-    if d >= 0.0 {
-        1.0 / (1.0 + (-d).exp())
-    } else {
-        let e = d.exp();
-        e / (1.0 + e)
     }
 }
 
@@ -331,6 +313,11 @@ impl TTerms {
         let (a, b) = (m.alpha + t, m.beta + t);
         TTerms { la: a.ln(), lb: b.ln(), ia: 1.0 / a, ib: 1.0 / b }
     }
+
+    /// ∂/∂(r, α, s, β) of the "alive at T" term −(r+x) ln(α+T) − s ln(β+T) (`rx` = r+x).
+    fn d_alive(&self, rx: f64, s: f64) -> [f64; 4] {
+        [-self.la, -rx * self.ia, -self.lb, -s * self.ib]
+    }
 }
 
 /// ln L of one (x, t_x, T) given F(x, t_x) and F(x, T); adds w·∂lnL/∂(r, α, s, β) into `grad`.
@@ -347,7 +334,7 @@ pub(crate) fn row_ll_grad(
     if f_t.ln >= f_tx.ln {
         // t_x = T: nothing can have happened after the last purchase.
         if let Some((g, w)) = grad {
-            let d1 = [-tt.la, -c.rx * tt.ia, -tt.lb, -m.s * tt.ib];
+            let d1 = tt.d_alive(c.rx, m.s);
             for k in 0..4 {
                 g[k] += w * (c.d_k[k] + d1[k]);
             }
@@ -372,7 +359,7 @@ pub(crate) fn row_ll_grad(
     };
     if let Some((g, w)) = grad {
         let rho = 1.0 - om;
-        let d1 = [-tt.la, -c.rx * tt.ia, -tt.lb, -m.s * tt.ib];
+        let d1 = tt.d_alive(c.rx, m.s);
         for k in 0..4 {
             let mut d = c.d_k[k] + w1 * d1[k] + (f_tx.d[k] - rho * f_t.d[k]) * inv;
             if k == 2 {
@@ -387,6 +374,7 @@ pub(crate) fn row_ll_grad(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clv::shared::assert_gradient_matches;
 
     const CDNOW: ParetoNbd = ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
 
@@ -458,21 +446,8 @@ mod tests {
         for m in ms {
             for &(x, t) in &[(0.0, 0.0), (2.0, 5.0), (30.0, 60.0)] {
                 let tl = m.tail(x, t).unwrap();
-                let p = m.to_vec();
-                for i in 0..4 {
-                    let h = 1e-6 * p[i];
-                    let (mut up, mut dn) = (p.clone(), p.clone());
-                    up[i] += h;
-                    dn[i] -= h;
-                    let fd = (ParetoNbd::from_slice(&up).ln_f(x, t).unwrap()
-                        - ParetoNbd::from_slice(&dn).ln_f(x, t).unwrap())
-                        / (2.0 * h);
-                    assert!(
-                        (tl.d[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
-                        "{m:?} x={x} t={t} {i}: {} vs {fd}",
-                        tl.d[i]
-                    );
-                }
+                let ln_f = |p: &[f64]| ParetoNbd::from_slice(p).ln_f(x, t).unwrap();
+                assert_gradient_matches(&format!("{m:?} x={x} t={t}"), &m.to_vec(), &tl.d, ln_f, 1e-6);
             }
         }
     }
@@ -484,17 +459,8 @@ mod tests {
             let mut g = [0.0; 4];
             let (ftx, ft) = (m.tail(x, t_x).unwrap(), m.tail(x, t).unwrap());
             row_ll_grad(&m, &XTerms::new(&m, x), TTerms::new(&m, t), &ftx, &ft, Some((&mut g, 1.0)));
-            let p = m.to_vec();
-            for i in 0..4 {
-                let h = 1e-6 * p[i];
-                let (mut up, mut dn) = (p.clone(), p.clone());
-                up[i] += h;
-                dn[i] -= h;
-                let fd = (ParetoNbd::from_slice(&up).log_likelihood(x, t_x, t)
-                    - ParetoNbd::from_slice(&dn).log_likelihood(x, t_x, t))
-                    / (2.0 * h);
-                assert!((g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "x={x} {i}: {} vs {fd}", g[i]);
-            }
+            let ll = |p: &[f64]| ParetoNbd::from_slice(p).log_likelihood(x, t_x, t);
+            assert_gradient_matches(&format!("x={x}"), &m.to_vec(), &g, ll, 1e-6);
         }
     }
 

@@ -283,53 +283,62 @@ pub(crate) fn named(names: &[&str], v: &[f64]) -> serde_json::Value {
     serde_json::Value::Object(names.iter().zip(v).map(|(n, x)| (n.to_string(), serde_json::json!(x))).collect())
 }
 
+/// The fields of a fit report that every JSON output of a fit has: `params`, `std_errors`,
+/// `log_likelihood`, `converged`, `iterations`, `method`, plus `extra`.
+fn fit_json(r: &FitReport, extra: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "params": named(&r.names, &r.params),
+        "std_errors": r.std_errors.as_ref().map(|s| named(&r.names, s)),
+        "log_likelihood": r.log_likelihood,
+        "converged": r.converged,
+        "iterations": r.iterations,
+        "method": r.method,
+    });
+    if let (Some(out), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+        out.extend(more);
+    }
+    v
+}
+
 /// A fit report as JSON: params, standard errors, log-likelihood, BIC/AIC, convergence.
 pub fn report_json(r: &FitReport) -> serde_json::Value {
     let k = r.params.len() as f64;
     let n = r.n_customers.max(1) as f64;
-    serde_json::json!({
-        "params": named(&r.names, &r.params),
-        "std_errors": r.std_errors.as_ref().map(|s| named(&r.names, s)),
-        "log_likelihood": r.log_likelihood,
-        "bic": k * n.ln() - 2.0 * r.log_likelihood,
-        "aic": 2.0 * k - 2.0 * r.log_likelihood,
-        "n_customers": r.n_customers,
-        "converged": r.converged,
-        "iterations": r.iterations,
-        "method": r.method,
-        "distinct_rows": r.n_rows,
-    })
+    fit_json(
+        r,
+        serde_json::json!({
+            "bic": k * n.ln() - 2.0 * r.log_likelihood,
+            "aic": 2.0 * k - 2.0 * r.log_likelihood,
+            "n_customers": r.n_customers,
+            "distinct_rows": r.n_rows,
+        }),
+    )
 }
 
 /// `out/models/clv.json`: models, parameters, standard errors, likelihoods, convergence.
 pub fn model_json(fit: &ClvFit, validation: Option<serde_json::Value>) -> serde_json::Value {
     let b = &fit.report;
     let g = &fit.spend_report;
-    serde_json::json!({
-        "model": fit.model.name(),
-        "time_unit": fit.base.unit_name(),
-        "calibration_end": day_string(fit.base.calibration_end_day),
-        "n_customers": b.n_customers,
-        "params": named(&b.names, &b.params),
-        "std_errors": b.std_errors.as_ref().map(|s| named(&b.names, s)),
-        "log_likelihood": b.log_likelihood,
-        "converged": b.converged,
-        "iterations": b.iterations,
-        "method": b.method,
-        "distinct_rows": b.n_rows,
-        "spend_model": {
+    let spend = fit_json(
+        g,
+        serde_json::json!({
             "model": "gamma_gamma",
             "n_customers": g.n_customers,
-            "params": named(&g.names, &g.params),
-            "std_errors": g.std_errors.as_ref().map(|s| named(&g.names, s)),
-            "log_likelihood": g.log_likelihood,
-            "converged": g.converged,
-            "iterations": g.iterations,
-            "method": g.method,
             "corr_frequency_spend": fit.corr_frequency_spend,
-        },
-        "validation": validation,
-    })
+        }),
+    );
+    fit_json(
+        b,
+        serde_json::json!({
+            "model": fit.model.name(),
+            "time_unit": fit.base.unit_name(),
+            "calibration_end": day_string(fit.base.calibration_end_day),
+            "n_customers": b.n_customers,
+            "distinct_rows": b.n_rows,
+            "spend_model": spend,
+            "validation": validation,
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -184,13 +184,7 @@ pub fn simulate_model(
     let day0 = 18_262 * DAY_US; // 2020-01-01
     let orders = if with_orders {
         let ts: Vec<i64> = o_ts.into_iter().map(|t| t + day0).collect();
-        Some(DataFrame::new_infer_height(vec![
-            Column::new("customer_id".into(), o_id),
-            Series::new("created_at".into(), ts)
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))?
-                .into(),
-            Column::new("net_base".into(), o_v),
-        ])?)
+        Some(super::summary::orders_frame(o_id, ts, o_v)?)
     } else {
         None
     };

@@ -205,6 +205,26 @@ pub fn integrate_gk<const K: usize>(
     }
 }
 
+/// 1 / (1 + e^{−d}), without overflow for large |d|.
+pub(crate) fn sigmoid(d: f64) -> f64 {
+    if d >= 0.0 {
+        1.0 / (1.0 + (-d).exp())
+    } else {
+        let e = d.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// (1 − e^{k·l}) / k, continuous at k = 0 (→ −l): with l = ln(1 − z) it is [1 − (1−z)^k] / k,
+/// the bracket of the BG/NBD and Pareto/NBD conditional expectations.
+pub(crate) fn one_minus_exp_over(k: f64, l: f64) -> f64 {
+    if k.abs() < 1e-12 {
+        -l
+    } else {
+        -(k * l).exp_m1() / k
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

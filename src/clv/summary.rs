@@ -24,16 +24,11 @@ use polars::prelude::*;
 ///
 /// ## Example
 /// ```
-/// use custlens::clv::summary::summary;
+/// use custlens::clv::summary::{orders_frame, summary};
 /// use polars::prelude::*;
 /// let day = 86_400_000_000i64;
-/// let ts = Series::new("created_at".into(), [0, day / 2, 3 * day, 9 * day])
-///     .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))).unwrap();
-/// let orders = DataFrame::new_infer_height(vec![
-///     Column::new("customer_id".into(), ["a", "a", "a", "a"]),
-///     ts.into(),
-///     Column::new("net_base".into(), [10.0, 5.0, 15.0, 99.0]),
-/// ]).unwrap();
+/// let orders =
+///     orders_frame(["a", "a", "a", "a"], vec![0, day / 2, 3 * day, 9 * day], vec![10.0, 5.0, 15.0, 99.0]).unwrap();
 /// let s = summary(orders.lazy(), 5).collect().unwrap();
 /// // Day 0 (two orders, one purchase) and day 3; day 9 is after the calibration end.
 /// assert_eq!(s.column("x").unwrap().i64().unwrap().get(0), Some(1));
@@ -42,19 +37,55 @@ use polars::prelude::*;
 /// assert_eq!(s.column("spend").unwrap().f64().unwrap().get(0), Some(15.0));
 /// ```
 pub fn summary(valid_orders: LazyFrame, calibration_end_day: i64) -> LazyFrame {
-    purchase_day_values(valid_orders)
-        .filter(col("_day").lt_eq(lit(calibration_end_day)))
+    per_customer_summary(
+        purchase_day_values(valid_orders),
+        "_day",
+        calibration_end_day,
+        ["first_day", "t_x_days", "T_days"],
+    )
+}
+
+/// A valid-orders frame with the columns [`summary`], [`holdout_days`] and
+/// [`bgbb_summary`] read — `customer_id` (as given), `created_at` (UTC Datetime, µs) and
+/// `net_base` (Float64) — from plain vectors, for callers outside the pipeline (tests,
+/// benchmarks, simulations). `created_at_us` is microseconds since the Unix epoch.
+pub fn orders_frame<T, P: ?Sized>(
+    customer_id: T,
+    created_at_us: Vec<i64>,
+    net_base: Vec<f64>,
+) -> PolarsResult<DataFrame>
+where
+    Series: NamedFrom<T, P>,
+{
+    DataFrame::new_infer_height(vec![
+        Column::new("customer_id".into(), customer_id),
+        Int64Chunked::from_vec("created_at".into(), created_at_us)
+            .into_series()
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))?
+            .into(),
+        Float64Chunked::from_vec("net_base".into(), net_base).into_column(),
+    ])
+}
+
+/// The per-customer summary shared by [`summary`] (days) and [`bgbb_summary`] (periods): over
+/// rows (`customer_id`, `unit`, `_value`) — one per customer and purchase unit — with
+/// `unit` ≤ `end`, per customer `first` = the first unit, `x` = units − 1, `recency` = last −
+/// first unit, `age` = `end` − first unit and `spend` = the mean value of the units after the
+/// first (null when x = 0, rounded to 1e-6); sorted by `customer_id`.
+fn per_customer_summary(unit_values: LazyFrame, unit: &str, end: i64, [first, recency, age]: [&str; 3]) -> LazyFrame {
+    unit_values
+        .filter(col(unit).lt_eq(lit(end)))
         .group_by_stable([col("customer_id")])
         .agg([
-            col("_day").min().alias("first_day"),
-            col("_day").max().alias("_last"),
+            col(unit).min().alias(first),
+            col(unit).max().alias("_last"),
             len().cast(DataType::Int64).alias("_n"),
-            col("_value").filter(col("_day").gt(col("_day").min())).sum().alias("_repeat_total"),
+            col("_value").filter(col(unit).gt(col(unit).min())).sum().alias("_repeat_total"),
         ])
         .with_columns([
             (col("_n") - lit(1i64)).alias("x"),
-            (col("_last") - col("first_day")).alias("t_x_days"),
-            (lit(calibration_end_day) - col("first_day")).alias("T_days"),
+            (col("_last") - col(first)).alias(recency),
+            (lit(end) - col(first)).alias(age),
             when(col("_n").gt(lit(1i64)))
                 // Rounded to 1e-6 currency units: polars' parallel sums may differ in the last bit
                 // from run to run, and the fits must be reproducible bit for bit.
@@ -65,7 +96,7 @@ pub fn summary(valid_orders: LazyFrame, calibration_end_day: i64) -> LazyFrame {
                 .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias("spend"),
         ])
-        .select([col("customer_id"), col("first_day"), col("x"), col("t_x_days"), col("T_days"), col("spend")])
+        .select([col("customer_id"), col(first), col("x"), col(recency), col(age), col("spend")])
         .sort(["customer_id"], SortMultipleOptions::default())
 }
 
@@ -86,18 +117,37 @@ fn purchase_day_values(valid_orders: LazyFrame) -> LazyFrame {
 /// Purchase days after the calibration period: distinct (`customer_id`, `day`) with
 /// `calibration_end_day < day ≤ end_day`.
 pub fn holdout_days(valid_orders: LazyFrame, calibration_end_day: i64, end_day: i64) -> LazyFrame {
-    purchase_day_values(valid_orders)
-        .filter(col("_day").gt(lit(calibration_end_day)).and(col("_day").lt_eq(lit(end_day))))
-        .select([col("customer_id"), col("_day").alias("day")])
+    holdout_units(purchase_day_values(valid_orders), "_day", calibration_end_day, end_day, "day")
+}
+
+/// (`customer_id`, `name`) of the rows of `unit_values` with `cal_end` < `unit` ≤ `end`.
+fn holdout_units(unit_values: LazyFrame, unit: &str, cal_end: i64, end: i64, name: &str) -> LazyFrame {
+    unit_values
+        .filter(col(unit).gt(lit(cal_end)).and(col(unit).lt_eq(lit(end))))
+        .select([col("customer_id"), col(unit).alias(name)])
 }
 
 /// What validation needs, from a calibration [`summary`] and [`holdout_days`]: per customer
 /// (`customer_id`, `x`, `t_x_days`, `T_days`, `holdout_x` = holdout purchase days) and per day
 /// (`day`, `purchases` of the calibration customers).
 pub fn validation_frames(summary: LazyFrame, holdout: LazyFrame) -> (LazyFrame, LazyFrame) {
+    holdout_frames(summary, ["x", "t_x_days", "T_days"], holdout, "day")
+}
+
+/// The validation frames shared by [`validation_frames`] and [`bgbb_validation_frames`]: per
+/// customer (`customer_id`, the `summary_cols`, `holdout_x` = the customer's rows in `holdout`,
+/// 0 when none) and per holdout unit `key` (`purchases` of the customers in `summary`).
+fn holdout_frames(
+    summary: LazyFrame,
+    summary_cols: [&str; 3],
+    holdout: LazyFrame,
+    key: &str,
+) -> (LazyFrame, LazyFrame) {
     let ids = summary.clone().select([col("customer_id")]);
+    let mut keep = vec![col("customer_id")];
+    keep.extend(summary_cols.iter().map(|c| col(*c)));
     let per_customer = summary
-        .select([col("customer_id"), col("x"), col("t_x_days"), col("T_days")])
+        .select(keep)
         .left_join(
             holdout.clone().group_by([col("customer_id")]).agg([len().cast(DataType::Int64).alias("holdout_x")]),
             col("customer_id"),
@@ -105,12 +155,12 @@ pub fn validation_frames(summary: LazyFrame, holdout: LazyFrame) -> (LazyFrame, 
         )
         .with_column(col("holdout_x").fill_null(lit(0i64)))
         .sort(["customer_id"], SortMultipleOptions::default());
-    let daily = holdout
+    let per_unit = holdout
         .join(ids, [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Inner))
-        .group_by([col("day")])
+        .group_by([col(key)])
         .agg([len().cast(DataType::Int64).alias("purchases")])
-        .sort(["day"], SortMultipleOptions::default());
-    (per_customer, daily)
+        .sort([key], SortMultipleOptions::default());
+    (per_customer, per_unit)
 }
 
 /// The [`BgbbPeriod`] number of a UTC day-number expression (see [`BgbbPeriod::of_day`]).
@@ -140,29 +190,12 @@ fn purchase_period_values(valid_orders: LazyFrame, period: BgbbPeriod) -> LazyFr
 /// of them, counted from the first period; 0 when x = 0), `n`, `spend` (mean value of those
 /// periods' purchases, null when x = 0, rounded to 1e-6); sorted by `customer_id`.
 pub fn bgbb_summary(valid_orders: LazyFrame, period: BgbbPeriod, cal_end_period: i64) -> LazyFrame {
-    purchase_period_values(valid_orders, period)
-        .filter(col("_p").lt_eq(lit(cal_end_period)))
-        .group_by_stable([col("customer_id")])
-        .agg([
-            col("_p").min().alias("first_period"),
-            col("_p").max().alias("_last"),
-            len().cast(DataType::Int64).alias("_n"),
-            col("_value").filter(col("_p").gt(col("_p").min())).sum().alias("_repeat_total"),
-        ])
-        .with_columns([
-            (col("_n") - lit(1i64)).alias("x"),
-            (col("_last") - col("first_period")).alias("t_x"),
-            (lit(cal_end_period) - col("first_period")).alias("n"),
-            when(col("_n").gt(lit(1i64)))
-                .then(
-                    (col("_repeat_total") / (col("_n") - lit(1i64)).cast(DataType::Float64))
-                        .round(6, RoundMode::HalfAwayFromZero),
-                )
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("spend"),
-        ])
-        .select([col("customer_id"), col("first_period"), col("x"), col("t_x"), col("n"), col("spend")])
-        .sort(["customer_id"], SortMultipleOptions::default())
+    per_customer_summary(
+        purchase_period_values(valid_orders, period),
+        "_p",
+        cal_end_period,
+        ["first_period", "t_x", "n"],
+    )
 }
 
 /// BG/BB validation inputs from a [`bgbb_summary`]: per customer (`customer_id`, `x`, `t_x`, `n`,
@@ -175,25 +208,9 @@ pub fn bgbb_validation_frames(
     cal_end_period: i64,
     end_period: i64,
 ) -> (LazyFrame, LazyFrame) {
-    let holdout = purchase_period_values(valid_orders, period)
-        .filter(col("_p").gt(lit(cal_end_period)).and(col("_p").lt_eq(lit(end_period))))
-        .select([col("customer_id"), col("_p").alias("period")]);
-    let ids = summary.clone().select([col("customer_id")]);
-    let per_customer = summary
-        .select([col("customer_id"), col("x"), col("t_x"), col("n")])
-        .left_join(
-            holdout.clone().group_by([col("customer_id")]).agg([len().cast(DataType::Int64).alias("holdout_x")]),
-            col("customer_id"),
-            col("customer_id"),
-        )
-        .with_column(col("holdout_x").fill_null(lit(0i64)))
-        .sort(["customer_id"], SortMultipleOptions::default());
-    let per_period = holdout
-        .join(ids, [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Inner))
-        .group_by([col("period")])
-        .agg([len().cast(DataType::Int64).alias("purchases")])
-        .sort(["period"], SortMultipleOptions::default());
-    (per_customer, per_period)
+    let holdout =
+        holdout_units(purchase_period_values(valid_orders, period), "_p", cal_end_period, end_period, "period");
+    holdout_frames(summary, ["x", "t_x", "n"], holdout, "period")
 }
 
 #[cfg(test)]
@@ -205,15 +222,7 @@ mod tests {
         let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
         let ts: Vec<i64> = rows.iter().map(|r| (r.1 * DAY_US as f64) as i64).collect();
         let v: Vec<f64> = rows.iter().map(|r| r.2).collect();
-        DataFrame::new_infer_height(vec![
-            Column::new("customer_id".into(), ids),
-            Series::new("created_at".into(), ts)
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
-                .unwrap()
-                .into(),
-            Column::new("net_base".into(), v),
-        ])
-        .unwrap()
+        orders_frame(ids, ts, v).unwrap()
     }
 
     #[test]

@@ -20,17 +20,24 @@ TOLERANCES = (1e-7, 1e-6)
 
 
 def fit(fitter_class, *columns):
-    """Fits with penalizer 0 at the default tolerance, then once at 1e-6; returns (model, note)."""
+    """Fits with penalizer 0 at the default tolerance, then once at 1e-6; returns (model, tol).
+
+    Also used by benches/compare/clv_summary_lifetimes.py and tests/fixtures/clv/make_fixture.py.
+    """
     from lifetimes.utils import ConvergenceError
 
     for tol in TOLERANCES:
         model = fitter_class(penalizer_coef=0.0)
         try:
             model.fit(*columns, tol=tol)
-            return model, f"converged (tol={tol:g})"
+            return model, tol
         except ConvergenceError:
             continue
     raise SystemExit(f"error: {fitter_class.__name__} did not converge at tol {TOLERANCES}")
+
+
+def converged_note(tol: float) -> str:
+    return f"converged (tol={tol:g})"
 
 
 def run(args, timer: Timer) -> dict:
@@ -61,10 +68,10 @@ def run(args, timer: Timer) -> dict:
                 observation_period_end=as_of, freq="D",
             )
     with timer.section("fit_bgnbd"):
-        bgf, bgf_note = fit(BetaGeoFitter, summary["frequency"], summary["recency"], summary["T"])
+        bgf, bgf_tol = fit(BetaGeoFitter, summary["frequency"], summary["recency"], summary["T"])
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     with timer.section("fit_gammagamma"):
-        ggf, ggf_note = fit(GammaGammaFitter, repeat["frequency"], repeat["monetary_value"])
+        ggf, ggf_tol = fit(GammaGammaFitter, repeat["frequency"], repeat["monetary_value"])
     with timer.section("score"):
         expected = bgf.conditional_expected_number_of_purchases_up_to_time(
             HORIZON_DAYS, summary["frequency"], summary["recency"], summary["T"]
@@ -77,8 +84,8 @@ def run(args, timer: Timer) -> dict:
         "_rss_after_imports_mb": rss0,
         "customers": len(summary),
         "repeat_customers": len(repeat),
-        "bgnbd_fit": bgf_note,
-        "gammagamma_fit": ggf_note,
+        "bgnbd_fit": converged_note(bgf_tol),
+        "gammagamma_fit": converged_note(ggf_tol),
         "bgnbd_params": {k: float(v) for k, v in bgf.params_.items()},
         "gammagamma_params": {k: float(v) for k, v in ggf.params_.items()},
         f"mean_expected_purchases_{HORIZON_DAYS}d": float(np.mean(expected)),
