@@ -29,7 +29,11 @@
 
 use crate::lake::records::{Customer, Identity};
 use crate::lake::Lake;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+// FxHash: identity hashes millions of short keys; SipHash's DoS resistance buys nothing in a batch job.
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
+type HashSet<K> = rustc_hash::FxHashSet<K>;
 
 /// Normalizes an email for matching; None when it is not an address.
 pub fn normalize_email(s: &str) -> Option<String> {
@@ -236,7 +240,7 @@ impl IdentityConfig {
 
     /// Blocklisted values as keys (both readings: an entry may be an email or a phone).
     fn blocked(&self) -> HashSet<Key> {
-        let mut out = HashSet::new();
+        let mut out = HashSet::default();
         for v in &self.blocklist {
             out.extend(normalize_email(v).map(Key::Email));
             out.extend(normalize_phone(v, self.region()).map(Key::Phone));
@@ -259,8 +263,8 @@ fn contact_keys(r: &RecordKeys, region: Option<PhoneRegion>) -> Contacts {
 /// one source, emails (for a phone) or phones (for an email). One person has one member key per
 /// source and few addresses, so only placeholders exceed it.
 fn shared_values<'a>(records: &[RecordKeys<'a>], contacts: &[Contacts], max: usize) -> HashSet<Key> {
-    let mut anchors: HashMap<Key, HashMap<&'a str, HashSet<Key>>> = HashMap::new();
-    let mut shared = HashSet::new();
+    let mut anchors: HashMap<Key, HashMap<&'a str, HashSet<Key>>> = HashMap::default();
+    let mut shared = HashSet::default();
     for (r, (email, phone)) in records.iter().zip(contacts) {
         let member = r
             .customer_key
@@ -339,7 +343,11 @@ fn record_nodes(
 /// - `given_now`: customer ids given by inputs of this ingest; ids recorded with rule `given` in the
 ///   lake's `identities` are kept too. Any other stored id is recomputed.
 /// - `cfg`: the shared-placeholder threshold.
-pub fn resolve(lake: &mut Lake, given_now: &HashSet<String>, cfg: &IdentityConfig) {
+pub fn resolve<S: std::hash::BuildHasher>(
+    lake: &mut Lake,
+    given_now: &std::collections::HashSet<String, S>,
+    cfg: &IdentityConfig,
+) {
     let mut given_ids: HashSet<String> =
         lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.clone()).collect();
     given_ids.extend(given_now.iter().cloned());
@@ -484,7 +492,7 @@ fn previous_ids(lake: &Lake) -> HashMap<Key, String> {
 /// from an email or phone.
 fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usize, String>, Vec<Merge>) {
     // Per root: every member, sorted by (first seen, key).
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::default();
     for i in 0..g.keys.len() {
         members.entry(g.find(i)).or_default().push(i);
     }
@@ -495,8 +503,8 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usi
     roots.sort_by(|(_, a), (_, b)| (g.first_seen[a[0]], &g.keys[a[0]]).cmp(&(g.first_seen[b[0]], &g.keys[b[0]])));
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
-    let mut claimed: HashSet<String> = HashSet::new();
-    let (mut ids, mut merges) = (HashMap::new(), Vec::new());
+    let mut claimed: HashSet<String> = HashSet::default();
+    let (mut ids, mut merges) = (HashMap::default(), Vec::new());
     for (root, m) in roots {
         let id = if let Some(gn) = g.given[root] {
             g.keys[gn].text()
@@ -505,7 +513,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usi
             match old.iter().find(|id| !claimed.contains(id.as_str())) {
                 Some(keep) => {
                     let keep = keep.to_string();
-                    let mut seen = HashSet::new();
+                    let mut seen = HashSet::default();
                     for other in old.iter().filter(|o| ***o != keep) {
                         if !claimed.contains(other.as_str()) && seen.insert(other.to_string()) {
                             merges.push(Merge { merged_id: other.to_string(), customer_id: keep.clone() });
@@ -527,7 +535,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usi
 }
 
 fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
-    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    let mut sizes: HashMap<usize, usize> = HashMap::default();
     for i in 0..g.keys.len() {
         *sizes.entry(g.find(i)).or_default() += 1;
     }
@@ -655,7 +663,7 @@ fn contact<'g>(g: &'g Graph, nodes: &[usize]) -> (Option<&'g str>, Option<&'g st
 /// One row per customer, accumulated per component root.
 fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Vec<usize>]; 4]) -> Vec<Customer> {
     let [order_nodes, event_nodes, ticket_nodes, profile_nodes] = nodes;
-    let mut acc: HashMap<usize, Acc> = HashMap::new();
+    let mut acc: HashMap<usize, Acc> = HashMap::default();
     for (o, ns) in lake.orders.iter().zip(order_nodes) {
         let Some(&first) = ns.first() else { continue };
         let root = g.find(first);
@@ -713,7 +721,7 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
             }
         }
     }
-    let mut n_keys: HashMap<usize, i64> = HashMap::new();
+    let mut n_keys: HashMap<usize, i64> = HashMap::default();
     for i in 0..g.keys.len() {
         *n_keys.entry(g.find(i)).or_default() += 1;
     }
@@ -791,7 +799,7 @@ mod tests {
     #[test]
     fn links_by_email_and_phone_across_sources() {
         let mut l = lake();
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         let id = |oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
         assert_eq!(id("shop:1"), id("taobao:2"));
         assert_eq!(id("shop:1"), id("pos:3"));
@@ -809,15 +817,15 @@ mod tests {
         let mut a = lake();
         let mut b = lake();
         b.orders.reverse();
-        resolve(&mut a, &HashSet::new(), &IdentityConfig::default());
-        resolve(&mut b, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut a, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut b, &HashSet::default(), &IdentityConfig::default());
         a.sort();
         b.sort();
         assert_eq!(a.orders, b.orders);
         assert_eq!(a.identities, b.identities);
         // Re-resolving a resolved lake changes nothing.
         let before = a.orders.clone();
-        resolve(&mut a, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut a, &HashSet::default(), &IdentityConfig::default());
         assert_eq!(a.orders, before);
     }
 
@@ -829,12 +837,12 @@ mod tests {
         let mut o2 = order("2", "canonical", None, Some("same@x.com"), None, 2);
         o2.customer_id = Some("CUST-2".into());
         l.orders = vec![o1, o2];
-        let given: HashSet<String> = ["CUST-1".to_string(), "CUST-2".to_string()].into();
+        let given: HashSet<String> = ["CUST-1".to_string(), "CUST-2".to_string()].into_iter().collect();
         resolve(&mut l, &given, &IdentityConfig::default());
         let ids: Vec<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids, vec!["CUST-1", "CUST-2"]);
         // Stored with rule `given`, so a later resolve keeps them without being told again.
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         assert_eq!(l.orders[1].customer_id.as_deref(), Some("CUST-2"));
     }
 
@@ -854,7 +862,7 @@ mod tests {
             campaign_id: None,
             sku: None,
         });
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         let c = l.customers.iter().find(|c| c.email.as_deref() == Some("b@x.com")).unwrap();
         assert_eq!((c.email_opt_in, c.unsubscribed_at), (Some(false), Some(50)));
     }
@@ -899,7 +907,7 @@ mod tests {
                     sku: None,
                 });
             }
-            resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+            resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
             assert_eq!(l.customers.len(), 1, "the profile joins the order's customer by email");
             assert_eq!(l.profiles[0].customer_id, l.orders[0].customer_id);
             (l.customers[0].email_opt_in, l.customers[0].first_seen_at)
@@ -919,7 +927,7 @@ mod tests {
     #[test]
     fn an_undated_profile_alone_is_a_customer_without_first_seen() {
         let mut l = Lake { profiles: vec![profile("1", "solo@x.com", true, None)], ..Default::default() };
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         assert_eq!(l.customers.len(), 1);
         assert_eq!((l.customers[0].first_seen_at, l.customers[0].email_opt_in), (None, Some(true)));
         assert_eq!(l.customers[0].name.as_deref(), Some("Ann"));
@@ -934,13 +942,13 @@ mod tests {
         // M1 also shows its real phone once, shared with an online order.
         l.orders.push(order("9", "pos", Some("M1"), None, Some("13900000009"), 9));
         l.orders.push(order("10", "shop", None, Some("m1@x.com"), Some("13900000009"), 10));
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 7, "seven members, M1 linked to its online self, no merge through the store phone");
         assert!(l.identities.iter().any(|i| i.key == "+864008208820" && i.rule == "shared_ignored"));
         assert!(l.customers.iter().all(|c| c.phone.as_deref() != Some("+864008208820")));
         let relaxed = IdentityConfig { max_keys_per_identifier: 10, ..IdentityConfig::default() };
-        resolve(&mut l, &HashSet::new(), &relaxed);
+        resolve(&mut l, &HashSet::default(), &relaxed);
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 1, "without the guard everyone merges");
     }
@@ -954,7 +962,7 @@ mod tests {
         for i in 10..13 {
             l.orders.push(order(&i.to_string(), "pos", None, None, Some("4008205550"), i as i64));
         }
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 9, "six members and three separate guests");
     }
@@ -968,7 +976,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         let id =
             |l: &Lake, oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
         let (x, m) = (id(&l, "shop:1"), id(&l, "pos:2"));
@@ -976,14 +984,14 @@ mod tests {
         // A new order shows the same person's email and phone together: the customers merge.
         l.orders.push(order("3", "shop", None, Some("x@a.com"), Some("13900000007"), 30));
         l.orders.push(order("4", "shop", None, Some("new@a.com"), None, 40));
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         assert_eq!(id(&l, "shop:1"), x, "the earliest customer keeps its id");
         assert_eq!(id(&l, "pos:2"), x);
         assert_eq!(id(&l, "shop:4"), "C000000003", "new customers continue the numbering");
         assert_eq!(l.merges, vec![crate::lake::records::CustomerMerge { merged_id: m, customer_id: x.clone() }]);
         // Re-resolving changes nothing.
         let before = l.orders.clone();
-        resolve(&mut l, &HashSet::new(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
         assert_eq!(l.orders, before);
         assert_eq!(l.merges.len(), 1);
     }
@@ -999,7 +1007,7 @@ mod tests {
         };
         let n = |cfg: &IdentityConfig| {
             let mut l = base();
-            resolve(&mut l, &HashSet::new(), cfg);
+            resolve(&mut l, &HashSet::default(), cfg);
             l.orders.iter().map(|o| o.customer_id.clone()).collect::<std::collections::BTreeSet<_>>().len()
         };
         assert_eq!(n(&IdentityConfig::default()), 1, "the shared phone links them");

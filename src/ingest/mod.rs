@@ -27,7 +27,7 @@ use crate::lake::{Lake, LakeError};
 use crate::schema::Table;
 use rows::{Unit, UnitData};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Ingest failures. Each names the file (and line/column where there is one) and what to do.
@@ -304,7 +304,7 @@ fn ingest_file(
             ..Default::default()
         },
         rejects: Vec::new(),
-        dropped_phones: 0,
+        phones: rows::PhoneCache::default(),
         grouped: rows::grouped_by_order(&mapping),
         file_keys: HashSet::new(),
         strict: opts.strict,
@@ -352,7 +352,7 @@ fn ingest_file(
             merge.entry.sha256 = reader.parts.sha256();
         }
     }
-    rows::warn_phones_without_region(&mapping, &shown, merge.dropped_phones);
+    rows::warn_phones_without_region(&mapping, &shown, merge.phones.without_region());
     let FileMerge { mut entry, mut rejects, .. } = merge;
     rejects.sort_by_key(|r| r.line);
     entry.rejected = rejects.len() as i64;
@@ -397,7 +397,7 @@ fn hand_on_trailing_orders(
 struct FileMerge<'e> {
     entry: FileEntry,
     rejects: Vec<Reject>,
-    dropped_phones: usize,
+    phones: rows::PhoneCache,
     /// Units group rows by order id (see [`rows::grouped_by_order`]).
     grouped: bool,
     /// Order ids this file gave so far (grouped tables only).
@@ -418,14 +418,14 @@ impl FileMerge<'_> {
     ) -> Result<(), IngestError> {
         use rayon::prelude::*;
         let path = self.entry.path.clone();
-        let converted: Vec<Result<(rows::Converted, usize), String>> = tables
+        let phones = &self.phones;
+        let converted: Vec<Result<rows::Converted, String>> = tables
             .par_iter()
             .enumerate()
-            .map(|(i, t)| rows::convert_part(m, t, &path, first_window && i == 0))
+            .map(|(i, t)| rows::convert_part(m, t, &path, phones, first_window && i == 0))
             .collect();
         for (table, c) in tables.iter().zip(converted) {
-            let (c, dropped) = c.map_err(|message| IngestError::File { path: path.clone(), message })?;
-            self.dropped_phones += dropped;
+            let c = c.map_err(|message| IngestError::File { path: path.clone(), message })?;
             self.entry.rows_read += (table.records.len() + table.rejects.len()) as i64;
             let mut rejects: Vec<Reject> = table
                 .rejects
@@ -739,15 +739,15 @@ fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError>
 
 /// Merges units into the lake and counts what happened to each record.
 struct Merger {
-    seen: HashSet<(Table, String)>,
-    orders: HashMap<String, usize>,
-    products: HashMap<String, usize>,
-    profiles: HashMap<String, usize>,
-    events: HashSet<String>,
-    tickets: HashMap<String, usize>,
+    seen: rustc_hash::FxHashSet<(Table, String)>,
+    orders: rustc_hash::FxHashMap<String, usize>,
+    products: rustc_hash::FxHashMap<String, usize>,
+    profiles: rustc_hash::FxHashMap<String, usize>,
+    events: rustc_hash::FxHashSet<String>,
+    tickets: rustc_hash::FxHashMap<String, usize>,
     /// Lines per order as stored, and the replacements decided in this ingest.
-    items: HashMap<String, Vec<Item>>,
-    items_changed: HashSet<String>,
+    items: rustc_hash::FxHashMap<String, Vec<Item>>,
+    items_changed: rustc_hash::FxHashSet<String>,
     /// Customer ids given by inputs (canonical files), kept as is by identity resolution.
     given: HashSet<String>,
 }
@@ -755,19 +755,19 @@ struct Merger {
 impl Merger {
     fn new(lake: &Lake) -> Merger {
         let index = |keys: Vec<&String>| keys.into_iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-        let mut items: HashMap<String, Vec<Item>> = HashMap::new();
+        let mut items: rustc_hash::FxHashMap<String, Vec<Item>> = Default::default();
         for it in &lake.items {
             items.entry(it.order_id.clone()).or_default().push(it.clone());
         }
         Merger {
-            seen: HashSet::new(),
+            seen: Default::default(),
             orders: index(lake.orders.iter().map(|o| &o.order_id).collect()),
             products: index(lake.products.iter().map(|p| &p.sku).collect()),
             profiles: index(lake.profiles.iter().map(|p| &p.profile_id).collect()),
             events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
             items,
-            items_changed: HashSet::new(),
+            items_changed: Default::default(),
             given: HashSet::new(),
         }
     }
@@ -890,7 +890,12 @@ enum Outcome {
     Unchanged,
 }
 
-fn upsert<T: PartialEq>(index: &mut HashMap<String, usize>, rows: &mut Vec<T>, key: String, row: T) -> Outcome {
+fn upsert<T: PartialEq>(
+    index: &mut rustc_hash::FxHashMap<String, usize>,
+    rows: &mut Vec<T>,
+    key: String,
+    row: T,
+) -> Outcome {
     match index.get(&key) {
         None => {
             index.insert(key, rows.len());

@@ -141,6 +141,9 @@ pub fn parse_timestamp(s: &str, format: Option<&str>, tz: Tz) -> Result<i64, Str
         };
         return us.filter(|u| (0..=253_402_300_799_000_000).contains(u)).ok_or_else(err);
     }
+    if let Some(us) = quick_timestamp(t, format, tz) {
+        return Ok(us);
+    }
     if let Some(f) = format {
         if let Ok(dt) = DateTime::parse_from_str(t, f) {
             return Ok(dt.with_timezone(&Utc).timestamp_micros());
@@ -174,6 +177,66 @@ pub fn parse_timestamp(s: &str, format: Option<&str>, tz: Tz) -> Result<i64, Str
     Err(err())
 }
 
+/// Shopify's `date_format`, which the quick path also knows.
+const SHOPIFY_FORMAT: &str = "%Y-%m-%d %H:%M:%S %z";
+
+/// The most common layouts without chrono's format interpreter (which dominated ingest time):
+/// `YYYY-MM-DD[ T]HH:MM[:SS[.fraction]]`, then nothing (local time), ` ±HHMM`, or — after a `T`
+/// and seconds — `Z`/`±HH:MM`. Only shapes the general path accepts with the same meaning are
+/// taken (without `format`, or with Shopify's); anything else returns None and goes the long way.
+fn quick_timestamp(t: &str, format: Option<&str>, tz: Tz) -> Option<i64> {
+    let b = t.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter().all(u8::is_ascii_digit).then(|| d.iter().fold(0u32, |n, c| n * 10 + (c - b'0') as u32))
+    };
+    if b.len() < 16 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || !matches!(b[10], b' ' | b'T') {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let (h, mi) = (num(11..13)?, num(14..16)?);
+    let mut i = 16;
+    let (mut sec, mut nanos, mut has_seconds, mut has_fraction) = (0, 0, false, false);
+    if b.get(i) == Some(&b':') {
+        sec = num(i + 1..i + 3)?;
+        has_seconds = true;
+        i += 3;
+        if b.get(i) == Some(&b'.') {
+            let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 || digits > 9 {
+                return None;
+            }
+            nanos = num(i + 1..i + 1 + digits)? * 10u32.pow(9 - digits as u32);
+            has_fraction = true;
+            i += 1 + digits;
+        }
+    }
+    if sec >= 60 {
+        return None; // leap seconds: the general path decides
+    }
+    let naive = date.and_hms_nano_opt(h, mi, sec, nanos)?;
+    let rest = &b[i..];
+    let offset = |sign: u8, hh: u32, mm: u32| -> Option<i64> {
+        (hh < 24 && mm < 60).then(|| (if sign == b'-' { -1 } else { 1 }) * (hh * 3600 + mm * 60) as i64)
+    };
+    let utc = |off: i64| naive.and_utc().timestamp_micros() - off * 1_000_000;
+    let shopify = format == Some(SHOPIFY_FORMAT);
+    match rest {
+        [] if format.is_none() && (has_seconds || !has_fraction) => localize(naive, tz),
+        [b' ', sign @ (b'+' | b'-'), ..] if rest.len() == 6 && has_seconds && !has_fraction && b[10] == b' ' => {
+            if format.is_some() && !shopify {
+                return None;
+            }
+            Some(utc(offset(*sign, num(i + 2..i + 4)?, num(i + 4..i + 6)?)?))
+        }
+        [b'Z'] if format.is_none() && has_seconds && b[10] == b'T' => Some(utc(0)),
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] if format.is_none() && has_seconds && b[10] == b'T' => {
+            Some(utc(offset(*sign, num(i + 1..i + 3)?, num(i + 4..i + 6)?)?))
+        }
+        _ => None,
+    }
+}
+
 fn localize(n: NaiveDateTime, tz: Tz) -> Option<i64> {
     tz.from_local_datetime(&n).earliest().map(|dt| dt.with_timezone(&Utc).timestamp_micros())
 }
@@ -188,6 +251,54 @@ pub fn parse_as_of(s: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The general path alone (the quick one bypassed), for comparison.
+    fn slow(t: &str, format: Option<&str>, tz: Tz) -> Result<i64, String> {
+        let mut s = String::from(" ");
+        s.push_str(t); // a leading space skips the quick path; parse_timestamp trims it
+        assert!(quick_timestamp(&s, format, tz).is_none());
+        parse_timestamp(&s, format, tz)
+    }
+
+    #[test]
+    fn quick_timestamps_equal_the_general_path() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let cases = [
+            ("2024-03-05 10:11:12", None),
+            ("2024-03-05T10:11:12.123456789", None),
+            ("2024-03-05 10:11", None),
+            ("2024-03-05T10:11", None),
+            ("2024-03-05 10:11:12.5", None),
+            ("2022-01-11 04:33:02 -0500", None),
+            ("2022-01-11 04:33:02 -0500", Some(SHOPIFY_FORMAT)),
+            ("2022-01-11T04:33:02Z", None),
+            ("2022-01-11T04:33:02.25+08:00", None),
+            ("2022-01-11T04:33:02-03:30", None),
+        ];
+        for (t, f) in cases {
+            let q = quick_timestamp(t, f, tz);
+            assert!(q.is_some(), "{t} takes the quick path");
+            assert_eq!(q.map(Ok), Some(slow(t, f, tz)), "{t} {f:?}");
+        }
+        // Shapes left to the general path.
+        for t in ["2024-02-30 10:00:00", "2024-03-05 10:11:60", "2024-03-05 10:11:12 +05:00", "2024-3-5 10:11"] {
+            assert!(quick_timestamp(t, None, tz).is_none(), "{t}");
+        }
+        assert!(quick_timestamp("2024-03-05 10:11:12", Some("%Y-%m-%d %H:%M:%S"), tz).is_none());
+    }
+
+    proptest! {
+        /// Any text: the quick path either declines or agrees with the general one.
+        #[test]
+        fn quick_path_never_disagrees(t in "20[0-9]{2}-[01][0-9]-[0-3][0-9][ T][0-2][0-9]:[0-6][0-9](:[0-6][0-9](\\.[0-9]{1,10})?)?( ?[+-][0-9]{2}:?[0-9]{2}|Z)?") {
+            let tz: Tz = "America/New_York".parse().unwrap();
+            for f in [None, Some(SHOPIFY_FORMAT)] {
+                if let Some(q) = quick_timestamp(&t, f, tz) {
+                    prop_assert_eq!(Ok(q), slow(&t, f, tz), "{} {:?}", t, f);
+                }
+            }
+        }
+    }
 
     fn us(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap().timestamp_micros()

@@ -15,7 +15,6 @@ use crate::config::mapping::{Grain, Mapping};
 use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// The content of one unit.
@@ -57,13 +56,11 @@ type FResult<T> = Result<T, FieldError>;
 /// Resolves mapped columns to header positions once per file.
 struct Cells<'a> {
     m: &'a Mapping,
-    index: HashMap<&'a str, usize>,
+    index: rustc_hash::FxHashMap<&'a str, usize>,
     /// `[concat]` columns: the positions of their parts present in the header.
-    joined: HashMap<&'a str, Vec<usize>>,
-    /// Raw phone cell → E.164: parsing is ~6 µs and the same numbers recur across a customer's orders.
-    phones: RefCell<HashMap<String, Option<String>>>,
-    /// Phones dropped because they have no country code and the source has no `phone_region`.
-    phones_without_region: Cell<usize>,
+    joined: rustc_hash::FxHashMap<&'a str, Vec<usize>>,
+    /// Raw phone cell → E.164, shared by a file's parts.
+    phones: &'a PhoneCache,
     /// Spreadsheet cells that cannot be trusted, and the mapped columns to check for them.
     issues: &'a HashMap<(u64, usize), CellIssue>,
     mapped: Vec<(usize, &'a str)>,
@@ -80,8 +77,8 @@ const UNMASKED_ONLY: &[&str] = &["customer_key", "customer_id", "email", "name"]
 
 impl<'a> Cells<'a> {
     /// `warn`: log the mapped columns the header lacks (once per file: on its first part).
-    fn new(m: &'a Mapping, table: &'a RawTable, warn: bool) -> Result<Self, String> {
-        let mut index = HashMap::new();
+    fn new(m: &'a Mapping, table: &'a RawTable, phones: &'a PhoneCache, warn: bool) -> Result<Self, String> {
+        let mut index = rustc_hash::FxHashMap::default();
         let mut missing = Vec::new();
         for (canon, src) in &m.file.columns {
             match table.index(src) {
@@ -91,7 +88,7 @@ impl<'a> Cells<'a> {
                 None => missing.push(format!("`{}` (for {canon})", src.trim())),
             }
         }
-        let mut joined = HashMap::new();
+        let mut joined = rustc_hash::FxHashMap::default();
         for (canon, parts) in &m.file.concat {
             let found: Vec<usize> = parts.iter().filter_map(|p| table.index(p)).collect();
             if warn && found.len() < parts.len() {
@@ -118,16 +115,7 @@ impl<'a> Cells<'a> {
         let mut mapped: Vec<(usize, &str)> = index.iter().map(|(c, i)| (*i, *c)).collect();
         mapped.extend(joined.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
         mapped.sort();
-        Ok(Cells {
-            m,
-            index,
-            joined,
-            phones: RefCell::default(),
-            phones_without_region: Cell::new(0),
-            issues: &table.cell_issues,
-            mapped,
-            headers: &table.headers,
-        })
+        Ok(Cells { m, index, joined, phones, issues: &table.cell_issues, mapped, headers: &table.headers })
     }
 
     /// Rejects a record when a mapped spreadsheet cell cannot be trusted (a number that lost
@@ -203,15 +191,11 @@ impl<'a> Cells<'a> {
         if own.is_some() {
             return crate::identity::normalize_phone(&raw, region);
         }
-        if let Some(hit) = self.phones.borrow().get(&raw) {
-            return hit.clone();
-        }
-        let e164 = crate::identity::normalize_phone(&raw, region);
-        if e164.is_none() && region.is_none() && crate::identity::normalize_phone(&raw, cn()).is_some() {
-            self.phones_without_region.set(self.phones_without_region.get() + 1);
-        }
-        self.phones.borrow_mut().insert(raw, e164.clone());
-        e164
+        self.phones.get_or_insert(raw, |raw| {
+            let e164 = crate::identity::normalize_phone(raw, region);
+            let dropped = e164.is_none() && region.is_none() && crate::identity::normalize_phone(raw, cn()).is_some();
+            (e164, dropped)
+        })
     }
 
     fn parse<T>(&self, rec: &RawRecord, canon: &str, f: impl Fn(&str) -> Result<T, String>) -> FResult<Option<T>> {
@@ -257,10 +241,48 @@ fn cn() -> Option<crate::identity::PhoneRegion> {
     crate::identity::phone_region("CN")
 }
 
+/// Raw phone cell → E.164 for one file (its region is the file's), shared by the threads that
+/// convert its parts: parsing a number is ~6 µs and a customer's number recurs on every order.
+///
+/// Sharded mutexes rather than a concurrent-map crate: lookups are short and two to a few threads
+/// contend, so 16 shards make waits rare.
+#[derive(Default)]
+pub struct PhoneCache {
+    shards: [std::sync::Mutex<rustc_hash::FxHashMap<String, Option<String>>>; 16],
+    /// Distinct phones dropped because they have no country code and the source has no region.
+    without_region: std::sync::atomic::AtomicUsize,
+}
+
+impl PhoneCache {
+    fn get_or_insert(&self, raw: String, parse: impl FnOnce(&str) -> (Option<String>, bool)) -> Option<String> {
+        let shard = &self.shards[(fx(raw.as_bytes()) as usize) & 15];
+        if let Some(hit) = shard.lock().unwrap_or_else(|e| e.into_inner()).get(&raw) {
+            return hit.clone();
+        }
+        let (e164, dropped) = parse(&raw);
+        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if map.insert(raw, e164.clone()).is_none() && dropped {
+            self.without_region.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        e164
+    }
+
+    /// Distinct phones dropped for want of a region (for [`warn_phones_without_region`]).
+    pub fn without_region(&self) -> usize {
+        self.without_region.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A cheap byte hash (FNV-1a) to pick a shard.
+fn fx(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
 /// Converts a read file into units and rejects.
 pub fn convert(m: &Mapping, table: &RawTable, file: &str) -> Result<Converted, String> {
-    let (out, dropped) = convert_part(m, table, file, true)?;
-    warn_phones_without_region(m, file, dropped);
+    let phones = PhoneCache::default();
+    let out = convert_part(m, table, file, &phones, true)?;
+    warn_phones_without_region(m, file, phones.without_region());
     Ok(out)
 }
 
@@ -274,11 +296,16 @@ pub fn warn_phones_without_region(m: &Mapping, file: &str, dropped: usize) {
     }
 }
 
-/// Converts one part of a file (see [`super::stream`]); `first` when it is the file's first part
-/// (header warnings are logged then only). Returns the units and rejects, and the number of
-/// distinct phones dropped for want of a region (for [`warn_phones_without_region`]).
-pub fn convert_part(m: &Mapping, table: &RawTable, file: &str, first: bool) -> Result<(Converted, usize), String> {
-    let cells = Cells::new(m, table, first)?;
+/// Converts one part of a file (see [`super::stream`]) with the file's phone cache; `first` when
+/// it is the file's first part (header warnings are logged then only).
+pub fn convert_part(
+    m: &Mapping,
+    table: &RawTable,
+    file: &str,
+    phones: &PhoneCache,
+    first: bool,
+) -> Result<Converted, String> {
+    let cells = Cells::new(m, table, phones, first)?;
     let mut out = Converted::default();
     let reject = |rec: &RawRecord, e: FieldError| Reject {
         source_file: file.to_string(),
@@ -306,7 +333,7 @@ pub fn convert_part(m: &Mapping, table: &RawTable, file: &str, first: bool) -> R
             }
         }
     }
-    Ok((out, cells.phones_without_region.get()))
+    Ok(out)
 }
 
 /// Whether a table's records group into units by order id (line-item orders, order lines), so an
@@ -328,7 +355,8 @@ pub fn trailing_group(m: &Mapping, table: &RawTable) -> Result<usize, String> {
     if !grouped_by_order(m) || n == 0 {
         return Ok(n);
     }
-    let c = Cells::new(m, table, false)?;
+    let phones = PhoneCache::default();
+    let c = Cells::new(m, table, &phones, false)?;
     let Some(last) = c.get(&table.records[n - 1], "order_id") else { return Ok(n) };
     let mut start = n - 1;
     while start > 0 && c.get(&table.records[start - 1], "order_id").as_deref() == Some(last.as_str()) {
