@@ -174,7 +174,7 @@ const TAOBAO_ITEMS_HEADER: &str = "订单编号,标题,价格,购买数量,外�
 const POS: &str = "receipt_no,store,member_card,member_phone,sold_at,sku,item_name,qty,unit_price,line_total,payment";
 const TRUTH_CUSTOMERS: &str = "person_id,type,lambda_per_day,p_dropout,nu,alive,acquired_at,channels,purchases,\
 repeat_purchases,email_consent,sms_consent";
-const TRUTH_PURCHASES: &str = "person_id,order_id,source,ts,day,z,value_base,net_base,in_lake";
+const TRUTH_PURCHASES: &str = "person_id,order_id,source,ts,day,z,value_base,net_base,in_lake,identified";
 const TRUTH_IDENTITIES: &str = "person_id,source,key_type,key";
 
 /// What a file ends up as in the lake: records, planted malformed records, rows ingest must reject,
@@ -1012,7 +1012,14 @@ mod tests {
     }
 
     fn o_at(day: f64) -> SimOrder {
-        SimOrder { seq: 0, channel: Channel::Pinduoduo, day, lines: Vec::new(), z: 1.0, fate: Fate::Paid, ship_after_days: 1.0 }
+        SimOrder {
+            seq: 0,
+            channel: Channel::Pinduoduo,
+            day,
+            lines: Vec::new(),
+            z: 1.0,
+            fate: Fate::Paid,
+            ship_after_days: 1.0,
+        }
     }
-
 }

@@ -471,9 +471,8 @@ fn save(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), SampleError> {
 /// in; GA4 is the built-in mapping with `source = "shopify"`, since its `user_id` is the Shopify
 /// customer id.
 fn mappings() -> Vec<(&'static str, String)> {
-    let adapter = |name: &str| {
-        crate::ingest::adapters::by_name(name).map(|a| a.mapping_toml().to_string()).unwrap_or_default()
-    };
+    let adapter =
+        |name: &str| crate::ingest::adapters::by_name(name).map(|a| a.mapping_toml().to_string()).unwrap_or_default();
     let ga4 = adapter("ga4").replacen(
         "source = \"ga4\"",
         "# user_id is the Shopify customer id: the member key of source shopify (as in shopify_customers.csv).\nsource = \"shopify\"",

@@ -36,7 +36,8 @@ pub const JD: &str = "订单号,商品ID,商品名称,订购数量,支付方式,
 订单状态,订单类型,下单帐号,客户姓名,客户地址,联系电话,订单备注,发票类型,发票抬头,发票内容,商家备注,\
 商家备注等级（等级1-5为由高到低）,运费金额,付款确认时间,增值税发票,货号,订单完成时间,订单来源,订单渠道";
 /// Pinduoduo: the 23 columns of `formats.md` plus 支付时间, 省, 市, 区 and the assumed 收货人, 手机.
-pub const PINDUODUO: &str = "订单成交时间,商品,订单号,订单状态,商品总价(元),邮费(元),店铺优惠折扣(元),平台优惠折扣(元),\
+pub const PINDUODUO: &str =
+    "订单成交时间,商品,订单号,订单状态,商品总价(元),邮费(元),店铺优惠折扣(元),平台优惠折扣(元),\
 多多支付立减金额(元),用户实付金额(元),商家实收金额(元),商品数量(件),发货时间,确认收货时间,商品id,商品规格,样式ID,\
 商家编码-规格维度,商家编码-商品维度,商家备注,售后状态,快递单号,快递公司,支付时间,省,市,区,收货人,手机";
 /// Douyin 抖店: the 21 columns of `formats.md` plus 商品ID, 商品金额, 支付完成时间, 达人ID, 达人昵称.
@@ -237,8 +238,13 @@ pub(super) fn jd(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mu
     let created = if malformed { BAD_DATE_CN.to_string() } else { china(at, false) };
     let paid = !matches!(o.fate, Fate::Pending | Fate::Unpaid);
     let paid_at = if paid { china(at + Duration::seconds(rng.gen_range(5..300)), false) } else { String::new() };
-    let done = if o.fate == Fate::Completed { china(lay.at(o.day + o.ship_after_days + 3.0), false) } else { String::new() };
-    let address = if phone_shown { who.address.clone() } else { format!("{} ****", who.address.split(' ').take(2).collect::<Vec<_>>().join(" ")) };
+    let done =
+        if o.fate == Fate::Completed { china(lay.at(o.day + o.ship_after_days + 3.0), false) } else { String::new() };
+    let address = if phone_shown {
+        who.address.clone()
+    } else {
+        format!("{} ****", who.address.split(' ').take(2).collect::<Vec<_>>().join(" "))
+    };
     let pay = ["在线支付", "货到付款"][usize::from(rng.gen_bool(0.05))];
     let source = ["京东APP", "京东PC", "微信小程序"][rng.gen_range(0..3)];
     let start = out.buf(FileId::Jd).len();
@@ -324,7 +330,8 @@ pub(super) fn pinduoduo(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, i
     let shipped = matches!(o.fate, Fate::Shipped | Fate::Completed | Fate::PartialRefund)
         || (o.fate == Fate::Refunded && status == "已签收");
     let ship_at = if shipped { china(lay.at(o.day + o.ship_after_days), false) } else { String::new() };
-    let done_at = if status == "已签收" { china(lay.at(o.day + o.ship_after_days + 3.0), false) } else { String::new() };
+    let done_at =
+        if status == "已签收" { china(lay.at(o.day + o.ship_after_days + 3.0), false) } else { String::new() };
     let tracking = if shipped { format!("YT{:013}", p.index as u64 * 1000 + o.seq as u64) } else { String::new() };
     let goods_id = (600_000_000 + l.product * 17).to_string();
     let style = (900_000_000_000u64 + l.product as u64 * 31).to_string();
@@ -457,7 +464,12 @@ pub(super) enum TicketKind {
 }
 
 /// Whether an order gets a ticket, of which kind, and when (the opening day), by fate and type.
-pub(super) fn ticket_draw(lay_days: f64, p: &SimPerson, o: &SimOrder, rng: &mut ChaCha8Rng) -> Option<(TicketKind, f64)> {
+pub(super) fn ticket_draw(
+    lay_days: f64,
+    p: &SimPerson,
+    o: &SimOrder,
+    rng: &mut ChaCha8Rng,
+) -> Option<(TicketKind, f64)> {
     use TicketKind::*;
     let r: f64 = rng.gen();
     let complaint = p.kind.complaint_rate();
@@ -492,29 +504,35 @@ pub(super) fn zendesk(
     out: &mut ChunkOut,
 ) {
     let Some((kind, opened_day)) = ticket_draw(lay.days, p, o, rng) else { return };
-    let (subject, tags, ty) = match kind {
+    // (subject, tags) pairs that belong together, and the ticket types agents pick for the kind.
+    let (topics, types): (&[(&str, &str)], &[&str]) = match kind {
         TicketKind::Return => (
-            ["Return request", "Item arrived damaged, want a refund", "Wrong item received"][rng.gen_range(0..3)],
-            ["return_request damaged", "return_request not_as_described", "return_request changed_mind"]
-                [rng.gen_range(0..3)],
-            ["incident", "question", ""][rng.gen_range(0..3)],
+            &[
+                ("Return request", "return_request changed_mind"),
+                ("Item arrived damaged, want a refund", "return_request damaged"),
+                ("Wrong item received", "return_request wrong_item"),
+            ],
+            &["incident", "question", ""],
         ),
         TicketKind::Exchange => (
-            ["Exchange for another size", "Can I swap the color?"][rng.gen_range(0..2)],
-            ["exchange wrong_size", "exchange wrong_color"][rng.gen_range(0..2)],
-            ["question", "task"][rng.gen_range(0..2)],
+            &[("Exchange for another size", "exchange wrong_size"), ("Can I swap the color?", "exchange wrong_color")],
+            &["question", "task"],
         ),
         TicketKind::Complaint => (
-            ["Late delivery", "Poor quality", "Missing item in my parcel"][rng.gen_range(0..3)],
-            ["complaint late_delivery", "complaint quality", "complaint missing_item"][rng.gen_range(0..3)],
-            ["incident", "problem"][rng.gen_range(0..2)],
+            &[
+                ("Late delivery", "complaint late_delivery"),
+                ("Poor quality", "complaint quality"),
+                ("Missing item in my parcel", "complaint missing_item"),
+            ],
+            &["incident", "problem"],
         ),
         TicketKind::Question => (
-            ["Where is my order?", "Payment question", "Invoice please"][rng.gen_range(0..3)],
-            ["order_status", "payment", "invoice"][rng.gen_range(0..3)],
-            "question",
+            &[("Where is my order?", "order_status"), ("Payment question", "payment"), ("Invoice please", "invoice")],
+            &["question"],
         ),
     };
+    let (subject, tags) = topics[rng.gen_range(0..topics.len())];
+    let ty = types[rng.gen_range(0..types.len())];
     let opened = lay.at(opened_day);
     let open = opened_day + 3.0 > lay.days && rng.gen_bool(0.7);
     let solved_at = opened + Duration::minutes(rng.gen_range(30..4320));
@@ -590,7 +608,10 @@ pub(super) fn freshdesk(
         TicketKind::Return => (format!("Return request for order {order}"), ["Refund", "Return"][rng.gen_range(0..2)]),
         TicketKind::Exchange => (format!("Exchange request for order {order}"), "Question"),
         TicketKind::Complaint => (
-            format!("{} (order {order})", ["Rude courier", "Parcel arrived late", "Broken on arrival"][rng.gen_range(0..3)]),
+            format!(
+                "{} (order {order})",
+                ["Rude courier", "Parcel arrived late", "Broken on arrival"][rng.gen_range(0..3)]
+            ),
             ["Incident", "Problem"][rng.gen_range(0..2)],
         ),
         TicketKind::Question => (format!("Question about order {order}"), "Question"),

@@ -13,7 +13,7 @@
 //! three quarters into the window. The plan is drawn before the person's orders are written, so
 //! Shopify's `Accepts Marketing` on an order after an unsubscribe says `no`, and the customers
 //! export (written at the window end) states the final consent. Web behaviour: GA4 on the Shopify
-//! store (`user_id` = the Shopify customer id, linked through the customers export; 10 % of
+//! store (`user_id` = the Shopify customer id, linked through the customers export; 5 % of
 //! events logged out, which ingest must reject), Klaviyo's WooCommerce integration on the other
 //! store (by email).
 
@@ -43,7 +43,7 @@ pub const MAILCHIMP_CLEANED: &str = concat!(mailchimp_base!(), ",CLEAN_TIME,CLEA
 /// Share of list members whose address hard-bounces once (then cleaned from the list).
 const CLEANED_RATE: f64 = 0.015;
 /// Share of GA4 events sent while logged out (no `user_id`: ingest must reject them).
-const GA4_LOGGED_OUT: f64 = 0.1;
+const GA4_LOGGED_OUT: f64 = 0.05;
 /// Share of online orders preceded by tracked cart adds and a checkout.
 const TRACKED_ORDERS: f64 = 0.6;
 
@@ -80,7 +80,8 @@ pub(super) struct EmailPlan {
 
 impl EmailPlan {
     pub fn draw(lay: &Layout, p: &SimPerson, who: &Persona, rng: &mut ChaCha8Rng) -> EmailPlan {
-        let since = p.orders.iter().find(|o| matches!(o.channel, Channel::Shopify | Channel::WooCommerce)).map(|o| o.day);
+        let since =
+            p.orders.iter().find(|o| matches!(o.channel, Channel::Shopify | Channel::WooCommerce)).map(|o| o.day);
         let mut plan = EmailPlan { since, opted_in: who.email_opt_in, unsub: None, cleaned: None, sends: Vec::new() };
         let Some(since) = since.filter(|_| who.email_opt_in) else { return plan };
         let (open, click, unsub, _) = p.kind.engagement();
@@ -239,7 +240,15 @@ fn klaviyo<'a>(p: &SimPerson, n: &mut u32, t: DateTime<Utc>, name: &'static str,
 
 /// Writes the person's email-list history: Mailchimp audience rows and activity before the
 /// migration, Klaviyo events after; returns whether the person is in a Mailchimp export.
-pub(super) fn email(lay: &Layout, p: &SimPerson, who: &Persona, plan: &EmailPlan, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+pub(super) fn email(
+    lay: &Layout,
+    p: &SimPerson,
+    who: &Persona,
+    plan: &EmailPlan,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
     let Some(since) = plan.since.filter(|_| plan.opted_in) else { return };
     let switch = migration(lay);
     let joined = lay.at(since);
@@ -251,7 +260,8 @@ pub(super) fn email(lay: &Layout, p: &SimPerson, who: &Persona, plan: &EmailPlan
         ids.insert(("mailchimp", "email", who.email.clone()));
         let (first, last) = who.en_name.split_once(' ').unwrap_or((&who.en_name, ""));
         let (optin, changed) = (mc_time(joined), mc_time(joined + Duration::seconds(40)));
-        let rating = (2 + usize::from(p.kind.engagement().0 > 0.3) + usize::from(p.kind.engagement().0 > 0.5)).to_string();
+        let rating =
+            (2 + usize::from(p.kind.engagement().0 > 0.3) + usize::from(p.kind.engagement().0 > 0.5)).to_string();
         let id = leid(p.index);
         let euid = format!("{:x}", (p.index as u64 + 17).wrapping_mul(2_654_435_761) & 0xff_ffff_ffff);
         let base = [
@@ -281,7 +291,8 @@ pub(super) fn email(lay: &Layout, p: &SimPerson, who: &Persona, plan: &EmailPlan
         let before = |e: Option<(DateTime<Utc>, usize)>| e.filter(|(t, _)| *t < switch);
         let file = if let Some((t, k)) = before(plan.unsub) {
             let title = &lay.campaigns[k].1;
-            let reason = ["I no longer want to receive these emails", "The emails are spam", "Other"][rng.gen_range(0..3)];
+            let reason =
+                ["I no longer want to receive these emails", "The emails are spam", "Other"][rng.gen_range(0..3)];
             let mut cells = base.to_vec();
             let (t, last_changed) = (mc_time(t), mc_time(t));
             cells[18] = &last_changed;
@@ -316,7 +327,8 @@ pub(super) fn email(lay: &Layout, p: &SimPerson, who: &Persona, plan: &EmailPlan
         let unsub = plan.unsub.filter(|(_, k)| *k == s.campaign).map(|(t, _)| t);
         if s.sent < switch {
             let act = |action: &'static str, t: DateTime<Utc>, out: &mut ChunkOut, rng: &mut ChaCha8Rng| {
-                let e = MailchimpActivity { campaign_id: name, email_address: &who.email, action, timestamp: api_time(t) };
+                let e =
+                    MailchimpActivity { campaign_id: name, email_address: &who.email, action, timestamp: api_time(t) };
                 json_line(out, FileId::MailchimpActivity, rng, rate, e, |e| e.timestamp = BAD_TS.into());
             };
             act("sent", s.sent, out, rng);
@@ -371,7 +383,16 @@ struct Ga4Event<'a> {
 }
 
 /// One GA4 event of person `p` on the Shopify store; logged out at the set rate (then ingest rejects it).
-fn ga4<'a>(lay: &Layout, p: &SimPerson, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids, name: &'static str, t: DateTime<Utc>, items: Vec<Ga4Item<'a>>) {
+fn ga4<'a>(
+    lay: &Layout,
+    p: &SimPerson,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+    name: &'static str,
+    t: DateTime<Utc>,
+    items: Vec<Ga4Item<'a>>,
+) {
     let logged_in = !rng.gen_bool(GA4_LOGGED_OUT);
     let malformed = rng.gen_bool(lay.malformed_rate.clamp(0.0, 1.0));
     let user_id = logged_in.then(|| shopify_customer_id(p.index));
@@ -392,7 +413,16 @@ fn ga4<'a>(lay: &Layout, p: &SimPerson, rng: &mut ChaCha8Rng, out: &mut ChunkOut
 }
 
 /// Cart adds and a checkout before some online orders: GA4 on the Shopify store, Klaviyo on WooCommerce.
-pub(super) fn order_side_events(lay: &Layout, p: &SimPerson, email: &str, o: &SimOrder, units: &[i64], rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+pub(super) fn order_side_events(
+    lay: &Layout,
+    p: &SimPerson,
+    email: &str,
+    o: &SimOrder,
+    units: &[i64],
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
     if !rng.gen_bool(TRACKED_ORDERS) {
         return;
     }
@@ -425,8 +455,17 @@ pub(super) fn order_side_events(lay: &Layout, p: &SimPerson, email: &str, o: &Si
 }
 
 /// Abandoned carts: cart adds with no order on that store within 3 days.
-pub(super) fn abandoned_carts(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
-    let store = if p.orders.iter().any(|o| o.channel == Channel::Shopify) { Channel::Shopify } else { Channel::WooCommerce };
+pub(super) fn abandoned_carts(
+    lay: &Layout,
+    p: &SimPerson,
+    who: &Persona,
+    since: f64,
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
+    let store =
+        if p.orders.iter().any(|o| o.channel == Channel::Shopify) { Channel::Shopify } else { Channel::WooCommerce };
     let mut n = 900;
     for _ in 0..rng.gen_range(0..=2) {
         let day = rng.gen_range(since..lay.days.max(since + 1e-3));
@@ -437,7 +476,12 @@ pub(super) fn abandoned_carts(lay: &Layout, p: &SimPerson, who: &Persona, since:
         let t = lay.at(day);
         if store == Channel::Shopify {
             let price = product.price as f64 / 100.0 / super::formats::USD_RATE;
-            let item = Ga4Item { item_id: &product.sku, item_name: product.en, quantity: 1, price: (price * 100.0).round() / 100.0 };
+            let item = Ga4Item {
+                item_id: &product.sku,
+                item_name: product.en,
+                quantity: 1,
+                price: (price * 100.0).round() / 100.0,
+            };
             ga4(lay, p, rng, out, ids, "add_to_cart", t, vec![item]);
         } else {
             ids.insert(("klaviyo", "email", who.email.clone()));
@@ -451,7 +495,15 @@ pub(super) fn abandoned_carts(lay: &Layout, p: &SimPerson, who: &Persona, since:
 // ---------------------------------------------------------------------------- Shopify customers
 
 /// The person's row of the Shopify customers export (written at the window end: final consent).
-pub(super) fn shopify_customer(p: &SimPerson, who: &Persona, plan: &EmailPlan, units_of: &dyn Fn(&SimOrder) -> (i64, i64), rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+pub(super) fn shopify_customer(
+    p: &SimPerson,
+    who: &Persona,
+    plan: &EmailPlan,
+    units_of: &dyn Fn(&SimOrder) -> (i64, i64),
+    rng: &mut ChaCha8Rng,
+    out: &mut ChunkOut,
+    ids: &mut Ids,
+) {
     let orders: Vec<&SimOrder> = p.orders.iter().filter(|o| o.channel == Channel::Shopify).collect();
     if orders.is_empty() {
         return;
@@ -524,10 +576,14 @@ pub(super) fn sms(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &
     for (day, name) in lay.sms_campaigns.iter().filter(|(d, _)| *d >= since) {
         let sent = lay.at(*day) + Duration::seconds((p.index % 600) as i64);
         let line = |event, t| SmsLine { phone: &who.phone, channel: "sms", event, timestamp: iso(t), campaign: name };
-        json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_sent", sent), |e| e.timestamp = BAD_TS.into());
+        json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_sent", sent), |e| {
+            e.timestamp = BAD_TS.into()
+        });
         if rng.gen_bool(sms_click) {
             let t = sent + Duration::minutes(rng.gen_range(1..600));
-            json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_click", t), |e| e.timestamp = BAD_TS.into());
+            json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_click", t), |e| {
+                e.timestamp = BAD_TS.into()
+            });
         }
     }
 }
