@@ -383,6 +383,7 @@ struct Ga4Event<'a> {
 }
 
 /// One GA4 event of person `p` on the Shopify store; logged out at the set rate (then ingest rejects it).
+#[allow(clippy::too_many_arguments)]
 fn ga4<'a>(
     lay: &Layout,
     p: &SimPerson,
@@ -413,6 +414,7 @@ fn ga4<'a>(
 }
 
 /// Cart adds and a checkout before some online orders: GA4 on the Shopify store, Klaviyo on WooCommerce.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn order_side_events(
     lay: &Layout,
     p: &SimPerson,
@@ -433,6 +435,7 @@ pub(super) fn order_side_events(
         let product = &lay.catalog[l.product];
         Ga4Item { item_id: &product.sku, item_name: product.en, quantity: l.qty, price: units[j] as f64 / 100.0 }
     };
+    #[allow(clippy::needless_range_loop)] // `item(j)` reads the line and its unit price
     for j in 0..o.lines.len() {
         let t = at - Duration::seconds(rng.gen_range(120..3600));
         if o.channel == Channel::Shopify {
