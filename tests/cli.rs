@@ -1,7 +1,7 @@
 //! Integration tests through the `custlens` binary.
 
 mod common;
-use common::{custlens, ok, read, repo};
+use common::{custlens, ok, read, repo, truth};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -46,7 +46,7 @@ fn sample_run_writes_tables_with_row_accounting_and_is_reproducible() {
 
     let m = manifest(&out);
     let files = m["ingested"].as_array().unwrap();
-    assert_eq!(files.len(), 9, "{files:?}");
+    assert_eq!(files.len(), 21, "{files:?}");
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("data/sample/truth/params.json")).unwrap()).unwrap();
     let mut rejected = 0;
@@ -338,12 +338,13 @@ fn generated_data_ingests_with_exactly_the_planted_rejects_and_duplicates() {
         assert_eq!(int(f, "duplicate"), int(t, "duplicate_rows"), "{name}");
         checked += 1;
     }
-    assert_eq!(checked, 8);
+    assert_eq!(checked, 20);
     let planted: i64 = truth["counts"]["files"].as_object().unwrap().values().map(|v| int(v, "malformed")).sum();
     assert!(planted > 10, "planted {planted}");
     // Valid orders in the lake = purchases in the clean log that reached it.
     let purchases = std::fs::read_to_string(p.join("g/truth/purchases.csv")).unwrap();
-    let in_lake = purchases.lines().skip(1).filter(|l| l.ends_with(",true")).count();
+    // purchases.csv: …,in_lake,identified
+    let in_lake = purchases.lines().skip(1).filter(|l| l.rsplit(',').nth(1) == Some("true")).count();
     let orders = read(&p.join("lake/orders/part-0.parquet"));
     let valid = orders
         .lazy()
@@ -385,188 +386,39 @@ fn a_later_export_with_a_new_status_wins_and_unusable_contacts_are_rejects() {
     assert_eq!(orders2.column("status").unwrap().str().unwrap().get(0), Some("cancelled"));
 }
 
-/// Pairs of identifiers put in one customer that are one person (precision), and pairs of one
-/// person's identifiers put in one customer (all-pairs recall), from the generator's truth.
+/// Identity resolution on generated data against the generator's truth (figures in
+/// `common::truth::identity_scores`).
 #[test]
 fn identity_resolution_against_the_generator_truth() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     ok(&custlens(p, &["gen", "--customers", "3000", "--seed", "11", "--out", "g"]));
     ok(&custlens(p, &["ingest", "--config", "g/custlens.toml", "--lake", "lake"]));
-    let truth = std::fs::read_to_string(p.join("g/truth/identities.csv")).unwrap();
-    let mut person_of: std::collections::HashMap<(String, String), String> = Default::default();
-    for line in truth.lines().skip(1) {
-        let f: Vec<&str> = line.splitn(4, ',').collect();
-        let (person, source, kind, key) = (f[0], f[1], f[2], f[3]);
-        let key = match kind {
-            "member_id" => format!("{source}:{key}"),
-            _ => key.to_string(),
-        };
-        person_of.insert((kind.to_string(), key), person.to_string());
-    }
-    let ids = read(&p.join("lake/identities/part-0.parquet"));
-    let s = |c: &str| ids.column(c).unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect::<Vec<_>>();
-    let (kinds, keys, customers) = (s("key_type"), s("key"), s("customer_id"));
-    let mut unit: std::collections::BTreeMap<(String, String), (String, String)> = Default::default();
-    for ((k, key), c) in kinds.into_iter().zip(keys).zip(customers) {
-        if let Some(person) = person_of.get(&(k.clone(), key.clone())) {
-            unit.insert((k, key), (person.clone(), c));
-        }
-    }
-    assert!(
-        unit.len() as f64 > 0.95 * person_of.len() as f64,
-        "{} of {} truth keys found",
-        unit.len(),
-        person_of.len()
-    );
-    let pairs = |f: &dyn Fn(&(String, String)) -> String| -> u64 {
-        let mut counts: std::collections::HashMap<String, u64> = Default::default();
-        for v in unit.values() {
-            *counts.entry(f(v)).or_default() += 1;
-        }
-        counts.values().map(|n| n * (n - 1) / 2).sum()
-    };
-    let predicted = pairs(&|(_, c)| c.clone());
-    let true_pairs = pairs(&|(person, _)| person.clone());
-    let both = pairs(&|(person, c)| format!("{person}|{c}"));
-    let precision = both as f64 / predicted as f64;
-    let recall = both as f64 / true_pairs as f64;
-    // Pairs that share a usable key: one person's identifiers that some chain of records links
-    // through keys of that person only (no placeholder, masked or typo'd value in between) — what
-    // any resolver could recover from these files. Built from the lake's own records.
-    let orders = read(&p.join("lake/orders/part-0.parquet"));
-    let events = read(&p.join("lake/events/part-0.parquet"));
-    let mut reach = UnionFind::default();
-    for df in [&orders, &events] {
-        let col = |c: &str| df.column(c).unwrap().str().unwrap().clone();
-        let (src, key, email, phone) = (col("source"), col("customer_key"), col("email"), col("phone"));
-        for i in 0..df.height() {
-            let mut keys: Vec<(String, String)> = Vec::new();
-            if let (Some(s), Some(k)) = (src.get(i), key.get(i)) {
-                keys.push(("member_id".into(), format!("{s}:{k}")));
-            }
-            keys.extend(email.get(i).map(|e| ("email".to_string(), e.to_string())));
-            keys.extend(phone.get(i).map(|ph| ("phone".to_string(), ph.to_string())));
-            let owned: Vec<&(String, String)> = keys.iter().filter(|k| unit.contains_key(*k)).collect();
-            for w in owned.windows(2) {
-                if person_of[w[0]] == person_of[w[1]] {
-                    reach.union(w[0].clone(), w[1].clone());
-                }
-            }
-        }
-    }
-    let mut by_component: std::collections::HashMap<(String, String), Vec<&String>> = Default::default();
-    for (k, (_, c)) in &unit {
-        by_component.entry(reach.find(k.clone())).or_default().push(c);
-    }
-    let (mut linkable, mut found) = (0u64, 0u64);
-    for customers in by_component.values() {
-        for i in 0..customers.len() {
-            for j in i + 1..customers.len() {
-                linkable += 1;
-                found += u64::from(customers[i] == customers[j]);
-            }
-        }
-    }
-    let usable_recall = found as f64 / linkable as f64;
-    eprintln!(
-        "identity: precision {precision:.4}, recall over pairs sharing a usable key {usable_recall:.4} ({found} of {linkable}), all-pairs recall {recall:.4} ({both} of {true_pairs} true pairs)"
-    );
-    assert!(precision >= 0.99, "precision {precision}");
-    assert!(usable_recall >= 0.95, "recall over pairs sharing a usable key {usable_recall}");
-    assert!(recall >= 0.9, "all-pairs recall {recall}");
+    let s = truth::identity_scores(&p.join("g"), &p.join("lake"));
+    assert!(s.found.0 as f64 > 0.95 * s.found.1 as f64, "{} of {} truth keys found", s.found.0, s.found.1);
+    assert!(s.precision >= 0.99, "precision {}", s.precision);
+    assert!(s.usable_recall >= 0.95, "recall over pairs sharing a usable key {}", s.usable_recall);
+    assert!(s.recall >= 0.9, "all-pairs recall {}", s.recall);
 }
 
-/// Union-find over identifier keys, for the reachable-pairs oracle above.
-#[derive(Default)]
-struct UnionFind {
-    parent: std::collections::HashMap<(String, String), (String, String)>,
-}
-
-impl UnionFind {
-    fn find(&mut self, k: (String, String)) -> (String, String) {
-        let p = self.parent.get(&k).cloned().unwrap_or_else(|| k.clone());
-        if p == k {
-            return k;
-        }
-        let root = self.find(p);
-        self.parent.insert(k, root.clone());
-        root
-    }
-
-    fn union(&mut self, a: (String, String), b: (String, String)) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            self.parent.insert(ra, rb);
-        }
-    }
-}
-
-/// Events and tickets of generated data land on a customer that is their own person and no one
-/// else (the person is known from the truth: email or phone → person; a customer's people are
-/// those whose keys resolved to it), and on the customer of the person's orders whenever the
-/// event's own key (email/phone) is on one of those orders.
+/// Events and tickets of generated data, from every source, land on a customer that is their own
+/// person and no one else, and on the customer of the person's orders whenever the row's own
+/// email or phone is on one of those orders (`common::truth::landing`).
 #[test]
 fn generated_events_and_tickets_land_with_the_right_customers() {
-    use std::collections::{HashMap, HashSet};
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     ok(&custlens(p, &["gen", "--customers", "1500", "--seed", "5", "--out", "g"]));
     ok(&custlens(p, &["ingest", "--config", "g/custlens.toml", "--lake", "lake"]));
-    let truth = std::fs::read_to_string(p.join("g/truth/identities.csv")).unwrap();
-    let mut person_of: HashMap<String, String> = Default::default();
-    for line in truth.lines().skip(1) {
-        let f: Vec<&str> = line.splitn(4, ',').collect();
-        let key = if f[2] == "member_id" { format!("{}:{}", f[1], f[3]) } else { f[3].to_string() };
-        person_of.insert(key, f[0].to_string());
-    }
-    let col = |df: &DataFrame, c: &str| -> Vec<Option<String>> {
-        df.column(c).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
-    };
-    let ids = read(&p.join("lake/identities/part-0.parquet"));
-    let mut people: HashMap<String, HashSet<String>> = Default::default();
-    for (key, cid) in col(&ids, "key").into_iter().zip(col(&ids, "customer_id")) {
-        if let (Some(person), Some(cid)) = (key.and_then(|k| person_of.get(&k).cloned()), cid) {
-            people.entry(cid).or_default().insert(person);
+    for t in ["events", "tickets"] {
+        for (source, l) in truth::landing(&p.join("g"), &p.join("lake"), t) {
+            assert!(
+                l.known as f64 > 0.9 * l.rows as f64,
+                "{t} from {source}: {} of {} rows have a truth person",
+                l.known,
+                l.rows
+            );
+            assert!(l.precision() >= 0.99 && l.linked() >= 0.99, "{t} from {source}: {} {}", l.precision(), l.linked());
         }
     }
-    let orders = read(&p.join("lake/orders/part-0.parquet"));
-    let mut order_customer: HashMap<String, String> = Default::default();
-    for (k, cid) in col(&orders, "email")
-        .into_iter()
-        .chain(col(&orders, "phone"))
-        .zip(col(&orders, "customer_id").into_iter().chain(col(&orders, "customer_id")))
-    {
-        if let (Some(k), Some(cid)) = (k, cid) {
-            order_customer.insert(k, cid);
-        }
-    }
-    let check = |table: &str| {
-        let df = read(&p.join(format!("lake/{table}/part-0.parquet")));
-        let (emails, phones, cids) = (col(&df, "email"), col(&df, "phone"), col(&df, "customer_id"));
-        let (mut known, mut own, mut with_orders, mut joined) = (0usize, 0usize, 0usize, 0usize);
-        for i in 0..df.height() {
-            let key = [&emails[i], &phones[i]].into_iter().flatten().find(|k| person_of.contains_key(*k));
-            let (Some(key), Some(cid)) = (key, &cids[i]) else { continue };
-            known += 1;
-            let person = &person_of[key];
-            own += usize::from(people.get(cid).is_some_and(|ps| ps.len() == 1 && ps.contains(person)));
-            if let Some(oc) = order_customer.get(key) {
-                with_orders += 1;
-                joined += usize::from(oc == cid);
-            }
-        }
-        assert!(
-            known as f64 > 0.9 * df.height() as f64,
-            "{table}: {known} of {} rows have a truth person",
-            df.height()
-        );
-        let (precision, linked) = (own as f64 / known as f64, joined as f64 / with_orders as f64);
-        eprintln!(
-            "{table}: {own} of {known} rows on a customer that is their person alone ({precision:.4}); {joined} of {with_orders} with their orders ({linked:.4})"
-        );
-        assert!(precision >= 0.99 && linked >= 0.99, "{table}: {precision} {linked}");
-    };
-    check("events");
-    check("tickets");
 }

@@ -5,7 +5,9 @@
 //! order, so files stream and never hold the whole world.
 
 use super::baskets::Line;
-use super::model::{Channel, Fate, SimOrder, SimPerson};
+use super::model::{Channel, Fate, SimOrder, SimPerson, N_CHANNELS};
+use super::platforms;
+use super::signals::{self, EmailPlan};
 use super::words::*;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::America::New_York;
@@ -28,8 +30,20 @@ pub enum FileId {
     TaobaoReexport,
     TaobaoItems,
     Pos,
+    WooCommerce,
+    Jd,
+    Pinduoduo,
+    Douyin,
+    ShopifyCustomers,
+    MailchimpSubscribed,
+    MailchimpUnsubscribed,
+    MailchimpCleaned,
+    MailchimpActivity,
+    Klaviyo,
+    Ga4,
     Events,
-    Tickets,
+    Zendesk,
+    Freshdesk,
     TruthCustomers,
     TruthPurchases,
     TruthIdentities,
@@ -39,20 +53,34 @@ pub enum FileId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enc {
     Utf8,
+    /// UTF-8 with a byte-order mark.
+    Utf8Bom,
     /// GBK with CRLF line ends.
     Gbk,
 }
 
 impl FileId {
-    pub const ALL: [FileId; 11] = [
+    pub const ALL: [FileId; 23] = [
         FileId::Shopify,
         FileId::ShopifyReexport,
         FileId::TaobaoOrders,
         FileId::TaobaoReexport,
         FileId::TaobaoItems,
         FileId::Pos,
+        FileId::WooCommerce,
+        FileId::Jd,
+        FileId::Pinduoduo,
+        FileId::Douyin,
+        FileId::ShopifyCustomers,
+        FileId::MailchimpSubscribed,
+        FileId::MailchimpUnsubscribed,
+        FileId::MailchimpCleaned,
+        FileId::MailchimpActivity,
+        FileId::Klaviyo,
+        FileId::Ga4,
         FileId::Events,
-        FileId::Tickets,
+        FileId::Zendesk,
+        FileId::Freshdesk,
         FileId::TruthCustomers,
         FileId::TruthPurchases,
         FileId::TruthIdentities,
@@ -71,8 +99,20 @@ impl FileId {
             FileId::TaobaoReexport => "taobao_orders_reexport.csv",
             FileId::TaobaoItems => "taobao_items.csv",
             FileId::Pos => "pos_sales.csv",
-            FileId::Events => "events.jsonl",
-            FileId::Tickets => "tickets.csv",
+            FileId::WooCommerce => "woocommerce_orders.csv",
+            FileId::Jd => "jd_orders.csv",
+            FileId::Pinduoduo => "pinduoduo_orders.csv",
+            FileId::Douyin => "douyin_orders.csv",
+            FileId::ShopifyCustomers => "shopify_customers.csv",
+            FileId::MailchimpSubscribed => "mailchimp_subscribed.csv",
+            FileId::MailchimpUnsubscribed => "mailchimp_unsubscribed.csv",
+            FileId::MailchimpCleaned => "mailchimp_cleaned.csv",
+            FileId::MailchimpActivity => "mailchimp_activity.jsonl",
+            FileId::Klaviyo => "klaviyo_events.jsonl",
+            FileId::Ga4 => "ga4_events.jsonl",
+            FileId::Events => "sms_events.jsonl",
+            FileId::Zendesk => "zendesk_tickets.csv",
+            FileId::Freshdesk => "freshdesk_tickets.csv",
             FileId::TruthCustomers => "truth/customers.csv",
             FileId::TruthPurchases => "truth/purchases.csv",
             FileId::TruthIdentities => "truth/identities.csv",
@@ -86,8 +126,17 @@ impl FileId {
             FileId::TaobaoOrders | FileId::TaobaoReexport => Some(TAOBAO_ORDERS),
             FileId::TaobaoItems => Some(TAOBAO_ITEMS_HEADER),
             FileId::Pos => Some(POS),
-            FileId::Events => None,
-            FileId::Tickets => Some(TICKETS),
+            FileId::WooCommerce => Some(super::platforms::WOOCOMMERCE),
+            FileId::Jd => Some(super::platforms::JD),
+            FileId::Pinduoduo => Some(super::platforms::PINDUODUO),
+            FileId::Douyin => Some(super::platforms::DOUYIN),
+            FileId::ShopifyCustomers => Some(super::signals::SHOPIFY_CUSTOMERS),
+            FileId::MailchimpSubscribed => Some(super::signals::MAILCHIMP_SUBSCRIBED),
+            FileId::MailchimpUnsubscribed => Some(super::signals::MAILCHIMP_UNSUBSCRIBED),
+            FileId::MailchimpCleaned => Some(super::signals::MAILCHIMP_CLEANED),
+            FileId::MailchimpActivity | FileId::Klaviyo | FileId::Ga4 | FileId::Events => None,
+            FileId::Zendesk => Some(super::platforms::ZENDESK),
+            FileId::Freshdesk => Some(super::platforms::FRESHDESK),
             FileId::TruthCustomers => Some(TRUTH_CUSTOMERS),
             FileId::TruthPurchases => Some(TRUTH_PURCHASES),
             FileId::TruthIdentities => Some(TRUTH_IDENTITIES),
@@ -96,9 +145,15 @@ impl FileId {
 
     pub fn encoding(self) -> Enc {
         match self {
-            FileId::TaobaoOrders | FileId::TaobaoReexport | FileId::TaobaoItems => Enc::Gbk,
+            FileId::TaobaoOrders | FileId::TaobaoReexport | FileId::TaobaoItems | FileId::Jd => Enc::Gbk,
+            FileId::WooCommerce | FileId::Douyin => Enc::Utf8Bom,
             _ => Enc::Utf8,
         }
+    }
+
+    /// Line end of the header (records write their own): CRLF for GBK files and WooCommerce (PHP's default).
+    pub fn crlf(self) -> bool {
+        self.encoding() == Enc::Gbk || self == FileId::WooCommerce
     }
 
     /// Data files (ingested); the others are truth.
@@ -117,10 +172,9 @@ const TAOBAO_ORDERS: &str = "订单编号,买家会员名,买家支付宝账号,
 /// The 宝贝报表 header with the trailing comma every line of that export carries.
 const TAOBAO_ITEMS_HEADER: &str = "订单编号,标题,价格,购买数量,外部系统编号,商品属性,套餐信息,备注,订单状态,商家编码,";
 const POS: &str = "receipt_no,store,member_card,member_phone,sold_at,sku,item_name,qty,unit_price,line_total,payment";
-const TICKETS: &str = "Ticket ID,Requester email,Order,Type,Reason,Status,Created at,Solved at,Satisfaction";
-const TRUTH_CUSTOMERS: &str =
-    "person_id,type,lambda_per_day,p_dropout,nu,alive,acquired_at,channels,purchases,repeat_purchases";
-const TRUTH_PURCHASES: &str = "person_id,order_id,source,ts,day,z,value_base,net_base,in_lake";
+const TRUTH_CUSTOMERS: &str = "person_id,type,lambda_per_day,p_dropout,nu,alive,acquired_at,channels,purchases,\
+repeat_purchases,email_consent,sms_consent";
+const TRUTH_PURCHASES: &str = "person_id,order_id,source,ts,day,z,value_base,net_base,in_lake,identified";
 const TRUTH_IDENTITIES: &str = "person_id,source,key_type,key";
 
 /// What a file ends up as in the lake: records, planted malformed records, rows ingest must reject,
@@ -140,7 +194,7 @@ pub struct Stats {
     pub persons: u64,
     pub alive: u64,
     pub kinds: [u64; 4],
-    pub orders: [u64; 3],
+    pub orders: [u64; N_CHANNELS],
     pub purchases: u64,
     pub repeat_purchases: u64,
     /// Valid purchase baskets that reach the lake, per type (the planted rules' denominators).
@@ -165,8 +219,8 @@ impl Stats {
             self.kinds[i] += o.kinds[i];
             self.baskets[i] += o.baskets[i];
         }
-        for i in 0..3 {
-            self.orders[i] += o.orders[i];
+        for (a, b) in self.orders.iter_mut().zip(&o.orders) {
+            *a += b;
         }
         self.purchases += o.purchases;
         self.repeat_purchases += o.repeat_purchases;
@@ -189,12 +243,12 @@ impl ChunkOut {
         ChunkOut { text: vec![Vec::new(); N_FILES], stats: Stats::default(), gbk_cache: Default::default() }
     }
 
-    fn buf(&mut self, f: FileId) -> &mut Vec<u8> {
+    pub(super) fn buf(&mut self, f: FileId) -> &mut Vec<u8> {
         &mut self.text[f.index()]
     }
 
     /// Appends a GBK CSV record (CRLF; `="…"` cells unquoted as Taobao writes them) to `f`.
-    fn gbk_record(&mut self, f: FileId, cells: &[&str], trailing_comma: bool) -> Result<(), FileId> {
+    pub(super) fn gbk_record(&mut self, f: FileId, cells: &[&str], trailing_comma: bool) -> Result<(), FileId> {
         let buf = &mut self.text[f.index()];
         for (i, c) in cells.iter().enumerate() {
             if i > 0 {
@@ -238,7 +292,7 @@ impl ChunkOut {
         }
     }
 
-    fn count(&mut self, f: FileId) -> &mut FileCounts {
+    pub(super) fn count(&mut self, f: FileId) -> &mut FileCounts {
         &mut self.stats.files[f.index()]
     }
 }
@@ -295,6 +349,8 @@ pub struct Persona {
     pub email: String,
     pub phone: String,
     pub nick: String,
+    /// JD 下单帐号.
+    pub jd_account: String,
     pub card: String,
     pub address: String,
     pub store: usize,
@@ -331,6 +387,7 @@ pub fn persona(i: usize, rng: &mut ChaCha8Rng) -> Persona {
         email,
         phone,
         nick,
+        jd_account: format!("jd_{giv}{sur}{i:04}"),
         card: format!("M{:08}", 10_000 + i * 37),
         address: format!("{prov} {city} {dist} {street}{}号({zip})", rng.gen_range(1..400)),
         store: rng.gen_range(0..2),
@@ -342,12 +399,12 @@ pub fn persona(i: usize, rng: &mut ChaCha8Rng) -> Persona {
 // ------------------------------------------------------------------------------------- cells
 
 /// Appends one UTF-8 CSV record (RFC 4180 quoting, LF).
-fn record(buf: &mut String, cells: &[&str]) {
+pub(super) fn record(buf: &mut String, cells: &[&str]) {
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
             buf.push(',');
         }
-        if c.contains([',', '"', '\n', '\r']) {
+        if c.contains([',', '"', '\n', '\r', '\t']) {
             buf.push('"');
             buf.push_str(&c.replace('"', "\"\""));
             buf.push('"');
@@ -358,7 +415,7 @@ fn record(buf: &mut String, cells: &[&str]) {
     buf.push('\n');
 }
 
-fn money(cents: i64) -> String {
+pub(super) fn money(cents: i64) -> String {
     format!("{}{}.{:02}", if cents < 0 { "-" } else { "" }, cents.abs() / 100, cents.abs() % 100)
 }
 
@@ -373,7 +430,7 @@ impl Layout<'_> {
 
 /// `YYYY-MM-DD HH:MM:SS` (or with `/` and without seconds) of a naive time; hand-written because
 /// chrono's strftime parses its pattern on every call and dominated the generator's profile.
-fn ymd_hms(t: NaiveDateTime, sep: char, seconds: bool) -> String {
+pub(super) fn ymd_hms(t: NaiveDateTime, sep: char, seconds: bool) -> String {
     let mut s = String::with_capacity(20);
     let _ = write!(s, "{:04}{sep}{:02}{sep}{:02} {:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute());
     if seconds {
@@ -392,7 +449,7 @@ fn ny(t: DateTime<Utc>) -> String {
 }
 
 /// China time (UTC+8, no DST): `2024-01-11 04:32:31`, or POS's `2024/01/11 04:32`.
-fn china(t: DateTime<Utc>, pos: bool) -> String {
+pub(super) fn china(t: DateTime<Utc>, pos: bool) -> String {
     let local = t.naive_utc() + Duration::hours(8);
     if pos {
         ymd_hms(local, '/', false)
@@ -401,7 +458,7 @@ fn china(t: DateTime<Utc>, pos: bool) -> String {
     }
 }
 
-fn iso(t: DateTime<Utc>) -> String {
+pub(super) fn iso(t: DateTime<Utc>) -> String {
     let mut s = ymd_hms(t.naive_utc(), '-', true);
     s.replace_range(10..11, "T");
     s.push('Z');
@@ -409,7 +466,7 @@ fn iso(t: DateTime<Utc>) -> String {
 }
 
 /// `fang.wang7@example.com` → `Fang.Wang7@Example.com`.
-fn noisy_case(email: &str) -> String {
+pub(super) fn noisy_case(email: &str) -> String {
     let mut out = String::with_capacity(email.len());
     let mut up = true;
     for c in email.chars() {
@@ -438,8 +495,7 @@ fn typo(email: &str, rng: &mut ChaCha8Rng) -> String {
 /// Line prices in the channel's currency (cents) that add up to the Gamma-Gamma value `z` (CNY):
 /// catalog prices scaled per order, rounded to cents.
 pub fn price_lines(lines: &[Line], catalog: &[Product], z: f64, channel: Channel) -> Vec<i64> {
-    let rate = if channel == Channel::Shopify { USD_RATE } else { 1.0 };
-    let target = z * 100.0 / rate;
+    let target = z * 100.0 / channel.rate();
     let list: f64 = lines.iter().map(|l| (catalog[l.product].price * l.qty) as f64).sum();
     lines
         .iter()
@@ -451,14 +507,13 @@ pub fn price_lines(lines: &[Line], catalog: &[Product], z: f64, channel: Channel
 }
 
 /// Order value in the channel currency (cents) and in base currency (CNY, as custlens converts it).
-fn value(units: &[i64], lines: &[Line], channel: Channel) -> (i64, f64) {
+pub(super) fn value(units: &[i64], lines: &[Line], channel: Channel) -> (i64, f64) {
     let cents: i64 = units.iter().zip(lines).map(|(u, l)| u * l.qty).sum();
-    let rate = if channel == Channel::Shopify { USD_RATE } else { 1.0 };
-    (cents, cents as f64 / 100.0 * rate)
+    (cents, cents as f64 / 100.0 * channel.rate())
 }
 
 /// Refund in channel cents: all of it, or one unit of the last line.
-fn refund(fate: Fate, units: &[i64], total: i64) -> i64 {
+pub(super) fn refund(fate: Fate, units: &[i64], total: i64) -> i64 {
     match fate {
         Fate::Refunded => total,
         Fate::PartialRefund => *units.last().unwrap_or(&0),
@@ -481,72 +536,94 @@ fn labels(f: Fate) -> (&'static str, bool, &'static str, &'static str) {
 }
 
 /// The canonical order id custlens will give an order.
-pub fn order_ref(channel: Channel, person: usize, seq: usize) -> String {
-    format!("{}:{}", channel.source(), source_id(channel, person, seq))
+pub fn order_ref(lay: &Layout, channel: Channel, person: usize, o: &SimOrder) -> String {
+    format!("{}:{}", channel.source(), order_number(lay, channel, person, o))
 }
 
-/// The order id as the source writes it (unique per person and order number).
-fn source_id(channel: Channel, person: usize, seq: usize) -> String {
+/// The order id as the source writes it (unique per person and order number; Pinduoduo's starts
+/// with the order's date, `240501-…`).
+pub(super) fn order_number(lay: &Layout, channel: Channel, person: usize, o: &SimOrder) -> String {
+    let seq = o.seq;
     match channel {
         Channel::Shopify => format!("#{}", 10_000 + person as u64 * 1000 + seq as u64),
         Channel::Taobao => format!("2{person:011}{seq:06}"),
         Channel::Pos => format!("{}-{person:07}{seq:03}", STORES[person % 2].1),
+        Channel::WooCommerce => (1_000_000 + person as u64 * 1000 + seq as u64).to_string(),
+        Channel::Jd => format!("3{person:08}{seq:03}"),
+        Channel::Pinduoduo => {
+            let d = (lay.at(o.day) + Duration::hours(8)).date_naive();
+            format!("{:02}{:02}{:02}-{person:09}{seq:06}", d.year() % 100, d.month(), d.day())
+        }
+        Channel::Douyin => format!("69{person:011}{seq:06}"),
     }
 }
 
-const BAD_DATE_NY: &str = "2024-13-45 10:00:00 -0500";
-const BAD_DATE_CN: &str = "2024-13-45 10:00:00";
+pub(super) const BAD_DATE_NY: &str = "2024-13-45 10:00:00 -0500";
+pub(super) const BAD_DATE_CN: &str = "2024-13-45 10:00:00";
 const BAD_DATE_POS: &str = "2024/13/45 10:00";
-const BAD_TS: &str = "2024-13-45T10:00:00Z";
+pub(super) const BAD_TS: &str = "2024-13-45T10:00:00Z";
 
 // ------------------------------------------------------------------------------------ person
 
 /// Renders one person: exports, truth rows and counters.
 pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8Rng, out: &mut ChunkOut) {
-    let mut ids: BTreeSet<(&'static str, &'static str, String)> = BTreeSet::new();
+    let mut ids: Ids = BTreeSet::new();
     let s = &mut out.stats;
     s.persons += 1;
     s.alive += person.alive as u64;
     s.kinds[person.kind.index()] += 1;
+    let plan = EmailPlan::draw(lay, person, who, rng);
     let mut purchases = 0u64;
-    let mut first_shopify: Option<f64> = None;
     let mut first_phone_channel: Option<f64> = None;
     for o in &person.orders {
         out.stats.orders[o.channel as usize] += 1;
         let units = price_lines(&o.lines, lay.catalog, o.z, o.channel);
         let malformed = rng.gen_bool(lay.malformed_rate.clamp(0.0, 1.0));
         let ctx = OrderCtx { lay, p: person, who, o, units: &units, malformed };
-        match o.channel {
+        // Whether the order carries a key that identifies the person (masked marketplace orders do not).
+        let identified = match o.channel {
             Channel::Shopify => {
-                first_shopify.get_or_insert(o.day);
-                shopify(ctx, rng, out, &mut ids);
+                shopify(ctx, plan.accepts_at(lay.at(o.day)), rng, out, &mut ids);
+                true
             }
             Channel::Taobao => {
                 first_phone_channel.get_or_insert(o.day);
                 taobao(ctx, rng, out, &mut ids);
+                true
             }
             Channel::Pos => {
                 first_phone_channel.get_or_insert(o.day);
                 pos(ctx, rng, out, &mut ids);
+                true
             }
-        }
+            Channel::WooCommerce => {
+                let email = platforms::woocommerce(ctx, rng, out, &mut ids);
+                signals::order_side_events(lay, person, &email, o, &units, rng, out, &mut ids);
+                let number = order_number(lay, Channel::WooCommerce, person.index, o);
+                platforms::freshdesk(lay, person, o, &who.en_name, &email, &number, rng, out);
+                true
+            }
+            Channel::Jd => platforms::jd(ctx, rng, out, &mut ids),
+            Channel::Pinduoduo => platforms::pinduoduo(ctx, rng, out, &mut ids),
+            Channel::Douyin => platforms::douyin(ctx, rng, out, &mut ids),
+        };
         if o.fate.is_purchase() {
             purchases += 1;
             let (total, base) = value(&units, &o.lines, o.channel);
-            let rate = if o.channel == Channel::Shopify { USD_RATE } else { 1.0 };
-            let net = base - refund(o.fate, &units, total) as f64 / 100.0 * rate;
+            let net = base - refund(o.fate, &units, total) as f64 / 100.0 * o.channel.rate();
             let _ = writeln!(
                 out.buf(FileId::TruthPurchases),
-                "{},{},{},{},{},{},{:.2},{:.2},{}",
+                "{},{},{},{},{},{},{:.2},{:.2},{},{}",
                 who.id,
-                order_ref(o.channel, person.index, o.seq),
+                order_ref(lay, o.channel, person.index, o),
                 o.channel.source(),
                 iso(lay.at(o.day)),
                 o.day,
                 o.z,
                 base,
                 net,
-                !malformed
+                !malformed,
+                identified
             );
             out.count(FileId::TruthPurchases).rows += 1;
             if !malformed {
@@ -556,16 +633,24 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
     }
     out.stats.purchases += purchases;
     out.stats.repeat_purchases += purchases.saturating_sub(1);
-    if first_shopify.is_some() {
-        events_email(lay, person, who, first_shopify.unwrap_or(0.0), rng, out);
+    if let Some(since) = plan.since {
+        signals::email(lay, person, who, &plan, rng, out, &mut ids);
+        signals::abandoned_carts(lay, person, who, since, rng, out, &mut ids);
     }
+    let totals = |o: &SimOrder| {
+        let units = price_lines(&o.lines, lay.catalog, o.z, o.channel);
+        let (total, _) = value(&units, &o.lines, o.channel);
+        (total, refund(o.fate, &units, total))
+    };
+    signals::shopify_customer(person, who, &plan, &totals, rng, out, &mut ids);
     if let (Some(first), true) = (first_phone_channel, who.sms_opt_in) {
-        events_sms(lay, person, who, first, rng, out);
+        signals::sms(lay, person, who, first, rng, out);
     }
     let channels: Vec<&str> = person.channels.iter().map(|c| c.source()).collect();
+    let consent = |c: Option<bool>| c.map_or(String::new(), |b| b.to_string());
     let _ = writeln!(
         out.buf(FileId::TruthCustomers),
-        "{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{}",
         who.id,
         person.kind.label(),
         person.lambda,
@@ -575,7 +660,9 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
         iso(lay.at(person.acquired_day)),
         channels.join(";"),
         purchases,
-        purchases.saturating_sub(1)
+        purchases.saturating_sub(1),
+        consent(plan.consent()),
+        who.sms_opt_in
     );
     out.count(FileId::TruthCustomers).rows += 1;
     for (source, key_type, key) in ids {
@@ -588,24 +675,24 @@ pub fn render(lay: &Layout, person: &SimPerson, who: &Persona, rng: &mut ChaCha8
     }
 }
 
-type Ids = BTreeSet<(&'static str, &'static str, String)>;
+pub(super) type Ids = BTreeSet<(&'static str, &'static str, String)>;
 
 /// One order to write, with everything its layout needs.
 #[derive(Clone, Copy)]
-struct OrderCtx<'a> {
-    lay: &'a Layout<'a>,
-    p: &'a SimPerson,
-    who: &'a Persona,
-    o: &'a SimOrder,
+pub(super) struct OrderCtx<'a> {
+    pub lay: &'a Layout<'a>,
+    pub p: &'a SimPerson,
+    pub who: &'a Persona,
+    pub o: &'a SimOrder,
     /// Unit prices in the channel currency (cents), one per line.
-    units: &'a [i64],
-    malformed: bool,
+    pub units: &'a [i64],
+    pub malformed: bool,
 }
 
-fn shopify(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
+fn shopify(c: OrderCtx, accepts_marketing: bool, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
     let OrderCtx { lay, p, who, o, units, malformed } = c;
     let at = lay.at(o.day);
-    let name = source_id(Channel::Shopify, p.index, o.seq);
+    let name = order_number(lay, Channel::Shopify, p.index, o);
     let email = match rng.gen::<f64>() {
         r if r < lay.email_typo_rate => typo(&who.email, rng),
         r if r < lay.email_typo_rate + 0.12 => noisy_case(&who.email),
@@ -649,7 +736,7 @@ fn shopify(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids)
         &paid_at,
         ["unfulfilled", "fulfilled"][fulfilled as usize],
         &fulfilled_at,
-        if who.email_opt_in { "yes" } else { "no" },
+        if accepts_marketing { "yes" } else { "no" },
         "USD",
         &money(sub),
         &money(ship),
@@ -702,17 +789,13 @@ fn shopify(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids)
     }
     let n = o.lines.len() as u64;
     emit(out, FileId::Shopify, FileId::ShopifyReexport, text.as_bytes(), n, malformed, lay.duplicate_rate, rng);
-    shopify_side_events(lay, who, o, at, rng, out);
-    if let Some(t) = ticket(lay, p, o, &name, &email, rng) {
-        out.buf(FileId::Tickets).extend_from_slice(t.as_bytes());
-        out.count(FileId::Tickets).rows += 1;
-        out.stats.tickets += 1;
-    }
+    signals::order_side_events(lay, p, &email, o, units, rng, out, ids);
+    platforms::zendesk(lay, p, o, &who.en_name, &email, &name, rng, out);
 }
 
 /// Writes an order's rows, counts them, and maybe re-exports them (never a malformed one).
 #[allow(clippy::too_many_arguments)]
-fn emit(
+pub(super) fn emit(
     out: &mut ChunkOut,
     file: FileId,
     reexport: FileId,
@@ -739,7 +822,7 @@ fn emit(
 fn taobao(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
     let OrderCtx { lay, p, who, o, units, malformed } = c;
     let at = lay.at(o.day);
-    let id = source_id(Channel::Taobao, p.index, o.seq);
+    let id = order_number(lay, Channel::Taobao, p.index, o);
     let excel = |v: &str| format!("=\"{v}\"");
     let empty = |rng: &mut ChaCha8Rng| if rng.gen_bool(0.5) { excel("") } else { String::new() };
     let (_, _, status, close) = labels(o.fate);
@@ -816,7 +899,7 @@ fn pos(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
     let OrderCtx { lay, p, who, o, units, malformed } = c;
     let at = lay.at(o.day);
     let (store, _) = STORES[who.store];
-    let receipt = source_id(Channel::Pos, p.index, o.seq);
+    let receipt = order_number(lay, Channel::Pos, p.index, o);
     ids.insert(("pos", "member_id", who.card.clone()));
     let phone = match rng.gen::<f64>() {
         r if r < lay.placeholder_phone_rate => STORE_PHONES[who.store].to_string(),
@@ -840,191 +923,6 @@ fn pos(c: OrderCtx, rng: &mut ChaCha8Rng, out: &mut ChunkOut, ids: &mut Ids) {
     }
     // POS exports are not re-exported: duplicates come from the online store and Taobao.
     emit(out, FileId::Pos, FileId::Pos, text.as_bytes(), o.lines.len() as u64, malformed, 0.0, rng);
-}
-
-// ------------------------------------------------------------------------------------ events
-
-#[derive(Serialize)]
-struct EventLine<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone: Option<&'a str>,
-    channel: &'static str,
-    event: &'static str,
-    timestamp: String,
-    campaign: Option<&'a str>,
-    sku: Option<&'a str>,
-}
-
-impl<'a> EventLine<'a> {
-    /// A web event (cart add, checkout) of a person known by email.
-    fn web(email: &'a str, event: &'static str, t: DateTime<Utc>, sku: Option<&'a str>) -> Self {
-        EventLine { email: Some(email), phone: None, channel: "web", event, timestamp: iso(t), campaign: None, sku }
-    }
-
-    /// An SMS campaign event of a person known by phone.
-    fn sms(phone: &'a str, event: &'static str, t: DateTime<Utc>, campaign: &'a str) -> Self {
-        EventLine {
-            email: None,
-            phone: Some(phone),
-            channel: "sms",
-            event,
-            timestamp: iso(t),
-            campaign: Some(campaign),
-            sku: None,
-        }
-    }
-}
-
-/// Appends one event (a malformed timestamp at the planted rate).
-fn event(out: &mut ChunkOut, rng: &mut ChaCha8Rng, malformed_rate: f64, mut e: EventLine) {
-    let bad = rng.gen_bool(malformed_rate.clamp(0.0, 1.0));
-    if bad {
-        e.timestamp = BAD_TS.to_string();
-    }
-    if let Ok(line) = serde_json::to_string(&e) {
-        let buf = out.buf(FileId::Events);
-        buf.extend_from_slice(line.as_bytes());
-        buf.push(b'\n');
-        let c = out.count(FileId::Events);
-        c.rows += 1;
-        if bad {
-            c.malformed += 1;
-            c.rejected_rows += 1;
-        }
-        out.stats.events += 1;
-    }
-}
-
-/// Cart adds and a checkout before 60% of online orders.
-fn shopify_side_events(
-    lay: &Layout,
-    who: &Persona,
-    o: &SimOrder,
-    at: DateTime<Utc>,
-    rng: &mut ChaCha8Rng,
-    out: &mut ChunkOut,
-) {
-    if !rng.gen_bool(0.6) {
-        return;
-    }
-    for l in &o.lines {
-        let t = at - Duration::seconds(rng.gen_range(120..3600));
-        let sku = Some(lay.catalog[l.product].sku.as_str());
-        let e = EventLine::web(&who.email, "cart_add", t, sku);
-        event(out, rng, lay.malformed_rate, e);
-    }
-    let t = at - Duration::seconds(rng.gen_range(30..110));
-    let e = EventLine::web(&who.email, "checkout", t, None);
-    event(out, rng, lay.malformed_rate, e);
-}
-
-/// Email campaigns after the shop learns the address (first online order) while opted in;
-/// opens, clicks and unsubscribes by type; abandoned carts (no order within 3 days).
-fn events_email(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mut ChaCha8Rng, out: &mut ChunkOut) {
-    let (open, click, unsub, _) = p.kind.engagement();
-    if who.email_opt_in {
-        for (day, name) in lay.campaigns.iter().filter(|(d, _)| *d >= since) {
-            let sent = lay.at(*day) + Duration::seconds((p.index % 900) as i64);
-            let base = |event, t| EventLine {
-                email: Some(&who.email),
-                phone: None,
-                channel: "email",
-                event,
-                timestamp: iso(t),
-                campaign: Some(name),
-                sku: None,
-            };
-            event(out, rng, lay.malformed_rate, base("sent", sent));
-            if rng.gen_bool(open) {
-                let t = sent + Duration::minutes(rng.gen_range(2..2880));
-                event(out, rng, lay.malformed_rate, base("open", t));
-                if rng.gen_bool(click) {
-                    let t = t + Duration::seconds(rng.gen_range(5..600));
-                    event(out, rng, lay.malformed_rate, base("click", t));
-                }
-            }
-            if rng.gen_bool(unsub) {
-                let t = sent + Duration::minutes(rng.gen_range(10..4000));
-                event(out, rng, lay.malformed_rate, base("unsubscribe", t));
-                break;
-            }
-        }
-    }
-    let abandoned = rng.gen_range(0..=2);
-    for _ in 0..abandoned {
-        let day = rng.gen_range(since..lay.days.max(since + 1e-3));
-        if p.orders.iter().any(|o| o.channel == Channel::Shopify && o.day >= day && o.day - day < 3.0)
-            || day >= lay.days
-        {
-            continue;
-        }
-        let sku = &lay.catalog[rng.gen_range(0..lay.catalog.len())].sku;
-        let t = lay.at(day);
-        let e = EventLine::web(&who.email, "cart_add", t, Some(sku));
-        event(out, rng, lay.malformed_rate, e);
-    }
-}
-
-/// SMS campaigns to opted-in persons known by phone (Taobao or POS customers).
-fn events_sms(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mut ChaCha8Rng, out: &mut ChunkOut) {
-    let (_, _, _, sms_click) = p.kind.engagement();
-    for (day, name) in lay.sms_campaigns.iter().filter(|(d, _)| *d >= since) {
-        let sent = lay.at(*day) + Duration::seconds((p.index % 600) as i64);
-        let e = EventLine::sms(&who.phone, "sms_sent", sent, name);
-        event(out, rng, lay.malformed_rate, e);
-        if rng.gen_bool(sms_click) {
-            let t = sent + Duration::minutes(rng.gen_range(1..600));
-            let e = EventLine::sms(&who.phone, "sms_click", t, name);
-            event(out, rng, lay.malformed_rate, e);
-        }
-    }
-}
-
-// ----------------------------------------------------------------------------------- tickets
-
-/// A helpdesk ticket about an online order, by fate and type, if any (a CSV line).
-fn ticket(lay: &Layout, p: &SimPerson, o: &SimOrder, name: &str, email: &str, rng: &mut ChaCha8Rng) -> Option<String> {
-    const RETURN: &[&str] = &["damaged", "not as described", "changed mind", "wrong item"];
-    const EXCHANGE: &[&str] = &["wrong size", "wrong color"];
-    const QUESTION: &[&str] = &["order status", "payment", "invoice", "product question"];
-    const COMPLAINT: &[&str] = &["late delivery", "poor quality", "missing item"];
-    let r: f64 = rng.gen();
-    let complaint = p.kind.complaint_rate();
-    let (kind, reasons) = match o.fate {
-        Fate::Refunded if r < 0.8 => ("Return", RETURN),
-        Fate::PartialRefund if r < 0.4 => ("Return", RETURN),
-        Fate::PartialRefund if r < 0.7 => ("Exchange", EXCHANGE),
-        Fate::Pending | Fate::Unpaid | Fate::Cancelled if r < 0.15 => ("Question", QUESTION),
-        f if f.is_purchase() && r < complaint => ("Complaint", COMPLAINT),
-        f if f.is_purchase() && r < complaint + 0.04 => ("Question", QUESTION),
-        Fate::Shipped | Fate::Completed if r < complaint + 0.06 => ("Exchange", EXCHANGE),
-        _ => return None,
-    };
-    let opened_day = o.day + rng.gen_range(0.05..14.0);
-    if opened_day >= lay.days {
-        return None;
-    }
-    let opened = lay.at(opened_day);
-    let open = opened_day + 3.0 > lay.days && rng.gen_bool(0.7);
-    let utc = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
-    let (status, solved, sat) = if open {
-        ("open", String::new(), String::new())
-    } else {
-        let solved = utc(opened + Duration::minutes(rng.gen_range(30..4320)));
-        let sat = if rng.gen_bool(0.6) {
-            (if kind == "Complaint" { rng.gen_range(1..=3) } else { rng.gen_range(3..=5) }).to_string()
-        } else {
-            String::new()
-        };
-        (["solved", "solved", "solved", "closed"][rng.gen_range(0..4)], solved, sat)
-    };
-    let id = (5001 + p.index as u64 * 1000 + o.seq as u64).to_string();
-    let reason = reasons[rng.gen_range(0..reasons.len())];
-    let mut line = String::new();
-    record(&mut line, &[&id, email, name, kind, reason, status, &utc(opened), &solved, &sat]);
-    Some(line)
 }
 
 /// Writes `products.csv` (canonical headers; CNY).
@@ -1079,13 +977,49 @@ mod tests {
 
     #[test]
     fn source_ids_are_unique_per_person_and_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let cat = catalog(&mut rng);
+        let lay = Layout {
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            days: 365.0,
+            catalog: &cat,
+            campaigns: Vec::new(),
+            sms_campaigns: Vec::new(),
+            malformed_rate: 0.0,
+            duplicate_rate: 0.0,
+            email_typo_rate: 0.0,
+            placeholder_phone_rate: 0.0,
+        };
         let mut seen = BTreeSet::new();
         for person in [0usize, 1, 999, 1_000_000] {
             for seq in 0..5 {
+                let o = SimOrder {
+                    seq,
+                    channel: Channel::Shopify,
+                    day: seq as f64 * 3.5,
+                    lines: Vec::new(),
+                    z: 1.0,
+                    fate: Fate::Completed,
+                    ship_after_days: 1.0,
+                };
                 for ch in Channel::ALL {
-                    assert!(seen.insert(order_ref(ch, person, seq)));
+                    assert!(seen.insert(order_ref(&lay, ch, person, &o)));
                 }
             }
+        }
+        assert_eq!(order_number(&lay, Channel::Douyin, 1_000_000, &SimOrder { seq: 3, ..o_at(10.0) }).len(), 19);
+        assert!(order_number(&lay, Channel::Pinduoduo, 5, &o_at(10.5)).starts_with("240111-"));
+    }
+
+    fn o_at(day: f64) -> SimOrder {
+        SimOrder {
+            seq: 0,
+            channel: Channel::Pinduoduo,
+            day,
+            lines: Vec::new(),
+            z: 1.0,
+            fate: Fate::Paid,
+            ship_after_days: 1.0,
         }
     }
 }

@@ -9,14 +9,23 @@
 //! count, and memory stays bounded by a few chunks whatever the size.
 //!
 //! Written into the output folder:
-//! - exports as platforms write them: `shopify_orders.csv` (+ `shopify_orders_reexport.csv`),
+//! - order exports as platforms write them: `shopify_orders.csv` (+ `shopify_orders_reexport.csv`),
 //!   `taobao_orders.csv` (+ `taobao_orders_reexport.csv`) and `taobao_items.csv` in GBK,
-//!   `pos_sales.csv`, `events.jsonl`, `tickets.csv`, `products.csv`;
-//! - `mappings/*.toml` and a `custlens.toml` so `custlens run --config DIR/custlens.toml` ingests them;
+//!   `pos_sales.csv`, and ([`platforms`]) `woocommerce_orders.csv` (AlgolPlus layout),
+//!   `jd_orders.csv` (GBK), `pinduoduo_orders.csv`, `douyin_orders.csv` with the platforms'
+//!   masking of personal data;
+//! - signals ([`signals`]): `shopify_customers.csv` (customer ids, consent),
+//!   `mailchimp_{subscribed,unsubscribed,cleaned}.csv` and `mailchimp_activity.jsonl`,
+//!   `klaviyo_events.jsonl`, `ga4_events.jsonl`, `sms_events.jsonl` (generic);
+//! - tickets: `zendesk_tickets.csv` (Shopify orders), `freshdesk_tickets.csv` (WooCommerce orders);
+//!   and `products.csv`;
+//! - `mappings/*.toml` and a `custlens.toml` so `custlens run --config DIR/custlens.toml` ingests them
+//!   (the new formats through their built-in adapters, `format = "…"`);
 //! - `truth/`: `params.json` (parameters, counts, per-file planted malformed rows, rows ingest must
 //!   reject and duplicate rows, planted rules with expected support and confidence),
-//!   `customers.csv` (type, true λ, p, ν, alive), `purchases.csv` (the clean purchase log before
-//!   any noise), `identities.csv` (every key each person is known by).
+//!   `customers.csv` (type, true λ, p, ν, alive, final email and SMS consent), `purchases.csv` (the
+//!   clean purchase log before any noise, with whether the order identifies its buyer),
+//!   `identities.csv` (every key each person is known by, where the export really shows it).
 //!
 //! Every file is written to a temporary name and renamed when complete.
 //!
@@ -26,6 +35,8 @@
 pub mod baskets;
 pub mod formats;
 pub mod model;
+mod platforms;
+mod signals;
 mod words;
 
 use baskets::{BasketModel, PlantedRule, RuleTruth};
@@ -41,7 +52,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the same config would write different files (bench caches key on it).
-pub const GENERATOR_VERSION: &str = "4";
+pub const GENERATOR_VERSION: &str = "5";
 
 /// Model parameters of the generator (`--params FILE.toml` takes the same keys).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -54,8 +65,8 @@ pub struct GenParams {
     pub noise: NoiseParams,
     /// Acquisitions are uniform over this share of the window.
     pub acquisition_share: f64,
-    /// Weights of shopify, taobao, pos among a person's channels.
-    pub channel_weights: [f64; 3],
+    /// Weights of shopify, taobao, pos, woocommerce, jd, pinduoduo, douyin among a person's channels.
+    pub channel_weights: [f64; model::N_CHANNELS],
     /// P(a person uses 1, 2, 3 channels).
     pub channels_per_person: [f64; 3],
     /// Mean products per basket before planted rules.
@@ -73,7 +84,7 @@ impl Default for GenParams {
             spend: GammaGammaParams::default(),
             noise: NoiseParams::default(),
             acquisition_share: 0.9,
-            channel_weights: [0.45, 0.35, 0.2],
+            channel_weights: [0.32, 0.25, 0.15, 0.1, 0.08, 0.05, 0.05],
             channels_per_person: [0.5, 0.35, 0.15],
             basket_mean_size: 1.6,
             rules: baskets::default_rules(),
@@ -365,8 +376,11 @@ impl Sinks {
             std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
             let tmp = crate::lake::temp_file_in(&dir).map_err(|e| io_err(&dir, e))?;
             let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp);
+            if f.encoding() == Enc::Utf8Bom {
+                w.write_all("\u{feff}".as_bytes()).map_err(|e| io_err(&path, e))?;
+            }
             if let Some(h) = f.header() {
-                let line = if f.encoding() == Enc::Gbk { format!("{h}\r\n") } else { format!("{h}\n") };
+                let line = if f.crlf() { format!("{h}\r\n") } else { format!("{h}\n") };
                 write_text(&mut w, &line, f.encoding(), &path)?;
             }
             files.push((path, w));
@@ -392,7 +406,7 @@ impl Sinks {
 
 fn write_text(w: &mut impl Write, text: &str, enc: Enc, path: &Path) -> Result<(), SampleError> {
     match enc {
-        Enc::Utf8 => w.write_all(text.as_bytes()),
+        Enc::Utf8 | Enc::Utf8Bom => w.write_all(text.as_bytes()),
         Enc::Gbk => {
             let (bytes, _, had_errors) = encoding_rs::GBK.encode(text);
             if had_errors {
@@ -452,92 +466,88 @@ fn save(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), SampleError> {
     Ok(())
 }
 
-/// Mapping files: (file name, TOML body). The platform exports use the built-in adapters' own
-/// mappings (written out so they can be copied and edited); events and tickets have none built in.
-fn mappings() -> Vec<(&'static str, &'static str)> {
-    let adapter = |name: &str| crate::ingest::adapters::by_name(name).map(|a| a.mapping_toml()).unwrap_or_default();
+/// Mapping files: (file name, TOML body). The platform exports of the first sample use the built-in
+/// adapters' own mappings (written out so they can be copied and edited); SMS events have none built
+/// in; GA4 is the built-in mapping with `source = "shopify"`, since its `user_id` is the Shopify
+/// customer id.
+fn mappings() -> Vec<(&'static str, String)> {
+    let adapter =
+        |name: &str| crate::ingest::adapters::by_name(name).map(|a| a.mapping_toml().to_string()).unwrap_or_default();
+    let ga4 = adapter("ga4").replacen(
+        "source = \"ga4\"",
+        "# user_id is the Shopify customer id: the member key of source shopify (as in shopify_customers.csv).\nsource = \"shopify\"",
+        1,
+    );
     vec![
         ("shopify.toml", adapter("shopify")),
         ("taobao_orders.toml", adapter("taobao-orders")),
         ("taobao_items.toml", adapter("taobao-items")),
         ("pos.toml", adapter("pos")),
-        ("events.toml", EVENTS_MAPPING),
-        ("tickets.toml", TICKETS_MAPPING),
+        ("ga4.toml", ga4),
+        ("sms_events.toml", SMS_MAPPING.to_string()),
     ]
 }
 
-const EVENTS_MAPPING: &str = r#"table = "events"
+const SMS_MAPPING: &str = r#"table = "events"
 source = "crm"
 
 [columns]
-email = "email"
 phone = "phone"
 channel = "channel"
 ts = "timestamp"
 event_type = "event"
 campaign_id = "campaign"
-sku = "sku"
 
 [event_types]
-sent = "email_sent"
-open = "email_open"
-click = "email_click"
-unsubscribe = "unsubscribe"
 sms_sent = "sms_sent"
 sms_click = "sms_click"
-cart_add = "add_to_cart"
-checkout = "begin_checkout"
 "#;
 
-const TICKETS_MAPPING: &str = r#"table = "tickets"
-source = "helpdesk"
-order_source = "shopify"
-timezone = "UTC"
-date_format = "%Y-%m-%d %H:%M:%S"
-
-[columns]
-ticket_id = "Ticket ID"
-email = "Requester email"
-order_id = "Order"
-kind = "Type"
-reason = "Reason"
-status = "Status"
-opened_at = "Created at"
-resolved_at = "Solved at"
-satisfaction = "Satisfaction"
-
-[kinds]
-Return = "return"
-Exchange = "exchange"
-Complaint = "complaint"
-Question = "inquiry"
-"#;
-
-/// `custlens.toml`: currency, then one `[[sources]]` per file (re-exports after their originals).
+/// `custlens.toml`: currency, then one `[[sources]]` per file (re-exports after their originals):
+/// a mapping file, or a built-in adapter by name.
 fn config_toml() -> String {
+    enum How {
+        Canonical,
+        Mapping(&'static str),
+        Adapter(&'static str),
+    }
+    use How::*;
     let sources = [
-        ("products.csv", None),
-        ("shopify_orders.csv", Some("shopify.toml")),
-        ("shopify_orders_reexport.csv", Some("shopify.toml")),
-        ("taobao_orders.csv", Some("taobao_orders.toml")),
-        ("taobao_orders_reexport.csv", Some("taobao_orders.toml")),
-        ("taobao_items.csv", Some("taobao_items.toml")),
-        ("pos_sales.csv", Some("pos.toml")),
-        ("events.jsonl", Some("events.toml")),
-        ("tickets.csv", Some("tickets.toml")),
+        ("products.csv", Canonical),
+        ("shopify_orders.csv", Mapping("shopify.toml")),
+        ("shopify_orders_reexport.csv", Mapping("shopify.toml")),
+        ("taobao_orders.csv", Mapping("taobao_orders.toml")),
+        ("taobao_orders_reexport.csv", Mapping("taobao_orders.toml")),
+        ("taobao_items.csv", Mapping("taobao_items.toml")),
+        ("pos_sales.csv", Mapping("pos.toml")),
+        ("woocommerce_orders.csv", Adapter("woocommerce")),
+        ("jd_orders.csv", Adapter("jd")),
+        ("pinduoduo_orders.csv", Adapter("pinduoduo")),
+        ("douyin_orders.csv", Adapter("douyin")),
+        ("shopify_customers.csv", Adapter("shopify-customers")),
+        ("mailchimp_subscribed.csv", Adapter("mailchimp-subscribed")),
+        ("mailchimp_unsubscribed.csv", Adapter("mailchimp-unsubscribed")),
+        ("mailchimp_cleaned.csv", Adapter("mailchimp-cleaned")),
+        ("mailchimp_activity.jsonl", Adapter("mailchimp-activity")),
+        ("klaviyo_events.jsonl", Adapter("klaviyo")),
+        ("ga4_events.jsonl", Mapping("ga4.toml")),
+        ("sms_events.jsonl", Mapping("sms_events.toml")),
+        ("zendesk_tickets.csv", Adapter("zendesk")),
+        ("freshdesk_tickets.csv", Adapter("freshdesk")),
     ];
     let mut text = String::from("# Written by the custlens sample generator; paths are relative to this file.\n");
     text.push_str(&format!(
-        "\n# The online store sells in USD, Taobao and POS in CNY.\n[currency]\nbase = \"CNY\"\nrates = {{ USD = {} }}\n",
+        "\n# The online stores (Shopify, WooCommerce) sell in USD, the others in CNY.\n[currency]\nbase = \"CNY\"\nrates = {{ USD = {} }}\n",
         formats::USD_RATE
     ));
     text.push_str(
         "\n# The shop's customers are in mainland China: phones without +86 are read as CN numbers.\n[identity]\ndefault_phone_region = \"CN\"\n",
     );
-    for (data, mapping) in sources {
-        match mapping {
-            Some(m) => text.push_str(&format!("\n[[sources]]\npath = \"{data}\"\nmapping = \"mappings/{m}\"\n")),
-            None => text.push_str(&format!("\n[[sources]]\npath = \"{data}\"\nformat = \"canonical\"\n")),
+    for (data, how) in sources {
+        match how {
+            Mapping(m) => text.push_str(&format!("\n[[sources]]\npath = \"{data}\"\nmapping = \"mappings/{m}\"\n")),
+            Adapter(a) => text.push_str(&format!("\n[[sources]]\npath = \"{data}\"\nformat = \"{a}\"\n")),
+            Canonical => text.push_str(&format!("\n[[sources]]\npath = \"{data}\"\nformat = \"canonical\"\n")),
         }
     }
     text
@@ -601,7 +611,12 @@ mod tests {
         let lines = |f: &str| std::fs::read_to_string(d.path().join(f)).unwrap().lines().count() as u64;
         assert_eq!(lines("truth/customers.csv"), 801);
         assert_eq!(lines("truth/purchases.csv"), s.purchases + 1);
-        assert_eq!(lines("events.jsonl"), s.files["events.jsonl"].rows);
+        for f in ["sms_events.jsonl", "klaviyo_events.jsonl", "ga4_events.jsonl", "mailchimp_activity.jsonl"] {
+            assert_eq!(lines(f), s.files[f].rows, "{f}");
+        }
+        for f in ["zendesk_tickets.csv", "freshdesk_tickets.csv", "pinduoduo_orders.csv", "shopify_customers.csv"] {
+            assert_eq!(lines(f), s.files[f].rows + 1, "{f}");
+        }
         assert_eq!(s.purchases - s.persons, s.repeat_purchases);
         let params: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(d.path().join("truth/params.json")).unwrap()).unwrap();

@@ -100,10 +100,25 @@ pub enum Channel {
     Shopify,
     Taobao,
     Pos,
+    WooCommerce,
+    Jd,
+    Pinduoduo,
+    Douyin,
 }
 
+/// Number of sales channels.
+pub const N_CHANNELS: usize = 7;
+
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Shopify, Channel::Taobao, Channel::Pos];
+    pub const ALL: [Channel; N_CHANNELS] = [
+        Channel::Shopify,
+        Channel::Taobao,
+        Channel::Pos,
+        Channel::WooCommerce,
+        Channel::Jd,
+        Channel::Pinduoduo,
+        Channel::Douyin,
+    ];
 
     /// The source name in the lake.
     pub fn source(self) -> &'static str {
@@ -111,6 +126,33 @@ impl Channel {
             Channel::Shopify => "shopify",
             Channel::Taobao => "taobao",
             Channel::Pos => "pos",
+            Channel::WooCommerce => "woocommerce",
+            Channel::Jd => "jd",
+            Channel::Pinduoduo => "pinduoduo",
+            Channel::Douyin => "douyin",
+        }
+    }
+
+    /// The export carries an order status (POS receipts do not), so noise orders can happen there.
+    pub fn has_status(self) -> bool {
+        self != Channel::Pos
+    }
+
+    /// The export can show a partial refund (a refund amount on an order that stays a purchase).
+    pub fn partial_refunds(self) -> bool {
+        matches!(self, Channel::Shopify | Channel::Taobao | Channel::WooCommerce)
+    }
+
+    /// Pinduoduo orders hold one product: only single-line baskets are bought there.
+    pub fn single_product(self) -> bool {
+        self == Channel::Pinduoduo
+    }
+
+    /// Units of the base currency (CNY) per unit of the channel's currency: the online stores sell in USD.
+    pub fn rate(self) -> f64 {
+        match self {
+            Channel::Shopify | Channel::WooCommerce => super::formats::USD_RATE,
+            _ => 1.0,
         }
     }
 }
@@ -232,8 +274,8 @@ pub struct Model {
     pub noise: NoiseParams,
     pub days: f64,
     pub acquisition_share: f64,
-    /// Weights of shopify, taobao, pos as a person's channels.
-    pub channel_weights: [f64; 3],
+    /// Weights of the channels, in [`Channel::ALL`] order, as a person's channels.
+    pub channel_weights: [f64; N_CHANNELS],
     /// P(1, 2, 3 channels).
     pub channels_per_person: [f64; 3],
     pub baskets: BasketModel,
@@ -277,7 +319,7 @@ impl Model {
                 [(n.unpaid_rate, Fate::Unpaid), (n.cancel_rate, Fate::Cancelled), (n.refund_rate, Fate::Refunded)]
             {
                 // POS exports have no status: noise orders happen online only.
-                if rng.gen_bool(rate.clamp(0.0, 1.0)) && channels.iter().any(|c| *c != Channel::Pos) {
+                if rng.gen_bool(rate.clamp(0.0, 1.0)) && channels.iter().any(|c| c.has_status()) {
                     let extra = (day + rng.gen_range(-30.0..30.0)).clamp(0.0, self.days - 1e-6);
                     let mut o = self.order(kind, nu, &channels, extra, false, rng);
                     o.fate = match fate {
@@ -298,8 +340,9 @@ impl Model {
     fn pick_channels(&self, rng: &mut ChaCha8Rng) -> Vec<Channel> {
         let n = WeightedIndex::new(self.channels_per_person).map_or(1, |d| d.sample(rng) + 1);
         let mut pool: Vec<(Channel, f64)> = Channel::ALL.into_iter().zip(self.channel_weights).collect();
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
+        let mut out = Vec::with_capacity(n + 1);
+        // Pinduoduo sells single products: its buyers also buy elsewhere (multi-product baskets go there).
+        while out.len() < n || out.iter().all(|c: &Channel| c.single_product()) {
             let Ok(d) = WeightedIndex::new(pool.iter().map(|c| c.1)) else { break };
             out.push(pool.remove(d.sample(rng)).0);
         }
@@ -315,19 +358,26 @@ impl Model {
         purchase: bool,
         rng: &mut ChaCha8Rng,
     ) -> SimOrder {
-        let online: Vec<Channel> = channels.iter().copied().filter(|c| *c != Channel::Pos).collect();
-        let pool = if purchase || online.is_empty() { channels } else { &online[..] };
+        // The basket first: a multi-product basket is never bought where orders hold one product.
+        let mut lines = self.baskets.basket(kind, rng);
+        let fits = |c: &Channel, n: usize| (purchase || c.has_status()) && (n == 1 || !c.single_product());
+        let mut pool: Vec<Channel> = channels.iter().copied().filter(|c| fits(c, lines.len())).collect();
+        if pool.is_empty() {
+            // Only a noise order of a Pinduoduo and POS shopper gets here (every shopper has a channel
+            // that takes multi-product baskets): it is cut to one product (noise baskets are never mined).
+            lines.truncate(1);
+            pool = channels.iter().copied().filter(|c| fits(c, 1)).collect();
+        }
         let channel = match pool.split_first() {
             Some((first, rest)) if rest.is_empty() || rng.gen_bool(0.6) => *first,
             Some((_, rest)) => rest[rng.gen_range(0..rest.len())],
             None => Channel::Shopify,
         };
-        let lines = self.baskets.basket(kind, rng);
         let z = draw_gamma(rng, self.spend.p, nu);
         let ship_after_days = rng.gen_range(0.3..3.0);
         let fate = if !purchase {
             Fate::Cancelled
-        } else if channel != Channel::Pos
+        } else if channel.partial_refunds()
             && rng.gen_bool(self.noise.partial_refund_rate.clamp(0.0, 1.0))
             && day + ship_after_days + 3.0 < self.days
         {
