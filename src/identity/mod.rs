@@ -169,6 +169,7 @@ impl Graph {
 }
 
 /// The identifiers of one record.
+#[derive(Clone, Copy)]
 struct RecordKeys<'a> {
     source: &'a str,
     ts: i64,
@@ -299,15 +300,38 @@ fn shared_values<'a>(records: &[RecordKeys<'a>], contacts: &[Contacts], max: usi
     shared
 }
 
-/// Nodes of one record, linkable ones first; shared placeholder values get a node but link nothing.
-fn record_nodes(
-    g: &mut Graph,
+/// Identifier tuple of a record: (source, given id, member key, email, phone).
+type Ident<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+/// The distinct identifier tuples of the records (each at its first record, with the earliest
+/// time of all its records), and each record's tuple. A million orders of 100k customers carry
+/// ~100k tuples: normalizing, counting and linking them once is what makes resolution fast.
+fn distinct_identifiers<'a>(records: &[RecordKeys<'a>]) -> (Vec<RecordKeys<'a>>, Vec<usize>) {
+    let mut index: HashMap<Ident<'a>, usize> = HashMap::default();
+    let mut distinct: Vec<RecordKeys<'a>> = Vec::new();
+    let of_record = records
+        .iter()
+        .map(|r| {
+            let i = *index.entry((r.source, r.given, r.customer_key, r.email, r.phone)).or_insert_with(|| {
+                distinct.push(*r);
+                distinct.len() - 1
+            });
+            distinct[i].ts = distinct[i].ts.min(r.ts);
+            i
+        })
+        .collect();
+    (distinct, of_record)
+}
+
+/// A record's keys: linkable ones (given id, member key, email, phone as `[identity] keys`
+/// allows), and shared placeholder values, which get a node but link nothing.
+fn record_keys(
     r: &RecordKeys,
     given_ids: &HashSet<String>,
     contacts: &Contacts,
     shared: &HashSet<Key>,
     cfg: &IdentityConfig,
-) -> Vec<usize> {
+) -> (Vec<Key>, Vec<Key>) {
     let mut keys = Vec::new();
     if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
         keys.push(Key::Given(id.to_string()));
@@ -318,18 +342,20 @@ fn record_nodes(
     let (email, phone) = contacts;
     keys.extend(email.clone().filter(|_| cfg.links(KeyKind::Email)));
     keys.extend(phone.clone().filter(|_| cfg.links(KeyKind::Phone)));
-    let (mut linkable, placeholders): (Vec<Key>, Vec<Key>) = keys.into_iter().partition(|k| !shared.contains(k));
-    if linkable.is_empty() {
-        // Only a shared placeholder (or nothing): the record stands alone, never with the placeholder's other users.
-        linkable.extend(r.fallback.map(|f| Key::Order(f.to_string())));
-    }
-    let nodes: Vec<usize> = linkable.into_iter().map(|k| g.node(k, r.ts, r.source)).collect();
+    keys.into_iter().partition(|k| !shared.contains(k))
+}
+
+/// Adds a record's nodes (linkable ones first, joined; then placeholders, marked shared).
+/// With no linkable key the record stands alone under its own key (`linkable` = its fallback),
+/// never with a placeholder's other users.
+fn add_nodes(g: &mut Graph, linkable: Vec<Key>, placeholders: Vec<Key>, ts: i64, source: &str) -> Vec<usize> {
+    let nodes: Vec<usize> = linkable.into_iter().map(|k| g.node(k, ts, source)).collect();
     for w in nodes.windows(2) {
         g.union(w[0], w[1]);
     }
     let mut all = nodes;
     all.extend(placeholders.into_iter().map(|k| {
-        let n = g.node(k, r.ts, r.source);
+        let n = g.node(k, ts, source);
         g.shared[n] = true;
         n
     }));
@@ -397,14 +423,35 @@ pub fn resolve<S: std::hash::BuildHasher>(
             }))
             .collect();
         let t = std::time::Instant::now();
-        let contacts: Vec<Contacts> = records.iter().map(|r| contact_keys(r, cfg.region())).collect();
-        let mut shared = shared_values(&records, &contacts, cfg.max_keys_per_identifier);
+        let (distinct, of_record) = distinct_identifiers(&records);
+        let contacts: Vec<Contacts> = distinct.iter().map(|r| contact_keys(r, cfg.region())).collect();
+        let mut shared = shared_values(&distinct, &contacts, cfg.max_keys_per_identifier);
         shared.extend(cfg.blocked());
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "shared values");
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), distinct = distinct.len(), "shared values");
         if !shared.is_empty() {
             tracing::info!(values = shared.len(), "shared emails/phones (placeholders) not used for linking");
         }
-        records.iter().zip(&contacts).map(|(r, c)| record_nodes(&mut g, r, &given_ids, c, &shared, cfg)).collect()
+        // Records in order; a linkable set of identifiers adds its nodes and unions once (at its
+        // first record, with its earliest time), so the graph is the one record-by-record gives.
+        let mut linked: Vec<Option<Vec<usize>>> = vec![None; distinct.len()];
+        records
+            .iter()
+            .zip(&of_record)
+            .map(|(r, &i)| {
+                if let Some(nodes) = &linked[i] {
+                    return nodes.clone();
+                }
+                let (linkable, placeholders) = record_keys(&distinct[i], &given_ids, &contacts[i], &shared, cfg);
+                if linkable.is_empty() {
+                    let own: Vec<Key> = r.fallback.map(|f| Key::Order(f.to_string())).into_iter().collect();
+                    return add_nodes(&mut g, own, placeholders, r.ts, r.source);
+                }
+                let d = &distinct[i];
+                let nodes = add_nodes(&mut g, linkable, placeholders, d.ts, d.source);
+                linked[i] = Some(nodes.clone());
+                nodes
+            })
+            .collect()
     };
     let profile_nodes = nodes.split_off(n_orders + n_events + lake.tickets.len());
     let ticket_nodes = nodes.split_off(n_orders + n_events);

@@ -563,7 +563,7 @@ fn pad_mapped_columns(t: &mut read::RawTable, m: &Mapping) {
     let absent: Vec<String> = wanted.filter(|c| t.index(c).is_none()).map(|c| c.trim().to_string()).collect();
     for name in absent {
         t.headers.push(name);
-        t.records.iter_mut().for_each(|r| r.fields.push(String::new()));
+        t.records.iter_mut().for_each(|r| r.fields.push(""));
     }
 }
 

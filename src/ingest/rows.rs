@@ -126,7 +126,7 @@ impl<'a> Cells<'a> {
         }
         for &(i, canon) in &self.mapped {
             let Some(issue) = self.issues.get(&(rec.line, i)) else { continue };
-            let text = rec.fields.get(i).map(String::as_str).unwrap_or("");
+            let text = rec.fields.get(i).unwrap_or("");
             if let Some(reason) = issue.reason(text, ID_COLUMNS.contains(&canon)) {
                 return Err(FieldError { column: self.headers.get(i).cloned(), reason });
             }
