@@ -797,30 +797,29 @@ impl Merger {
             UnitData::Order(mut order, items) => {
                 let stored_items = self.items.get(&order.order_id);
                 let items_same = items.is_empty() || stored_items == Some(&items);
-                let outcome = match self.orders.get(&order.order_id) {
+                let order_id = order.order_id.clone();
+                let outcome = match self.orders.get(&order_id) {
                     None => {
-                        self.orders.insert(order.order_id.clone(), lake.orders.len());
-                        lake.orders.push(order.clone());
+                        self.orders.insert(order_id.clone(), lake.orders.len());
+                        lake.orders.push(order);
                         Outcome::New
                     }
                     Some(&i) => {
                         let stored = &lake.orders[i];
-                        let mut candidate = order.clone();
-                        if candidate.customer_id.is_none() {
-                            candidate.customer_id = stored.customer_id.clone();
+                        if order.customer_id.is_none() {
+                            order.customer_id = stored.customer_id.clone();
                         }
-                        if candidate == *stored && items_same {
+                        if order == *stored && items_same {
                             Outcome::Unchanged
                         } else {
-                            order.customer_id = candidate.customer_id;
-                            lake.orders[i] = order.clone();
+                            lake.orders[i] = order;
                             Outcome::Updated
                         }
                     }
                 };
                 if !items.is_empty() && !items_same {
-                    self.items.insert(order.order_id.clone(), items);
-                    self.items_changed.insert(order.order_id);
+                    self.items.insert(order_id.clone(), items);
+                    self.items_changed.insert(order_id);
                 }
                 outcome
             }
