@@ -5,11 +5,13 @@
 //!    layout of Shopify's orders export) and `rows` Taobao 订单报表 rows in GBK, plus a UTF-8 copy of
 //!    the Taobao file. Orders have 1–4 lines; customers recur (about 8 rows per customer), so
 //!    identity resolution and the phone cache see realistic repetition.
-//! 2. For each format, in the same process: polars reads the UTF-8 file (every column as text,
-//!    no type inference: the cheapest conversion polars offers) and writes zstd Parquet —
-//!    the *bare* baseline; then `custlens ingest` converts the real export (the GBK file for
-//!    Taobao) into a fresh lake with the built-in adapter. Wall seconds, MB/s of the input file,
-//!    rows/s and peak RSS (reset before each step) are reported for both, and their ratio.
+//! 2. For each format, one after the other in the same run: polars reads the UTF-8 file (every
+//!    column as text, no type inference: the cheapest conversion polars offers) and writes zstd
+//!    Parquet — the *bare* baseline; then `custlens ingest` converts the real export (the GBK
+//!    file for Taobao) into a fresh lake with the built-in adapter. Each conversion is a [`Step`]
+//!    the caller measures: `custlens bench` runs each in a fresh process of its own, so the peak
+//!    RSS it reports is that conversion's alone ([`measure`] in-process otherwise). Wall seconds,
+//!    MB/s of the input file, rows/s and peak RSS are reported for both, and their ratio.
 //!
 //! The data writers are hand-written rather than `custlens gen`: the generator simulates
 //! customers' lives (minutes for 10M rows), while this needs 10M rows fast and only the layout.
@@ -19,16 +21,16 @@ use crate::ingest::{self, Format, IngestOptions, InputSpec};
 use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bumped when the written data changes, so cached files are rewritten.
-const DATA_VERSION: &str = "1";
+const DATA_VERSION: &str = "2";
 
 /// One converter's measurements on one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Conversion {
     /// `polars bare` or `custlens ingest`.
     pub tool: String,
@@ -38,6 +40,67 @@ pub struct Conversion {
     /// Input file size / seconds (MB = 2^20 bytes).
     pub mb_per_second: f64,
     pub peak_rss_mb: Option<f64>,
+    /// `custlens ingest`: rows written per lake table.
+    #[serde(default)]
+    pub lake_rows: Vec<(String, usize)>,
+}
+
+/// A converter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    /// polars: CSV (all columns as text) → zstd Parquet.
+    PolarsBare,
+    /// `custlens ingest` with a built-in adapter into a fresh lake.
+    Custlens,
+}
+
+/// One conversion to measure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Step {
+    pub tool: Tool,
+    /// The adapter (`shopify`, `taobao-orders`) for custlens.
+    pub format: String,
+    pub input: PathBuf,
+    /// A folder for the output (Parquet file or lake); removed by the caller.
+    pub out_dir: PathBuf,
+}
+
+/// Runs a step in this process: seconds, rows, and the process's peak RSS since the last reset
+/// (reset first where the OS allows; a fresh process gives the step's own peak either way).
+pub fn measure(step: &Step) -> Result<Conversion, BenchError> {
+    let file_mb = std::fs::metadata(&step.input)
+        .map_err(|source| BenchError::Io { path: step.input.clone(), source })?
+        .len() as f64
+        / 1048576.0;
+    reset_peak_rss();
+    let t = Instant::now();
+    match step.tool {
+        Tool::PolarsBare => {
+            let n = polars_bare(&step.input, &step.out_dir.join("bare.parquet"))
+                .map_err(|e| BenchError::Invalid(format!("polars on {}: {e}", step.input.display())))?;
+            Ok(conversion("polars bare", t.elapsed().as_secs_f64(), n as u64, file_mb))
+        }
+        Tool::Custlens => {
+            let format = crate::ingest::adapters::by_name(&step.format)
+                .ok_or_else(|| BenchError::Invalid(format!("no adapter `{}`", step.format)))?
+                .name;
+            let spec = InputSpec {
+                path: step.input.clone(),
+                format: Format::Adapter(format),
+                timezone: None,
+                phone_region: None,
+                channel: None,
+                store: None,
+                sheet: None,
+            };
+            let report = ingest::ingest(&[spec], &step.out_dir.join("lake"), &IngestOptions::default())?;
+            let read: i64 = report.files.iter().map(|f| f.rows_read).sum();
+            let mut c = conversion("custlens ingest", t.elapsed().as_secs_f64(), read as u64, file_mb);
+            c.lake_rows = report.tables;
+            Ok(c)
+        }
+    }
 }
 
 /// One format's comparison.
@@ -67,8 +130,14 @@ pub struct IngestBenchReport {
     pub formats: Vec<FormatResult>,
 }
 
-/// Runs the ingest benchmark on `rows` rows per format, data cached under `cache`.
-pub fn run(rows: usize, seed: u64, cache: &Path) -> Result<IngestBenchReport, BenchError> {
+/// Runs the ingest benchmark on `rows` rows per format, data cached under `cache`; `measure`
+/// runs each conversion (see [`measure`]).
+pub fn run(
+    rows: usize,
+    seed: u64,
+    cache: &Path,
+    measure: &dyn Fn(&Step) -> Result<Conversion, BenchError>,
+) -> Result<IngestBenchReport, BenchError> {
     if rows == 0 {
         return Err(BenchError::Invalid("--rows must be at least 1".into()));
     }
@@ -84,18 +153,16 @@ pub fn run(rows: usize, seed: u64, cache: &Path) -> Result<IngestBenchReport, Be
     }
     if !taobao.exists() || !taobao_utf8.exists() {
         let t = Instant::now();
-        write_cached(&taobao_utf8, |w| write_taobao(w, rows, seed))?;
-        let text = std::fs::read_to_string(&taobao_utf8)
-            .map_err(|source| BenchError::Io { path: taobao_utf8.clone(), source })?;
-        let (gbk, _, bad) = encoding_rs::GBK.encode(&text);
-        if bad {
-            return Err(BenchError::Invalid("the Taobao bench text has characters GBK cannot hold".into()));
-        }
-        write_cached(&taobao, |w| w.write_all(&gbk))?;
+        write_cached(&taobao, |gbk| {
+            write_cached(&taobao_utf8, |utf8| write_taobao(&mut Tee { utf8, gbk }, rows, seed))
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })?;
         tracing::info!(rows, seconds = t.elapsed().as_secs_f64(), "wrote the Taobao bench files");
     }
-    let formats =
-        vec![compare("shopify", &shopify, &shopify, rows)?, compare("taobao-orders", &taobao, &taobao_utf8, rows)?];
+    let formats = vec![
+        compare("shopify", &shopify, &shopify, rows, measure)?,
+        compare("taobao-orders", &taobao, &taobao_utf8, rows, measure)?,
+    ];
     Ok(IngestBenchReport {
         rows,
         seed,
@@ -113,33 +180,33 @@ fn write_cached(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Resu
     .map_err(|e| BenchError::Invalid(e.to_string()))
 }
 
-fn compare(format: &'static str, file: &Path, utf8: &Path, rows: usize) -> Result<FormatResult, BenchError> {
+fn compare(
+    format: &str,
+    file: &Path,
+    utf8: &Path,
+    rows: usize,
+    measure: &dyn Fn(&Step) -> Result<Conversion, BenchError>,
+) -> Result<FormatResult, BenchError> {
     let io = |path: &Path, source| BenchError::Io { path: path.to_path_buf(), source };
     let file_mb = std::fs::metadata(file).map_err(|e| io(file, e))?.len() as f64 / 1048576.0;
     let work = tempfile::tempdir().map_err(|e| io(Path::new("temporary folder"), e))?;
-
-    reset_peak_rss();
-    let t = Instant::now();
-    let n = polars_bare(utf8, &work.path().join("bare.parquet"))
-        .map_err(|e| BenchError::Invalid(format!("polars on {}: {e}", utf8.display())))?;
-    let polars = conversion("polars bare", t.elapsed().as_secs_f64(), n as u64, file_mb);
-
-    reset_peak_rss();
-    let t = Instant::now();
-    let spec = InputSpec {
-        path: file.to_path_buf(),
-        format: Format::Adapter(format),
-        timezone: None,
-        phone_region: None,
-        channel: None,
-        store: None,
-        sheet: None,
+    let step = |tool, input: &Path, sub: &str| -> Result<Conversion, BenchError> {
+        let out_dir = work.path().join(sub);
+        std::fs::create_dir_all(&out_dir).map_err(|e| io(&out_dir, e))?;
+        let c = measure(&Step { tool, format: format.into(), input: input.to_path_buf(), out_dir: out_dir.clone() })?;
+        // Free the disk before the next step.
+        let _ = std::fs::remove_dir_all(&out_dir);
+        Ok(c)
     };
-    let report = ingest::ingest(&[spec], &work.path().join("lake"), &IngestOptions::default())?;
-    let read: i64 = report.files.iter().map(|f| f.rows_read).sum();
-    let custlens = conversion("custlens ingest", t.elapsed().as_secs_f64(), read as u64, file_mb);
-    if read as usize != rows {
-        return Err(BenchError::Invalid(format!("custlens read {read} rows of {rows} in {}", file.display())));
+    let polars = step(Tool::PolarsBare, utf8, "polars")?;
+    let custlens = step(Tool::Custlens, file, "custlens")?;
+    if custlens.rows as usize != rows || polars.rows as usize != rows {
+        return Err(BenchError::Invalid(format!(
+            "read {} (custlens) and {} (polars) rows of {rows} in {}",
+            custlens.rows,
+            polars.rows,
+            file.display()
+        )));
     }
     Ok(FormatResult {
         format: format.into(),
@@ -147,9 +214,9 @@ fn compare(format: &'static str, file: &Path, utf8: &Path, rows: usize) -> Resul
         utf8_file: utf8.to_path_buf(),
         file_mb,
         throughput_ratio: custlens.rows_per_second / polars.rows_per_second,
+        lake_rows: custlens.lake_rows.clone(),
         polars,
         custlens,
-        lake_rows: report.tables,
     })
 }
 
@@ -162,6 +229,7 @@ fn conversion(tool: &str, seconds: f64, rows: u64, file_mb: f64) -> Conversion {
         rows_per_second: rows as f64 / s,
         mb_per_second: file_mb / s,
         peak_rss_mb: peak_rss_mb(),
+        lake_rows: Vec::new(),
     }
 }
 
@@ -232,8 +300,11 @@ fn write_shopify(w: &mut dyn Write, rows: usize, seed: u64) -> std::io::Result<(
         let created = datetime(rng.gen_range(0..3 * 365 * 86_400));
         let name = format!("{} {}", FIRST[c % 12], LAST[(c / 12) % 10]);
         let email = if c % 3 == 0 { format!("User{c}@Example.com") } else { format!("user{c}@example.com") };
-        let phone =
-            if c % 2 == 0 { format!("'+1 (212) {:03}-{:04}", 200 + c % 700, c % 10_000) } else { String::new() };
+        let phone = if c % 2 == 0 {
+            format!("'+1 (212) {:03}-{:04}", 200 + (c / 10_000) % 800, c % 10_000)
+        } else {
+            String::new()
+        };
         let status = ["paid", "paid", "paid", "refunded", "partially_refunded", "pending"][rng.gen_range(0..6)];
         let fulfilled = if status == "pending" { "unfulfilled" } else { "fulfilled" };
         let mut subtotal = 0.0;
@@ -268,6 +339,30 @@ fn write_shopify(w: &mut dyn Write, rows: usize, seed: u64) -> std::io::Result<(
         written += lines;
     }
     Ok(())
+}
+
+/// Writes UTF-8 text to one writer and its GBK encoding to another.
+struct Tee<'a> {
+    utf8: &'a mut dyn Write,
+    gbk: &'a mut dyn Write,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let (bytes, _, bad) = encoding_rs::GBK.encode(text);
+        if bad {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "text GBK cannot hold"));
+        }
+        self.gbk.write_all(&bytes)?;
+        self.utf8.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.utf8.flush()?;
+        self.gbk.flush()
+    }
 }
 
 const TAOBAO_HEADER: &str = "订单编号,买家会员名,买家支付宝账号,支付单号,买家应付货款,买家应付邮费,买家支付积分,总金额,返点积分,买家实际支付金额,买家实际支付积分,订单状态,买家留言,收货人姓名,收货地址 ,运送方式,联系电话 ,联系手机,订单创建时间,订单付款时间 ,宝贝标题 ,宝贝种类 ,物流单号 ,物流公司,订单备注,宝贝总数量,店铺Id,店铺名称,订单关闭原因,卖家服务费,买家服务费,发票抬头,是否手机订单,退款金额,确认收货时间,发货时间,商家备忘";
@@ -340,13 +435,24 @@ mod tests {
         write_shopify(&mut shopify, 500, 3).unwrap();
         let (r, _d) = ingest_bytes("shopify", "s.csv", &shopify);
         assert_eq!((r.files[0].rows_read, r.files[0].rejected), (500, 0));
-        let mut taobao = Vec::new();
-        write_taobao(&mut taobao, 300, 3).unwrap();
-        let text = String::from_utf8(taobao).unwrap();
-        let (gbk, _, bad) = encoding_rs::GBK.encode(&text);
-        assert!(!bad);
+        let (mut utf8, mut gbk) = (Vec::new(), Vec::new());
+        write_taobao(&mut Tee { utf8: &mut utf8, gbk: &mut gbk }, 300, 3).unwrap();
+        assert_eq!(encoding_rs::GBK.decode(&gbk).0, String::from_utf8(utf8).unwrap());
         let (r, _d) = ingest_bytes("taobao-orders", "t.csv", &gbk);
         assert_eq!((r.files[0].rows_read, r.files[0].rejected, r.files[0].new), (300, 0, 300));
+    }
+
+    #[test]
+    fn the_suite_measures_both_tools_on_both_formats() {
+        let cache = tempfile::tempdir().unwrap();
+        let r = run(400, 2, cache.path(), &measure).unwrap();
+        assert_eq!(r.formats.len(), 2);
+        for f in &r.formats {
+            assert_eq!((f.polars.rows, f.custlens.rows), (400, 400), "{}", f.format);
+            assert!(f.throughput_ratio > 0.0 && f.file_mb > 0.0);
+            assert!(f.lake_rows.iter().any(|(t, n)| t == "orders" && *n > 0));
+        }
+        assert!(render(&r).contains("taobao-orders"));
     }
 
     #[test]

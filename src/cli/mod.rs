@@ -187,6 +187,25 @@ pub struct BenchArgs {
     /// `--suite ingest`: rows per format.
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: usize,
+    /// Internal: run one `--suite ingest` conversion (JSON) and print its measurements.
+    #[arg(long, hide = true)]
+    pub step: Option<String>,
+}
+
+/// Runs an ingest-bench conversion in a fresh process of this binary, so its peak RSS is its own.
+fn measure_in_child(step: &bench::ingest_speed::Step) -> Result<bench::ingest_speed::Conversion, BenchError> {
+    let exe = std::env::current_exe().map_err(|source| BenchError::Io { path: "current executable".into(), source })?;
+    let arg = serde_json::to_string(step).map_err(|e| BenchError::Invalid(e.to_string()))?;
+    let out = std::process::Command::new(&exe)
+        .args(["bench", "--step", &arg])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|source| BenchError::Io { path: exe.clone(), source })?;
+    if !out.status.success() {
+        return Err(BenchError::Invalid(format!("the {:?} step failed ({})", step.tool, out.status)));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| BenchError::Invalid(format!("the {:?} step's report: {e}", step.tool)))
 }
 
 /// A benchmark suite.
@@ -416,8 +435,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 Some(c) => c.clone(),
                 None => bench::default_cache_dir()?,
             };
+            if let Some(step) = &b.step {
+                // A child of `--suite ingest`: one conversion, its measurements as JSON on stdout.
+                let step: bench::ingest_speed::Step = serde_json::from_str(step)
+                    .map_err(|e| BenchError::Invalid(format!("--step is not a step: {e}")))?;
+                let c = bench::ingest_speed::measure(&step)?;
+                println!("{}", serde_json::to_string(&c).unwrap_or_default());
+                return Ok(());
+            }
             if b.suite == Suite::Ingest {
-                let report = bench::ingest_speed::run(b.rows, b.seed, &cache)?;
+                let report = bench::ingest_speed::run(b.rows, b.seed, &cache, &measure_in_child)?;
                 print!("{}", bench::ingest_speed::render(&report));
                 if let Some(path) = &b.json {
                     bench::write_json(path, &report)?;

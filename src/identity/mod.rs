@@ -300,6 +300,9 @@ fn shared_values<'a>(records: &[RecordKeys<'a>], contacts: &[Contacts], max: usi
     shared
 }
 
+/// A record's graph nodes, shared by the records with the same identifiers (a pointer each).
+type Nodes = std::rc::Rc<[usize]>;
+
 /// Identifier tuple of a record: (source, given id, member key, email, phone).
 type Ident<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
@@ -380,7 +383,7 @@ pub fn resolve<S: std::hash::BuildHasher>(
     lake.sort();
     let mut g = Graph::default();
     let (n_orders, n_events) = (lake.orders.len(), lake.events.len());
-    let mut nodes: Vec<Vec<usize>> = {
+    let mut nodes: Vec<Nodes> = {
         let records: Vec<RecordKeys> = lake
             .orders
             .iter()
@@ -433,7 +436,7 @@ pub fn resolve<S: std::hash::BuildHasher>(
         }
         // Records in order; a linkable set of identifiers adds its nodes and unions once (at its
         // first record, with its earliest time), so the graph is the one record-by-record gives.
-        let mut linked: Vec<Option<Vec<usize>>> = vec![None; distinct.len()];
+        let mut linked: Vec<Option<Nodes>> = vec![None; distinct.len()];
         records
             .iter()
             .zip(&of_record)
@@ -444,10 +447,10 @@ pub fn resolve<S: std::hash::BuildHasher>(
                 let (linkable, placeholders) = record_keys(&distinct[i], &given_ids, &contacts[i], &shared, cfg);
                 if linkable.is_empty() {
                     let own: Vec<Key> = r.fallback.map(|f| Key::Order(f.to_string())).into_iter().collect();
-                    return add_nodes(&mut g, own, placeholders, r.ts, r.source);
+                    return add_nodes(&mut g, own, placeholders, r.ts, r.source).into();
                 }
                 let d = &distinct[i];
-                let nodes = add_nodes(&mut g, linkable, placeholders, d.ts, d.source);
+                let nodes: Nodes = add_nodes(&mut g, linkable, placeholders, d.ts, d.source).into();
                 linked[i] = Some(nodes.clone());
                 nodes
             })
@@ -708,7 +711,7 @@ fn contact<'g>(g: &'g Graph, nodes: &[usize]) -> (Option<&'g str>, Option<&'g st
 }
 
 /// One row per customer, accumulated per component root.
-fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Vec<usize>]; 4]) -> Vec<Customer> {
+fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Nodes]; 4]) -> Vec<Customer> {
     let [order_nodes, event_nodes, ticket_nodes, profile_nodes] = nodes;
     let mut acc: HashMap<usize, Acc> = HashMap::default();
     for (o, ns) in lake.orders.iter().zip(order_nodes) {

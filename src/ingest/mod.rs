@@ -245,11 +245,14 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
+    // Only the given ids are needed from here: free the merge indexes before identity and writing.
+    let given = std::mem::take(&mut merger.given);
+    drop(merger);
     let t = std::time::Instant::now();
-    identity::resolve(&mut lake, &merger.given, &opts.identity);
+    identity::resolve(&mut lake, &given, &opts.identity);
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities resolved");
     let t = std::time::Instant::now();
-    let written = lake.write(lake_dir)?;
+    let written = lake.write_releasing(lake_dir)?;
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
@@ -292,6 +295,7 @@ fn ingest_file(
     let shown = spec.path.display().to_string();
     let file_err = |message: String| IngestError::File { path: shown.clone(), message };
     let (mut mapping, body) = open_source(spec, opts)?;
+    merger.begin_file();
     apply_overrides(&mut mapping, spec)?;
     if mapping.region.is_none() {
         mapping.region = opts.identity.region();
@@ -400,7 +404,8 @@ struct FileMerge<'e> {
     phones: rows::PhoneCache,
     /// Units group rows by order id (see [`rows::grouped_by_order`]).
     grouped: bool,
-    /// Order ids this file gave so far (grouped tables only).
+    /// Keys of order lines this file gave so far (grouped `order_items` files; orders are tracked
+    /// by the merger).
     file_keys: HashSet<String>,
     strict: bool,
     erased: &'e HashSet<(String, String)>,
@@ -461,7 +466,7 @@ impl FileMerge<'_> {
                     }));
                     continue;
                 }
-                if self.grouped && !self.file_keys.insert(unit.key.clone()) {
+                if self.grouped && merger.repeated_in_file(&unit, &mut self.file_keys) {
                     // Rows of an order seen in an earlier part, with other orders between: an
                     // order's lines are read together only when they are (nearly) contiguous.
                     rejects.extend(unit.lines.iter().map(|&line| Reject {
@@ -741,6 +746,12 @@ fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError>
 struct Merger {
     seen: rustc_hash::FxHashSet<(Table, String)>,
     orders: rustc_hash::FxHashMap<String, usize>,
+    /// Per stored order (by index): given by an input of this ingest already.
+    orders_given: Vec<bool>,
+    /// Per stored order (by index): the number of the last file that gave it (0: none).
+    orders_file: Vec<u32>,
+    /// The number of the file being merged (from 1).
+    file_no: u32,
     products: rustc_hash::FxHashMap<String, usize>,
     profiles: rustc_hash::FxHashMap<String, usize>,
     events: rustc_hash::FxHashSet<String>,
@@ -762,6 +773,9 @@ impl Merger {
         Merger {
             seen: Default::default(),
             orders: index(lake.orders.iter().map(|o| &o.order_id).collect()),
+            orders_given: vec![false; lake.orders.len()],
+            orders_file: vec![0; lake.orders.len()],
+            file_no: 0,
             products: index(lake.products.iter().map(|p| &p.sku).collect()),
             profiles: index(lake.profiles.iter().map(|p| &p.profile_id).collect()),
             events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
@@ -784,7 +798,17 @@ impl Merger {
         };
         // Seen earlier in this ingest: identical content is a duplicate; a different version (a
         // later export with a newer status or refund) replaces it and counts as updated.
-        let again = !self.seen.insert((table, unit.key.clone()));
+        let again = match &unit.data {
+            // Orders, the big table, keep the flag beside their index instead of a second key set.
+            UnitData::Order(o, _) => match self.orders.get(&o.order_id) {
+                Some(&i) => {
+                    self.orders_file[i] = self.file_no;
+                    std::mem::replace(&mut self.orders_given[i], true)
+                }
+                None => false,
+            },
+            _ => !self.seen.insert((table, unit.key.clone())),
+        };
         let given = match &unit.data {
             UnitData::Order(o, _) => o.customer_id.clone(),
             UnitData::Event(e) => e.customer_id.clone(),
@@ -801,6 +825,8 @@ impl Merger {
                 let outcome = match self.orders.get(&order_id) {
                     None => {
                         self.orders.insert(order_id.clone(), lake.orders.len());
+                        self.orders_given.push(true);
+                        self.orders_file.push(self.file_no);
                         lake.orders.push(order);
                         Outcome::New
                     }
@@ -869,6 +895,20 @@ impl Merger {
         }
     }
 
+    /// Starts merging the next file.
+    fn begin_file(&mut self) {
+        self.file_no += 1;
+    }
+
+    /// Whether the current file gave this unit's key before (orders by their stored index, other
+    /// grouped units through `file_keys`, the file's own set).
+    fn repeated_in_file(&self, unit: &Unit, file_keys: &mut HashSet<String>) -> bool {
+        match &unit.data {
+            UnitData::Order(o, _) => self.orders.get(&o.order_id).is_some_and(|&i| self.orders_file[i] == self.file_no),
+            _ => !file_keys.insert(unit.key.clone()),
+        }
+    }
+
     /// Writes the item groups replaced in this ingest back into the lake's lines.
     fn apply_items(&mut self, lake: &mut Lake) {
         if self.items_changed.is_empty() {
@@ -877,8 +917,10 @@ impl Merger {
         lake.items.retain(|i| !self.items_changed.contains(&i.order_id));
         let mut ids: Vec<&String> = self.items_changed.iter().collect();
         ids.sort();
+        // Moved, not cloned: at 10M lines a copy is gigabytes.
+        let mut items = std::mem::take(&mut self.items);
         for id in ids {
-            lake.items.extend(self.items[id].iter().cloned());
+            lake.items.extend(items.remove(id).unwrap_or_default());
         }
     }
 }

@@ -187,20 +187,41 @@ impl Lake {
     /// Every frame is built and validated before the first file is replaced, so a table that
     /// would not validate leaves the whole lake as it was.
     pub fn write(&mut self, dir: &Path) -> Result<Vec<(Table, usize)>, LakeError> {
+        self.write_frames(dir, false)
+    }
+
+    /// [`Lake::write`] that empties each table once its frame is built, so typed rows and Arrow
+    /// columns of the big tables are not all in memory at once. The lake is empty afterwards.
+    pub fn write_releasing(&mut self, dir: &Path) -> Result<Vec<(Table, usize)>, LakeError> {
+        self.write_frames(dir, true)
+    }
+
+    fn write_frames(&mut self, dir: &Path, release: bool) -> Result<Vec<(Table, usize)>, LakeError> {
         self.sort();
+        fn frame<R: Row>(
+            dir: &Path,
+            rows: &mut Vec<R>,
+            release: bool,
+        ) -> Result<(Table, PathBuf, DataFrame), LakeError> {
+            let f = table_frame(dir, rows)?;
+            if release {
+                *rows = Vec::new();
+            }
+            Ok(f)
+        }
         let frames = vec![
-            table_frame(dir, &self.orders)?,
-            table_frame(dir, &self.items)?,
-            table_frame(dir, &self.products)?,
-            table_frame(dir, &self.profiles)?,
-            table_frame(dir, &self.customers)?,
-            table_frame(dir, &self.identities)?,
-            table_frame(dir, &self.merges)?,
-            table_frame(dir, &self.tombstones)?,
-            table_frame(dir, &self.events)?,
-            table_frame(dir, &self.tickets)?,
-            table_frame(dir, &self.rejects)?,
-            table_frame(dir, &self.files)?,
+            frame(dir, &mut self.orders, release)?,
+            frame(dir, &mut self.items, release)?,
+            frame(dir, &mut self.products, release)?,
+            frame(dir, &mut self.profiles, release)?,
+            frame(dir, &mut self.customers, release)?,
+            frame(dir, &mut self.identities, release)?,
+            frame(dir, &mut self.merges, release)?,
+            frame(dir, &mut self.tombstones, release)?,
+            frame(dir, &mut self.events, release)?,
+            frame(dir, &mut self.tickets, release)?,
+            frame(dir, &mut self.rejects, release)?,
+            frame(dir, &mut self.files, release)?,
         ];
         let mut written = Vec::with_capacity(frames.len());
         for (table, path, mut df) in frames {
