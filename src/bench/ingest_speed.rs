@@ -85,15 +85,7 @@ pub fn measure(step: &Step) -> Result<Conversion, BenchError> {
             let format = crate::ingest::adapters::by_name(&step.format)
                 .ok_or_else(|| BenchError::Invalid(format!("no adapter `{}`", step.format)))?
                 .name;
-            let spec = InputSpec {
-                path: step.input.clone(),
-                format: Format::Adapter(format),
-                timezone: None,
-                phone_region: None,
-                channel: None,
-                store: None,
-                sheet: None,
-            };
+            let spec = InputSpec::new(step.input.clone(), Format::Adapter(format));
             let report = ingest::ingest(&[spec], &step.out_dir.join("lake"), &IngestOptions::default())?;
             let read: i64 = report.files.iter().map(|f| f.rows_read).sum();
             let mut c = conversion("custlens ingest", t.elapsed().as_secs_f64(), read as u64, file_mb);
@@ -416,15 +408,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        let spec = InputSpec {
-            path,
-            format: Format::Adapter(format),
-            timezone: None,
-            phone_region: None,
-            channel: None,
-            store: None,
-            sheet: None,
-        };
+        let spec = InputSpec::new(path, Format::Adapter(format));
         let r = ingest::ingest(&[spec], &dir.path().join("lake"), &IngestOptions::default()).unwrap();
         (r, dir)
     }

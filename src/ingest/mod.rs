@@ -1,9 +1,11 @@
 //! Ingest: source exports → canonical rows → the lake, with row accounting and rejects.
 //!
 //! ## Method
-//! For each input file, in the order given: hash it (SHA-256), decode it to UTF-8, read records
+//! For each input file, in the order given: read it in parts of ~8 MB cut at record boundaries
+//! ([`stream`]; hashing it with SHA-256 on the way), decode each part to UTF-8 and read its records
 //! with their physical line numbers, convert them through the file's mapping into units
-//! (orders with lines, item groups, products, events, tickets), and merge the units into the lake:
+//! (orders with lines, item groups, products, events, tickets) — a window of parts in parallel —
+//! and merge the units into the lake in file order:
 //! a unit identical to one given earlier in this ingest is a *duplicate*; one that is not in the
 //! lake is *new*; one equal to the stored version is *unchanged*; one that differs *updated*
 //! (replaces it — also when the earlier version came from an earlier file of the same ingest, so
@@ -99,6 +101,13 @@ pub struct InputSpec {
     pub store: Option<String>,
     /// Worksheet of an Excel workbook (else the mapping's `sheet`, else the first).
     pub sheet: Option<String>,
+}
+
+impl InputSpec {
+    /// A file read in `format`, with no per-source overrides.
+    pub fn new(path: PathBuf, format: Format) -> InputSpec {
+        InputSpec { path, format, timezone: None, phone_region: None, channel: None, store: None, sheet: None }
+    }
 }
 
 /// Ingest settings.
@@ -300,6 +309,7 @@ fn ingest_file(
     if mapping.region.is_none() {
         mapping.region = opts.identity.region();
     }
+    let phones = rows::PhoneCache::default();
     let mut merge = FileMerge {
         entry: FileEntry {
             path: shown.clone(),
@@ -308,7 +318,6 @@ fn ingest_file(
             ..Default::default()
         },
         rejects: Vec::new(),
-        phones: rows::PhoneCache::default(),
         grouped: rows::grouped_by_order(&mapping),
         file_keys: HashSet::new(),
         strict: opts.strict,
@@ -317,46 +326,24 @@ fn ingest_file(
     match body {
         Body::Whole { table, sha256 } => {
             merge.entry.sha256 = sha256;
-            merge.parts(&mapping, vec![table], true, lake, merger)?;
+            let window = convert_window(&mapping, vec![table], &shown, &phones, true);
+            merge.merge_window(&mapping, window, lake, merger)?;
         }
-        Body::Text { mut reader, first } => {
-            let window = 2 * rayon::current_num_threads().max(1);
-            let mut pending = vec![first];
-            let mut carry: Vec<read::RawRecord> = Vec::new();
-            let mut first_window = true;
-            loop {
-                let mut parts = Vec::new();
-                let mut done = false;
-                while pending.len() + parts.len() < window {
-                    match reader
-                        .parts
-                        .next_part()
-                        .map_err(|e| IngestError::Io { path: shown.clone(), message: e.to_string() })?
-                    {
-                        Some(p) => parts.push(p),
-                        None => {
-                            done = true;
-                            break;
-                        }
-                    }
+        Body::Text { reader, first } => {
+            // Reading, decoding and converting run a window ahead of merging, which stays in
+            // file order on this thread (the lake is not shared).
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
+            let sha256 = std::thread::scope(|scope| -> Result<String, IngestError> {
+                let producer = scope.spawn(|| produce_windows(reader, first, &mapping, &phones, &shown, tx));
+                for window in rx {
+                    merge.merge_window(&mapping, window?, lake, merger)?;
                 }
-                pending.extend(reader.parse(parts, &mapping).map_err(file_err)?);
-                if pending.is_empty() && !carry.is_empty() {
-                    pending.push(read::RawTable { headers: reader.headers.clone(), ..Default::default() });
-                }
-                if merge.grouped && reader.kind != FileKind::Jsonl {
-                    hand_on_trailing_orders(&mapping, &mut pending, &mut carry, done).map_err(file_err)?;
-                }
-                merge.parts(&mapping, std::mem::take(&mut pending), first_window, lake, merger)?;
-                first_window = false;
-                if done {
-                    break;
-                }
-            }
-            merge.entry.sha256 = reader.parts.sha256();
+                producer.join().unwrap_or_else(|_| Err(file_err("reading the file failed".into())))
+            })?;
+            merge.entry.sha256 = sha256;
         }
     }
-    rows::warn_phones_without_region(&mapping, &shown, merge.phones.without_region());
+    rows::warn_phones_without_region(&mapping, &shown, phones.without_region());
     let FileMerge { mut entry, mut rejects, .. } = merge;
     rejects.sort_by_key(|r| r.line);
     entry.rejected = rejects.len() as i64;
@@ -401,7 +388,6 @@ fn hand_on_trailing_orders(
 struct FileMerge<'e> {
     entry: FileEntry,
     rejects: Vec<Reject>,
-    phones: rows::PhoneCache,
     /// Units group rows by order id (see [`rows::grouped_by_order`]).
     grouped: bool,
     /// Keys of order lines this file gave so far (grouped `order_items` files; orders are tracked
@@ -411,25 +397,90 @@ struct FileMerge<'e> {
     erased: &'e HashSet<(String, String)>,
 }
 
+/// Parts read and converted, in file order.
+type Window = Vec<(read::RawTable, Result<rows::Converted, String>)>;
+
+/// Converts a window of parts in parallel (`first_window`: it holds the file's first part).
+fn convert_window(
+    m: &Mapping,
+    tables: Vec<read::RawTable>,
+    path: &str,
+    phones: &rows::PhoneCache,
+    first_window: bool,
+) -> Window {
+    use rayon::prelude::*;
+    let converted: Vec<Result<rows::Converted, String>> = tables
+        .par_iter()
+        .enumerate()
+        .map(|(i, t)| rows::convert_part(m, t, path, phones, first_window && i == 0))
+        .collect();
+    tables.into_iter().zip(converted).collect()
+}
+
+/// Reads a text file's parts in windows (two per thread), decodes and reads them in parallel,
+/// hands trailing orders on, converts them, and sends each window to the merging thread;
+/// returns the file's SHA-256. Stops early when the receiver is gone (the merge failed).
+fn produce_windows(
+    mut reader: TextReader,
+    first: read::RawTable,
+    m: &Mapping,
+    phones: &rows::PhoneCache,
+    shown: &str,
+    tx: std::sync::mpsc::SyncSender<Result<Window, IngestError>>,
+) -> Result<String, IngestError> {
+    let file_err = |message: String| IngestError::File { path: shown.to_string(), message };
+    let size = 2 * rayon::current_num_threads().max(1);
+    let grouped = rows::grouped_by_order(m) && reader.kind != FileKind::Jsonl;
+    let mut pending = vec![first];
+    let mut carry: Vec<read::RawRecord> = Vec::new();
+    let mut first_window = true;
+    loop {
+        let mut parts = Vec::new();
+        let mut done = false;
+        while pending.len() + parts.len() < size {
+            let next = reader.parts.next_part();
+            match next.map_err(|e| IngestError::Io { path: shown.to_string(), message: e.to_string() }) {
+                Ok(Some(p)) => parts.push(p),
+                Ok(None) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return Ok(String::new());
+                }
+            }
+        }
+        let window = reader.parse(parts, m).map_err(file_err).and_then(|tables| {
+            pending.extend(tables);
+            if pending.is_empty() && !carry.is_empty() {
+                pending.push(read::RawTable { headers: reader.headers.clone(), ..Default::default() });
+            }
+            if grouped {
+                hand_on_trailing_orders(m, &mut pending, &mut carry, done).map_err(file_err)?;
+            }
+            Ok(convert_window(m, std::mem::take(&mut pending), shown, phones, first_window))
+        });
+        first_window = false;
+        let failed = window.is_err();
+        if tx.send(window).is_err() || failed || done {
+            break;
+        }
+    }
+    Ok(reader.parts.sha256())
+}
+
 impl FileMerge<'_> {
-    /// Converts parts in parallel, then merges them in order.
-    fn parts(
+    /// Merges a converted window's units into the lake, in order, with row accounting.
+    fn merge_window(
         &mut self,
         m: &Mapping,
-        tables: Vec<read::RawTable>,
-        first_window: bool,
+        window: Window,
         lake: &mut Lake,
         merger: &mut Merger,
     ) -> Result<(), IngestError> {
-        use rayon::prelude::*;
         let path = self.entry.path.clone();
-        let phones = &self.phones;
-        let converted: Vec<Result<rows::Converted, String>> = tables
-            .par_iter()
-            .enumerate()
-            .map(|(i, t)| rows::convert_part(m, t, &path, phones, first_window && i == 0))
-            .collect();
-        for (table, c) in tables.iter().zip(converted) {
+        for (table, c) in window {
             let c = c.map_err(|message| IngestError::File { path: path.clone(), message })?;
             self.entry.rows_read += (table.records.len() + table.rejects.len()) as i64;
             let mut rejects: Vec<Reject> = table
@@ -473,7 +524,7 @@ impl FileMerge<'_> {
                         source_file: path.clone(),
                         line: line as i64,
                         column: m.source_column("order_id").map(|c| c.trim().to_string()),
-                        raw: raw_text(table, line),
+                        raw: raw_text(&table, line),
                         reason: format!(
                             "more rows of order {} after other orders' rows; list each order's rows together (sort the export by order) and ingest it again",
                             unit.key
@@ -1017,15 +1068,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("orders.csv");
         std::fs::write(&path, &text).unwrap();
-        let specs = [InputSpec {
-            path,
-            format: Format::Adapter("shopify"),
-            timezone: None,
-            phone_region: None,
-            channel: None,
-            store: None,
-            sheet: None,
-        }];
+        let specs = [InputSpec::new(path, Format::Adapter("shopify"))];
         // Whole: #1 has two lines.
         let lake = dir.path().join("whole");
         let r = ingest(&specs, &lake, &IngestOptions::default()).unwrap();
