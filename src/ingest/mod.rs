@@ -369,17 +369,17 @@ fn hand_on_trailing_orders(
     done: bool,
 ) -> Result<(), String> {
     let n = tables.len();
-    for i in 0..n {
+    for (i, table) in tables.iter_mut().enumerate() {
         if !carry.is_empty() {
-            let rest = std::mem::take(&mut tables[i].records);
-            tables[i].records = std::mem::take(carry);
-            tables[i].records.extend(rest);
+            let rest = std::mem::take(&mut table.records);
+            table.records = std::mem::take(carry);
+            table.records.extend(rest);
         }
         if done && i + 1 == n {
             break;
         }
-        let start = rows::trailing_group(m, &tables[i])?;
-        *carry = tables[i].records.split_off(start);
+        let start = rows::trailing_group(m, table)?;
+        *carry = table.records.split_off(start);
     }
     Ok(())
 }
