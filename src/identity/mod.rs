@@ -309,17 +309,17 @@ type Ident<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Op
 /// The distinct identifier tuples of the records (each at its first record, with the earliest
 /// time of all its records), and each record's tuple. A million orders of 100k customers carry
 /// ~100k tuples: normalizing, counting and linking them once is what makes resolution fast.
-fn distinct_identifiers<'a>(records: &[RecordKeys<'a>]) -> (Vec<RecordKeys<'a>>, Vec<usize>) {
-    let mut index: HashMap<Ident<'a>, usize> = HashMap::default();
+fn distinct_identifiers<'a>(records: impl Iterator<Item = RecordKeys<'a>>) -> (Vec<RecordKeys<'a>>, Vec<u32>) {
+    let mut index: HashMap<Ident<'a>, u32> = HashMap::default();
     let mut distinct: Vec<RecordKeys<'a>> = Vec::new();
     let of_record = records
-        .iter()
         .map(|r| {
             let i = *index.entry((r.source, r.given, r.customer_key, r.email, r.phone)).or_insert_with(|| {
-                distinct.push(*r);
-                distinct.len() - 1
+                distinct.push(r);
+                (distinct.len() - 1) as u32
             });
-            distinct[i].ts = distinct[i].ts.min(r.ts);
+            let d = &mut distinct[i as usize];
+            d.ts = d.ts.min(r.ts);
             i
         })
         .collect();
@@ -384,49 +384,50 @@ pub fn resolve<S: std::hash::BuildHasher>(
     let mut g = Graph::default();
     let (n_orders, n_events) = (lake.orders.len(), lake.events.len());
     let mut nodes: Vec<Nodes> = {
-        let records: Vec<RecordKeys> = lake
-            .orders
-            .iter()
-            .map(|o| RecordKeys {
-                source: &o.source,
-                ts: o.created_at,
-                given: o.customer_id.as_deref(),
-                customer_key: o.customer_key.as_deref(),
-                email: o.email.as_deref(),
-                phone: o.phone.as_deref(),
-                fallback: Some(o.order_id.as_str()),
-            })
-            .chain(lake.events.iter().map(|e| RecordKeys {
-                source: &e.source,
-                ts: e.ts,
-                given: e.customer_id.as_deref(),
-                customer_key: e.customer_key.as_deref(),
-                email: e.email.as_deref(),
-                phone: e.phone.as_deref(),
-                fallback: Some(e.event_id.as_str()),
-            }))
-            .chain(lake.tickets.iter().map(|t| RecordKeys {
-                source: &t.source,
-                ts: t.opened_at,
-                given: t.customer_id.as_deref(),
-                customer_key: t.customer_key.as_deref(),
-                email: t.email.as_deref(),
-                phone: t.phone.as_deref(),
-                fallback: t.order_id.as_deref(),
-            }))
-            .chain(lake.profiles.iter().map(|p| RecordKeys {
-                source: &p.source,
-                // An undated profile counts as seen after every dated record.
-                ts: p.updated_at.unwrap_or(i64::MAX),
-                given: p.customer_id.as_deref(),
-                customer_key: p.customer_key.as_deref(),
-                email: p.email.as_deref(),
-                phone: p.phone.as_deref(),
-                fallback: Some(p.profile_id.as_str()),
-            }))
-            .collect();
+        // Built twice rather than stored: at 10M orders a stored list is a gigabyte.
+        let records = || {
+            lake.orders
+                .iter()
+                .map(|o| RecordKeys {
+                    source: &o.source,
+                    ts: o.created_at,
+                    given: o.customer_id.as_deref(),
+                    customer_key: o.customer_key.as_deref(),
+                    email: o.email.as_deref(),
+                    phone: o.phone.as_deref(),
+                    fallback: Some(o.order_id.as_str()),
+                })
+                .chain(lake.events.iter().map(|e| RecordKeys {
+                    source: &e.source,
+                    ts: e.ts,
+                    given: e.customer_id.as_deref(),
+                    customer_key: e.customer_key.as_deref(),
+                    email: e.email.as_deref(),
+                    phone: e.phone.as_deref(),
+                    fallback: Some(e.event_id.as_str()),
+                }))
+                .chain(lake.tickets.iter().map(|t| RecordKeys {
+                    source: &t.source,
+                    ts: t.opened_at,
+                    given: t.customer_id.as_deref(),
+                    customer_key: t.customer_key.as_deref(),
+                    email: t.email.as_deref(),
+                    phone: t.phone.as_deref(),
+                    fallback: t.order_id.as_deref(),
+                }))
+                .chain(lake.profiles.iter().map(|p| RecordKeys {
+                    source: &p.source,
+                    // An undated profile counts as seen after every dated record.
+                    ts: p.updated_at.unwrap_or(i64::MAX),
+                    given: p.customer_id.as_deref(),
+                    customer_key: p.customer_key.as_deref(),
+                    email: p.email.as_deref(),
+                    phone: p.phone.as_deref(),
+                    fallback: Some(p.profile_id.as_str()),
+                }))
+        };
         let t = std::time::Instant::now();
-        let (distinct, of_record) = distinct_identifiers(&records);
+        let (distinct, of_record) = distinct_identifiers(records());
         let contacts: Vec<Contacts> = distinct.iter().map(|r| contact_keys(r, cfg.region())).collect();
         let mut shared = shared_values(&distinct, &contacts, cfg.max_keys_per_identifier);
         shared.extend(cfg.blocked());
@@ -437,10 +438,10 @@ pub fn resolve<S: std::hash::BuildHasher>(
         // Records in order; a linkable set of identifiers adds its nodes and unions once (at its
         // first record, with its earliest time), so the graph is the one record-by-record gives.
         let mut linked: Vec<Option<Nodes>> = vec![None; distinct.len()];
-        records
-            .iter()
+        records()
             .zip(&of_record)
             .map(|(r, &i)| {
+                let i = i as usize;
                 if let Some(nodes) = &linked[i] {
                     return nodes.clone();
                 }

@@ -330,6 +330,7 @@ fn ingest_file(
             merge.merge_window(&mapping, window, lake, merger)?;
         }
         Body::Text { reader, first } => {
+            merger.reserve(lake, mapping.table, estimated_records(&spec.path, &first));
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
@@ -357,6 +358,19 @@ fn ingest_file(
     lake.files.retain(|f| f.path != entry.path);
     lake.files.push(entry.clone());
     Ok(entry)
+}
+
+/// Records a text file probably holds, from its size and its first part's records (generously:
+/// reserved capacity that is never used costs address space, not memory).
+fn estimated_records(path: &Path, first: &read::RawTable) -> usize {
+    let size = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(0);
+    let n = first.records.len();
+    let bytes: usize = first.records.iter().map(|r| r.raw.len() + 1).sum();
+    if n == 0 || bytes == 0 {
+        return 0;
+    }
+    // Decoded text (UTF-8) is longer than GBK or Shift-JIS bytes: lean high.
+    (size / (bytes / n).max(1)).saturating_mul(3) / 2
 }
 
 /// Moves each table's trailing order (the rows sharing its last order id) to the front of the next
@@ -943,6 +957,20 @@ impl Merger {
             Outcome::New => entry.new += n,
             Outcome::Updated => entry.updated += n,
             Outcome::Unchanged => entry.unchanged += n,
+        }
+    }
+
+    /// Makes room for about `n` more records of `table` at once: growing a multi-gigabyte vector
+    /// or map by doubling copies it, and the copy is what sets the peak memory.
+    fn reserve(&mut self, lake: &mut Lake, table: Table, n: usize) {
+        if table == Table::Orders {
+            lake.orders.reserve(n);
+            self.orders.reserve(n);
+            self.orders_given.reserve(n);
+            self.orders_file.reserve(n);
+        } else if table == Table::Events {
+            lake.events.reserve(n);
+            self.events.reserve(n);
         }
     }
 
