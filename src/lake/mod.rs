@@ -205,11 +205,14 @@ impl Lake {
             rows: &mut Vec<R>,
             release: bool,
         ) -> Result<(Table, PathBuf, DataFrame), LakeError> {
-            let f = table_frame(dir, rows)?;
-            if release {
-                *rows = Vec::new();
+            if !release {
+                return table_frame(dir, rows);
             }
-            Ok(f)
+            let path = table_path(dir, R::TABLE);
+            let df = R::into_frame(std::mem::take(rows))
+                .map_err(|e| LakeError::Write { path: path.clone(), message: e.to_string() })?;
+            schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
+            Ok((R::TABLE, path, df))
         }
         let frames = vec![
             frame(dir, &mut self.orders, release)?,

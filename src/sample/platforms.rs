@@ -16,6 +16,7 @@ use super::formats::{
     BAD_DATE_CN,
 };
 use super::model::{Channel, Fate, SimOrder, SimPerson};
+use super::Layout;
 use chrono::{DateTime, Duration, Utc};
 use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
@@ -533,18 +534,11 @@ pub(super) fn zendesk(
     };
     let (subject, tags) = topics[rng.gen_range(0..topics.len())];
     let ty = types[rng.gen_range(0..types.len())];
-    let opened = lay.at(opened_day);
-    let open = opened_day + 3.0 > lay.days && rng.gen_bool(0.7);
-    let solved_at = opened + Duration::minutes(rng.gen_range(30..4320));
+    let (opened, open, solved_at) = ticket_times(lay, opened_day, rng);
     let (status, solved, minutes, sat) = if open {
         ("open", String::new(), String::new(), "Unoffered")
     } else {
-        let sat = match (rng.gen::<f64>(), kind) {
-            (r, _) if r < 0.35 => "Offered",
-            (r, TicketKind::Complaint) if r < 0.8 => "Bad",
-            (r, _) if r < 0.9 => "Good",
-            _ => "Bad",
-        };
+        let sat = satisfaction(rng, kind, [0.35, 0.8, 0.9], ["Offered", "Bad", "Good", "Bad"]);
         let mins = (solved_at - opened).num_minutes().to_string();
         (["solved", "solved", "closed"][rng.gen_range(0..3)], utc(solved_at), mins, sat)
     };
@@ -616,18 +610,11 @@ pub(super) fn freshdesk(
         ),
         TicketKind::Question => (format!("Question about order {order}"), "Question"),
     };
-    let opened = lay.at(opened_day);
-    let open = opened_day + 3.0 > lay.days && rng.gen_bool(0.7);
-    let resolved_at = opened + Duration::minutes(rng.gen_range(30..4320));
+    let (opened, open, resolved_at) = ticket_times(lay, opened_day, rng);
     let (status, resolved, hours, survey) = if open {
         ("Open", String::new(), String::new(), "")
     } else {
-        let survey = match (rng.gen::<f64>(), kind) {
-            (r, _) if r < 0.4 => "",
-            (r, TicketKind::Complaint) if r < 0.8 => "Unhappy",
-            (r, _) if r < 0.85 => "Happy",
-            _ => "Neutral",
-        };
+        let survey = satisfaction(rng, kind, [0.4, 0.8, 0.85], ["", "Unhappy", "Happy", "Neutral"]);
         let h = format!("{:.1}", (resolved_at - opened).num_minutes() as f64 / 60.0);
         (["Resolved", "Closed"][rng.gen_range(0..2)], utc(resolved_at), h, survey)
     };
@@ -671,6 +658,26 @@ pub(super) fn freshdesk(
     out.buf(FileId::Freshdesk).extend_from_slice(line.as_bytes());
     out.count(FileId::Freshdesk).rows += 1;
     out.stats.tickets += 1;
+}
+
+/// When a ticket opened, whether it is still open (recent tickets often are), and when it was
+/// (or would be) solved: 30 minutes to 3 days later.
+fn ticket_times(lay: &Layout, opened_day: f64, rng: &mut ChaCha8Rng) -> (DateTime<Utc>, bool, DateTime<Utc>) {
+    let opened = lay.at(opened_day);
+    let open = opened_day + 3.0 > lay.days && rng.gen_bool(0.7);
+    let solved_at = opened + Duration::minutes(rng.gen_range(30..4320));
+    (opened, open, solved_at)
+}
+
+/// A satisfaction answer: below `cut[0]` none given (`labels[0]`); complaints below `cut[1]`
+/// unhappy (`labels[1]`); below `cut[2]` happy (`labels[2]`); else `labels[3]`.
+fn satisfaction(rng: &mut ChaCha8Rng, kind: TicketKind, cut: [f64; 3], labels: [&'static str; 4]) -> &'static str {
+    match (rng.gen::<f64>(), kind) {
+        (r, _) if r < cut[0] => labels[0],
+        (r, TicketKind::Complaint) if r < cut[1] => labels[1],
+        (r, _) if r < cut[2] => labels[2],
+        _ => labels[3],
+    }
 }
 
 #[cfg(test)]
