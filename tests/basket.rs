@@ -2,10 +2,10 @@
 //! on generated data, and equality with pyFIM and mlxtend on committed fixtures.
 
 mod common;
-use common::{custlens, ok, read, repo};
+use common::{copy_dir, custlens, ok, read, repo};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn lists(df: &DataFrame, c: &str) -> Vec<Vec<String>> {
     df.column(c)
@@ -27,19 +27,6 @@ fn ints(df: &DataFrame, c: &str) -> Vec<i64> {
 
 fn strs(df: &DataFrame, c: &str) -> Vec<Option<String>> {
     df.column(c).unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Integration tests through the `custlens` binary.
 
 mod common;
-use common::{custlens, ok, read, repo, truth};
+use common::{copy_dir, custlens, ok, read, repo, truth};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -255,19 +255,6 @@ fn segment_summary_snapshot() {
         text.push_str(&format!("{}\n", row.0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ")));
     }
     insta::assert_snapshot!(text);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -4,22 +4,9 @@
 mod common;
 
 use chrono::Datelike;
-use common::{custlens, ok, read, repo};
+use common::{copy_dir, custlens, ok, read, repo};
 use polars::prelude::*;
 use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
 
 /// Checks the three CLV outputs under `out` (BG/NBD) and returns the model document.
 fn check_outputs(out: &Path, time_unit: &str) -> serde_json::Value {

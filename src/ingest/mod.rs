@@ -610,17 +610,16 @@ impl TextReader {
     }
 
     /// Reads the first part, whose first line is the header (an empty file gives the header error).
-    fn first(&mut self) -> Result<read::RawTable, IngestError> {
-        let io = |e: std::io::Error| IngestError::Io { path: String::new(), message: e.to_string() };
+    fn first(&mut self, path: &str) -> Result<read::RawTable, IngestError> {
+        let io = |e: std::io::Error| IngestError::Io { path: path.to_string(), message: e.to_string() };
+        let file_err = |message: String| IngestError::File { path: path.to_string(), message };
         let p = self.parts.next_part().map_err(io)?.unwrap_or(stream::Part { bytes: Vec::new(), first_line: 1 });
         if self.settled.is_none() {
             self.settled = read::settle_encoding(self.encoding, &p.bytes);
         }
         let enc = self.settled.unwrap_or(Encoding::Utf8);
-        let text =
-            read::decode_at(&p.bytes, enc, 1).map_err(|message| IngestError::File { path: String::new(), message })?;
-        let t = read::read_part(&text, self.kind, self.delimiter, None, 1)
-            .map_err(|message| IngestError::File { path: String::new(), message })?;
+        let text = read::decode_at(&p.bytes, enc, 1).map_err(file_err)?;
+        let t = read::read_part(&text, self.kind, self.delimiter, None, 1).map_err(file_err)?;
         self.headers = t.headers.clone();
         Ok(t)
     }
@@ -691,11 +690,7 @@ fn open_source(spec: &InputSpec, opts: &IngestOptions) -> Result<(Mapping, Body)
         settled: None,
         headers: Vec::new(),
     };
-    let first = reader.first().map_err(|e| match e {
-        IngestError::File { message, .. } => file_err(message),
-        IngestError::Io { message, .. } => IngestError::Io { path: shown.clone(), message },
-        other => other,
-    })?;
+    let first = reader.first(&shown)?;
     let mapping = settle_mapping(mapping, spec, &first.headers, opts)?;
     Ok((mapping, Body::Text { reader, first }))
 }

@@ -506,20 +506,9 @@ fn date_text(d: &calamine::ExcelDateTime) -> SheetCell {
     (t, None)
 }
 
+/// A cell streamed from an `.xlsx` sheet, read as [`data_cell`] reads it.
 fn sheet_cell(v: &calamine::DataRef<'_>) -> Option<SheetCell> {
-    use calamine::DataRef as D;
-    let cell = match v {
-        D::Empty => return None,
-        D::String(s) => (s.clone(), None),
-        D::SharedString(s) => (s.to_string(), None),
-        D::Int(i) => int_text(*i),
-        D::Float(f) => number_text(*f),
-        D::Bool(b) => (b.to_string(), None),
-        D::DateTime(d) => date_text(d),
-        D::DateTimeIso(s) | D::DurationIso(s) => (s.clone(), None),
-        D::Error(e) => (String::new(), Some(CellIssue::Error(e.to_string()))),
-    };
-    Some(cell)
+    data_cell(&calamine::Data::from(v.clone()))
 }
 
 fn data_cell(v: &calamine::Data) -> Option<SheetCell> {
