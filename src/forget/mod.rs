@@ -121,7 +121,7 @@ fn needles(lake: &Lake, ids: &HashSet<String>) -> Vec<String> {
             }
         }
     }
-    for o in lake.orders.iter().filter(|o| o.customer_id.as_ref().is_some_and(|c| ids.contains(c))) {
+    for o in lake.orders.iter().filter(|o| o.customer_id.as_deref().is_some_and(|c| ids.contains(c))) {
         let k = o.order_id.split_once(':').map(|(_, k)| k).unwrap_or(&o.order_id);
         if k.chars().count() >= 6 {
             out.push(k.to_lowercase());
@@ -152,7 +152,7 @@ pub fn forget(
     let mut report = ForgetReport { customers: ids.iter().cloned().collect(), ..Default::default() };
     report.customers.sort();
     let needles = needles(&lake, &ids);
-    let mine = |c: &Option<String>| c.as_ref().is_some_and(|c| ids.contains(c));
+    let mine = |c: Option<&str>| c.is_some_and(|c| ids.contains(c));
     let mut stones: Vec<(String, String)> = lake
         .identities
         .iter()
@@ -161,7 +161,7 @@ pub fn forget(
         .map(|i| (i.key_type.clone(), i.key.clone()))
         .collect();
     let orders: HashSet<String> =
-        lake.orders.iter().filter(|o| mine(&o.customer_id)).map(|o| o.order_id.clone()).collect();
+        lake.orders.iter().filter(|o| mine(o.customer_id.as_deref())).map(|o| o.order_id.to_string()).collect();
     stones.extend(orders.iter().map(|o| ("order".to_string(), o.clone())));
     stones.sort();
     stones.dedup();
@@ -175,12 +175,12 @@ pub fn forget(
             count($name, before, lake.$field.len());
         }};
     }
-    drop_rows!(orders, "orders", |o| !mine(&o.customer_id));
-    drop_rows!(items, "order_items", |i| !orders.contains(&i.order_id));
-    drop_rows!(events, "events", |e| !mine(&e.customer_id));
-    drop_rows!(tickets, "tickets", |t| !mine(&t.customer_id)
+    drop_rows!(orders, "orders", |o| !mine(o.customer_id.as_deref()));
+    drop_rows!(items, "order_items", |i| !orders.contains(i.order_id.as_str()));
+    drop_rows!(events, "events", |e| !mine(e.customer_id.as_deref()));
+    drop_rows!(tickets, "tickets", |t| !mine(t.customer_id.as_deref())
         && !t.order_id.as_ref().is_some_and(|o| orders.contains(o)));
-    drop_rows!(profiles, "profiles", |p| !mine(&p.customer_id));
+    drop_rows!(profiles, "profiles", |p| !mine(p.customer_id.as_deref()));
     drop_rows!(identities, "identities", |i| !ids.contains(&i.customer_id));
     drop_rows!(customers, "customers", |c| !ids.contains(&c.customer_id));
     drop_rows!(merges, "customer_merges", |m| !ids.contains(&m.customer_id) && !ids.contains(&m.merged_id));

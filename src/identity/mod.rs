@@ -27,9 +27,8 @@
 //! assert_eq!(normalize_phone("1******6198", cn), None); // masked
 //! ```
 
-use crate::lake::records::{Customer, Identity};
+use crate::lake::records::{Customer, Identity, Text};
 use crate::lake::Lake;
-use std::collections::BTreeSet;
 
 // FxHash: identity hashes millions of short keys; SipHash's DoS resistance buys nothing in a batch job.
 type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
@@ -69,7 +68,10 @@ pub fn normalize_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
         return Some(t.to_string());
     }
     let n = phonenumber::parse(region, t).ok()?;
-    phonenumber::is_valid(&n).then(|| n.format().mode(phonenumber::Mode::E164).to_string())
+    // E.164 is `+`, the country code and the national number (with its leading zeros), which is
+    // what `n.format().mode(Mode::E164)` prints; written directly because that formatter first
+    // matches the country's display patterns (regular expressions) it does not use for E.164.
+    phonenumber::is_valid(&n).then(|| format!("+{}{}", n.code().value(), n.national()))
 }
 
 /// `+` and 8 to 15 digits, not starting with 0: already E.164.
@@ -108,6 +110,42 @@ impl Key {
     }
 }
 
+/// Names (sources, channels) interned for one resolution, so that the set of them per identifier
+/// and per customer is a few small ids, not a B-tree of strings (hundreds of bytes each, at 10M
+/// orders gigabytes).
+#[derive(Default)]
+struct Names {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    /// Adds a name to a set of ids.
+    fn add(&mut self, set: &mut Vec<u32>, name: &str) {
+        let i = self.id(name);
+        if !set.contains(&i) {
+            set.push(i);
+        }
+    }
+
+    /// The names of a set, sorted.
+    fn sorted(&self, set: &[u32]) -> Vec<&str> {
+        let mut v: Vec<&str> = set.iter().map(|&i| self.names[i as usize].as_str()).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
 /// Union-find over interned keys, refusing to join two different given ids.
 #[derive(Default)]
 struct Graph {
@@ -116,7 +154,9 @@ struct Graph {
     parent: Vec<usize>,
     given: Vec<Option<usize>>,
     first_seen: Vec<i64>,
-    sources: Vec<BTreeSet<String>>,
+    /// The sources each key was seen in (ids of `names`).
+    sources: Vec<Vec<u32>>,
+    names: Names,
     /// Shared placeholder values: nodes that link nothing.
     shared: Vec<bool>,
 }
@@ -132,15 +172,13 @@ impl Graph {
                 self.keys.push(k);
                 self.parent.push(i);
                 self.first_seen.push(ts);
-                self.sources.push(BTreeSet::new());
+                self.sources.push(Vec::new());
                 self.shared.push(false);
                 i
             }
         };
         self.first_seen[i] = self.first_seen[i].min(ts);
-        if !self.sources[i].contains(source) {
-            self.sources[i].insert(source.to_string());
-        }
+        self.names.add(&mut self.sources[i], source);
         i
     }
 
@@ -461,13 +499,12 @@ pub fn resolve<S: std::hash::BuildHasher>(
     let ticket_nodes = nodes.split_off(n_orders + n_events);
     let event_nodes = nodes.split_off(n_orders);
     let order_nodes = nodes;
-    // A ticket known only by its order (its fallback key) joins the order's customer.
-    let order_index: HashMap<&str, usize> =
-        lake.orders.iter().enumerate().map(|(i, o)| (o.order_id.as_str(), i)).collect();
+    // A ticket known only by its order (its fallback key) joins the order's customer (orders
+    // are sorted by id above, so no index of 10M ids is built for a few tickets).
     for (t, nodes) in lake.tickets.iter().zip(&ticket_nodes) {
         if let (Some(&n), Some(oid)) = (nodes.first(), t.order_id.as_deref()) {
             if matches!(g.keys[n], Key::Order(_)) {
-                if let Some(&o) = order_index.get(oid) {
+                if let Ok(o) = lake.orders.binary_search_by(|o| o.order_id.as_str().cmp(oid)) {
                     if let Some(&on) = order_nodes[o].first() {
                         g.union(n, on);
                     }
@@ -488,18 +525,19 @@ pub fn resolve<S: std::hash::BuildHasher>(
             .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
     );
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "component ids");
-    let id_of = |g: &mut Graph, nodes: &[usize]| nodes.first().map(|&n| ids[&g.find(n)].clone());
+    let id_of = |g: &mut Graph, nodes: &[usize]| nodes.first().map(|&n| ids[&g.find(n)].as_str());
     for (o, n) in lake.orders.iter_mut().zip(&order_nodes) {
-        o.customer_id = id_of(&mut g, n);
+        // Straight into the inline text: no heap string per order.
+        o.customer_id = id_of(&mut g, n).map(Into::into);
     }
     for (e, n) in lake.events.iter_mut().zip(&event_nodes) {
-        e.customer_id = id_of(&mut g, n);
+        e.customer_id = id_of(&mut g, n).map(str::to_string);
     }
     for (t, n) in lake.tickets.iter_mut().zip(&ticket_nodes) {
-        t.customer_id = id_of(&mut g, n);
+        t.customer_id = id_of(&mut g, n).map(str::to_string);
     }
     for (p, n) in lake.profiles.iter_mut().zip(&profile_nodes) {
-        p.customer_id = id_of(&mut g, n);
+        p.customer_id = id_of(&mut g, n).map(str::to_string);
     }
     let t = std::time::Instant::now();
     lake.identities = identities(&mut g, &ids);
@@ -602,9 +640,9 @@ fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
             Key::Phone(_) => "exact_phone",
             Key::Member(..) | Key::Order(_) => "same_record",
         };
-        for source in &g.sources[i] {
+        for source in g.names.sorted(&g.sources[i]) {
             out.push(Identity {
-                source: source.clone(),
+                source: source.to_string(),
                 key_type: key.kind().to_string(),
                 key: key.text(),
                 customer_id: ids[&root].clone(),
@@ -637,11 +675,12 @@ impl<T> Latest<T> {
 #[derive(Default)]
 struct Acc {
     first_seen: Option<i64>,
-    channels: BTreeSet<String>,
-    sources: BTreeSet<String>,
-    email: Latest<String>,
-    phone: Latest<String>,
-    name: Latest<String>,
+    /// Ids of the graph's `names`.
+    channels: Vec<u32>,
+    sources: Vec<u32>,
+    email: Latest<Text>,
+    phone: Latest<Text>,
+    name: Latest<Text>,
     email_opt_in: Latest<bool>,
     sms_opt_in: Latest<bool>,
     unsubscribed_at: Option<i64>,
@@ -675,26 +714,29 @@ fn email_consent(a: &Acc) -> Option<bool> {
 
 impl Acc {
     /// A profile sighting: dated ones count for first_seen; undated ones only add the source and contacts.
-    fn seen_undated(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>, dated: bool) {
+    /// `source`: an id of the graph's `names`.
+    fn seen_undated(&mut self, ts: i64, source: u32, email: Option<&str>, phone: Option<&str>, dated: bool) {
         if dated {
             self.seen(ts, source, email, phone);
             return;
         }
-        if !self.sources.contains(source) {
-            self.sources.insert(source.to_string());
-        }
-        self.email.offer(ts, email.map(|e| move || e.to_string()));
-        self.phone.offer(ts, phone.map(|p| move || p.to_string()));
+        add_id(&mut self.sources, source);
+        self.email.offer(ts, email.map(|e| move || e.into()));
+        self.phone.offer(ts, phone.map(|p| move || p.into()));
     }
 
     /// Records a sighting with the record's normalized, non-shared email and phone.
-    fn seen(&mut self, ts: i64, source: &str, email: Option<&str>, phone: Option<&str>) {
+    fn seen(&mut self, ts: i64, source: u32, email: Option<&str>, phone: Option<&str>) {
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
-        if !self.sources.contains(source) {
-            self.sources.insert(source.to_string());
-        }
-        self.email.offer(ts, email.map(|e| move || e.to_string()));
-        self.phone.offer(ts, phone.map(|p| move || p.to_string()));
+        add_id(&mut self.sources, source);
+        self.email.offer(ts, email.map(|e| move || e.into()));
+        self.phone.offer(ts, phone.map(|p| move || p.into()));
+    }
+}
+
+fn add_id(set: &mut Vec<u32>, id: u32) {
+    if !set.contains(&id) {
+        set.push(id);
     }
 }
 
@@ -718,12 +760,11 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
     for (o, ns) in lake.orders.iter().zip(order_nodes) {
         let Some(&first) = ns.first() else { continue };
         let root = g.find(first);
+        let (source, channel) = (g.names.id(&o.source), g.names.id(&o.channel));
         let (email, phone) = contact(g, ns);
         let a = acc.entry(root).or_default();
-        a.seen(o.created_at, &o.source, email, phone);
-        if !a.channels.contains(&o.channel) {
-            a.channels.insert(o.channel.clone());
-        }
+        a.seen(o.created_at, source, email, phone);
+        add_id(&mut a.channels, channel);
         a.name.offer(o.created_at, o.name.as_ref().map(|n| || n.clone()));
         a.email_opt_in.offer(o.created_at, o.email_opt_in.map(|v| move || v));
         a.sms_opt_in.offer(o.created_at, o.sms_opt_in.map(|v| move || v));
@@ -731,9 +772,10 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
     for (e, ns) in lake.events.iter().zip(event_nodes) {
         let Some(&first) = ns.first() else { continue };
         let root = g.find(first);
+        let source = g.names.id(&e.source);
         let (email, phone) = contact(g, ns);
         let a = acc.entry(root).or_default();
-        a.seen(e.ts, &e.source, email, phone);
+        a.seen(e.ts, source, email, phone);
         // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
         // the event's channel is `sms`, else for email.
         let sms = e.channel == "sms";
@@ -748,18 +790,20 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
     for (t, ns) in lake.tickets.iter().zip(ticket_nodes) {
         let Some(&first) = ns.first() else { continue };
         let root = g.find(first);
+        let source = g.names.id(&t.source);
         let (email, phone) = contact(g, ns);
-        acc.entry(root).or_default().seen(t.opened_at, &t.source, email, phone);
+        acc.entry(root).or_default().seen(t.opened_at, source, email, phone);
     }
     for (p, ns) in lake.profiles.iter().zip(profile_nodes) {
         let Some(&first) = ns.first() else { continue };
         let root = g.find(first);
+        let source = g.names.id(&p.source);
         let (email, phone) = contact(g, ns);
         let a = acc.entry(root).or_default();
         // An undated profile's contacts are used only when no dated record has any.
         let ts = p.updated_at.unwrap_or(i64::MIN);
-        a.seen_undated(ts, &p.source, email, phone, p.updated_at.is_some());
-        a.name.offer(ts, p.name.as_ref().map(|n| || n.clone()));
+        a.seen_undated(ts, source, email, phone, p.updated_at.is_some());
+        a.name.offer(ts, p.name.as_deref().map(|n| || n.into()));
         match p.updated_at {
             Some(at) => {
                 a.email_opt_in.offer(at, p.email_opt_in.map(|v| move || v));
@@ -787,11 +831,11 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
                 n_keys: n_keys.get(&root).copied().unwrap_or(0),
                 customer_id: ids[&root].clone(),
                 first_seen_at: a.first_seen,
-                channels: a.channels.into_iter().collect::<Vec<_>>().join(";"),
-                sources: a.sources.into_iter().collect::<Vec<_>>().join(";"),
-                email: a.email.value,
-                phone: a.phone.value,
-                name: a.name.value,
+                channels: g.names.sorted(&a.channels).join(";"),
+                sources: g.names.sorted(&a.sources).join(";"),
+                email: a.email.value.map(String::from),
+                phone: a.phone.value.map(String::from),
+                name: a.name.value.map(String::from),
                 email_opt_in,
                 sms_opt_in,
                 unsubscribed_at: a.unsubscribed_at,
@@ -807,7 +851,7 @@ mod tests {
 
     fn order(id: &str, source: &str, key: Option<&str>, email: Option<&str>, phone: Option<&str>, ts: i64) -> Order {
         Order {
-            order_id: format!("{source}:{id}"),
+            order_id: format!("{source}:{id}").into(),
             source: source.into(),
             channel: source.into(),
             store: None,
@@ -827,7 +871,7 @@ mod tests {
             net_amount: 1.0,
             email: email.map(Into::into),
             // As ingest stores it: E.164 (CN numbers in these tests).
-            phone: phone.map(|p| normalize_phone(p, phone_region("CN")).unwrap_or_else(|| p.to_string())),
+            phone: phone.map(|p| normalize_phone(p, phone_region("CN")).unwrap_or_else(|| p.to_string()).into()),
             name: None,
             email_opt_in: Some(true),
             sms_opt_in: None,
@@ -960,7 +1004,7 @@ mod tests {
             }
             resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
             assert_eq!(l.customers.len(), 1, "the profile joins the order's customer by email");
-            assert_eq!(l.profiles[0].customer_id, l.orders[0].customer_id);
+            assert_eq!(l.profiles[0].customer_id.as_deref(), l.orders[0].customer_id.as_deref());
             (l.customers[0].email_opt_in, l.customers[0].first_seen_at)
         };
         // An undated "no" beats a dated order opt-in; an undated "yes" beats an older order "no".
@@ -1039,7 +1083,10 @@ mod tests {
         assert_eq!(id(&l, "shop:1"), x, "the earliest customer keeps its id");
         assert_eq!(id(&l, "pos:2"), x);
         assert_eq!(id(&l, "shop:4"), "C000000003", "new customers continue the numbering");
-        assert_eq!(l.merges, vec![crate::lake::records::CustomerMerge { merged_id: m, customer_id: x.clone() }]);
+        assert_eq!(
+            l.merges,
+            vec![crate::lake::records::CustomerMerge { merged_id: m.to_string(), customer_id: x.to_string() }]
+        );
         // Re-resolving changes nothing.
         let before = l.orders.clone();
         resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
@@ -1072,6 +1119,25 @@ mod tests {
         assert_eq!(n(&blocked), 2);
         let email_only = IdentityConfig { keys: vec![KeyKind::Email, KeyKind::MemberId], ..IdentityConfig::default() };
         assert_eq!(n(&email_only), 2);
+    }
+
+    proptest::proptest! {
+        /// The E.164 text written directly is the `phonenumber` formatter's, leading zeros
+        /// (Italian landlines) included.
+        #[test]
+        fn e164_is_the_formatters(region in proptest::sample::select(vec!["CN", "US", "IT", "GB", "DE", "JP"]),
+                                  digits in "0?[0-9]{6,12}") {
+            let expected = phonenumber::parse(phone_region(region), &digits)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
+            proptest::prop_assert_eq!(normalize_phone(&digits, phone_region(region)), expected);
+        }
+    }
+
+    #[test]
+    fn italian_leading_zero_kept() {
+        assert_eq!(normalize_phone("06 6982 1234", phone_region("IT")), Some("+390669821234".into()));
     }
 
     #[test]

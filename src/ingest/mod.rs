@@ -243,14 +243,14 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     let t = std::time::Instant::now();
     let mut lake = Lake::load(lake_dir)?;
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake loaded");
-    let mut merger = Merger::new(&lake);
+    let mut merger = Merger::new(&mut lake);
     let mut report = IngestReport::default();
     let erased: HashSet<(String, String)> =
         lake.tombstones.iter().map(|t| (t.key_type.clone(), t.key_sha256.clone())).collect();
     for spec in specs {
         let t = std::time::Instant::now();
         let entry = ingest_file(spec, opts, &mut lake, &mut merger, &erased)?;
-        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), "read, converted and merged");
+        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), rss_mb = rss(), peak_rss_mb = peak(), "read, converted and merged");
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
@@ -259,35 +259,68 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     drop(merger);
     let t = std::time::Instant::now();
     identity::resolve(&mut lake, &given, &opts.identity);
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities resolved");
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb = rss(), peak_rss_mb = peak(), "identities resolved");
     let t = std::time::Instant::now();
     let written = lake.write_releasing(lake_dir)?;
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake written");
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb = rss(), peak_rss_mb = peak(), "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
+}
+
+/// The process's resident and peak memory in MB for the debug log (0 where the OS does not say).
+fn rss() -> f64 {
+    crate::bench::rss::current_rss_mb().unwrap_or(0.0).round()
+}
+
+fn peak() -> f64 {
+    crate::bench::rss::peak_rss_mb().unwrap_or(0.0).round()
 }
 
 /// Whether a tombstone covers one of the unit's identifiers (see [`crate::forget`]).
 fn is_erased(unit: &Unit, erased: &HashSet<(String, String)>) -> bool {
     let hit = |kind: &str, key: &str| erased.contains(&(kind.to_string(), crate::forget::tombstone_hash(kind, key)));
-    let person =
-        |source: &str, key: &Option<String>, id: &Option<String>, email: &Option<String>, phone: &Option<String>| {
-            key.as_ref().is_some_and(|k| hit("member_id", &format!("{source}:{}", k.trim())))
-                || id.as_ref().is_some_and(|k| hit("customer_id", k))
-                || email.as_ref().is_some_and(|e| hit("email", e))
-                || phone.as_ref().is_some_and(|p| hit("phone", p))
-        };
+    let person = |source: &str, key: Option<&str>, id: Option<&str>, email: Option<&str>, phone: Option<&str>| {
+        key.is_some_and(|k| hit("member_id", &format!("{source}:{}", k.trim())))
+            || id.is_some_and(|k| hit("customer_id", k))
+            || email.is_some_and(|e| hit("email", e))
+            || phone.is_some_and(|p| hit("phone", p))
+    };
     match &unit.data {
         UnitData::Order(o, _) => {
-            hit("order", &o.order_id) || person(&o.source, &o.customer_key, &o.customer_id, &o.email, &o.phone)
+            hit("order", &o.order_id)
+                || person(
+                    &o.source,
+                    o.customer_key.as_deref(),
+                    o.customer_id.as_deref(),
+                    o.email.as_deref(),
+                    o.phone.as_deref(),
+                )
         }
         UnitData::Items(_) => hit("order", &unit.key),
-        UnitData::Event(e) => person(&e.source, &e.customer_key, &e.customer_id, &e.email, &e.phone),
+        UnitData::Event(e) => person(
+            &e.source,
+            e.customer_key.as_deref(),
+            e.customer_id.as_deref(),
+            e.email.as_deref(),
+            e.phone.as_deref(),
+        ),
         UnitData::Ticket(t) => {
             t.order_id.as_ref().is_some_and(|o| hit("order", o))
-                || person(&t.source, &t.customer_key, &t.customer_id, &t.email, &t.phone)
+                || person(
+                    &t.source,
+                    t.customer_key.as_deref(),
+                    t.customer_id.as_deref(),
+                    t.email.as_deref(),
+                    t.phone.as_deref(),
+                )
         }
-        UnitData::Profile(p) => person(&p.source, &p.customer_key, &p.customer_id, &p.email, &p.phone),
+        UnitData::Profile(p) => person(
+            &p.source,
+            p.customer_key.as_deref(),
+            p.customer_id.as_deref(),
+            p.email.as_deref(),
+            p.phone.as_deref(),
+        ),
         UnitData::Product(_) => false,
     }
 }
@@ -531,7 +564,7 @@ impl FileMerge<'_> {
                     }));
                     continue;
                 }
-                if self.grouped && merger.repeated_in_file(&unit, &mut self.file_keys) {
+                if self.grouped && merger.repeated_in_file(lake, &unit, &mut self.file_keys) {
                     // Rows of an order seen in an earlier part, with other orders between: an
                     // order's lines are read together only when they are (nearly) contiguous.
                     rejects.extend(unit.lines.iter().map(|&line| Reject {
@@ -541,7 +574,7 @@ impl FileMerge<'_> {
                         raw: raw_text(&table, line),
                         reason: format!(
                             "more rows of order {} after other orders' rows; list each order's rows together (sort the export by order) and ingest it again",
-                            unit.key
+                            unit.id()
                         ),
                     }));
                     continue;
@@ -805,7 +838,9 @@ fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError>
 /// Merges units into the lake and counts what happened to each record.
 struct Merger {
     seen: rustc_hash::FxHashSet<(Table, String)>,
-    orders: rustc_hash::FxHashMap<String, usize>,
+    /// Stored orders: indices into `lake.orders`, hashed by the `order_id` they point at, so the
+    /// index holds no copy of the ids (at 10M orders a copy per index is a gigabyte).
+    orders: hashbrown::HashTable<u32>,
     /// Per stored order (by index): given by an input of this ingest already.
     orders_given: Vec<bool>,
     /// Per stored order (by index): the number of the last file that gave it (0: none).
@@ -816,23 +851,33 @@ struct Merger {
     profiles: rustc_hash::FxHashMap<String, usize>,
     events: rustc_hash::FxHashSet<String>,
     tickets: rustc_hash::FxHashMap<String, usize>,
-    /// Lines per order as stored, and the replacements decided in this ingest.
-    items: rustc_hash::FxHashMap<String, Vec<Item>>,
-    items_changed: rustc_hash::FxHashSet<String>,
+    /// Each order's lines as one run of `lake.items` (`(start, len)`, `len > 0`), found through
+    /// `item_index` by the `order_id` of the run's first line. Replaced lines stay in
+    /// `lake.items` until [`Merger::apply_items`] drops the runs listed in `items_replaced`.
+    item_runs: Vec<(u32, u32)>,
+    item_index: hashbrown::HashTable<u32>,
+    items_replaced: Vec<(u32, u32)>,
     /// Customer ids given by inputs (canonical files), kept as is by identity resolution.
     given: HashSet<String>,
 }
 
+/// The hash of an order id in the merge indexes.
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
 impl Merger {
-    fn new(lake: &Lake) -> Merger {
+    fn new(lake: &mut Lake) -> Merger {
         let index = |keys: Vec<&String>| keys.into_iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-        let mut items: rustc_hash::FxHashMap<String, Vec<Item>> = Default::default();
-        for it in &lake.items {
-            items.entry(it.order_id.clone()).or_default().push(it.clone());
+        // A written lake lists each order's lines together; anything else is grouped here (a
+        // stable sort keeps each order's lines in their order).
+        if !lake.items.is_sorted_by(|a, b| a.order_id <= b.order_id) {
+            lake.items.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         }
-        Merger {
+        let mut merger = Merger {
             seen: Default::default(),
-            orders: index(lake.orders.iter().map(|o| &o.order_id).collect()),
+            orders: hashbrown::HashTable::with_capacity(lake.orders.len()),
             orders_given: vec![false; lake.orders.len()],
             orders_file: vec![0; lake.orders.len()],
             file_no: 0,
@@ -840,10 +885,85 @@ impl Merger {
             profiles: index(lake.profiles.iter().map(|p| &p.profile_id).collect()),
             events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
-            items,
-            items_changed: Default::default(),
+            item_runs: Vec::new(),
+            item_index: hashbrown::HashTable::new(),
+            items_replaced: Vec::new(),
             given: HashSet::new(),
+        };
+        for (i, o) in lake.orders.iter().enumerate() {
+            // A lake holds each order once; if an edited one repeats an id, the last row is kept.
+            match merger.order_entry(lake, &o.order_id) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = i as u32,
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+            }
         }
+        let mut start = 0;
+        while start < lake.items.len() {
+            let id = &lake.items[start].order_id;
+            let len = lake.items[start..].iter().take_while(|it| it.order_id == *id).count();
+            merger.set_item_run(&lake.items, id, (start as u32, len as u32));
+            start += len;
+        }
+        merger
+    }
+
+    /// The index entry of an order id (indices point into `lake.orders`).
+    fn order_entry<'a>(&'a mut self, lake: &Lake, id: &str) -> hashbrown::hash_table::Entry<'a, u32> {
+        let orders = &lake.orders;
+        self.orders.entry(
+            id_hash(id),
+            |&i| orders[i as usize].order_id == id,
+            |&i| id_hash(&orders[i as usize].order_id),
+        )
+    }
+
+    /// The stored index of an order id.
+    fn order_index(&self, lake: &Lake, id: &str) -> Option<usize> {
+        self.orders.find(id_hash(id), |&i| lake.orders[i as usize].order_id == id).map(|&i| i as usize)
+    }
+
+    /// The stored lines of an order id.
+    fn item_run<'l>(&self, items: &'l [Item], id: &str) -> Option<&'l [Item]> {
+        let runs = &self.item_runs;
+        self.item_index.find(id_hash(id), |&r| items[runs[r as usize].0 as usize].order_id == id).map(|&r| {
+            let (start, len) = runs[r as usize];
+            &items[start as usize..(start + len) as usize]
+        })
+    }
+
+    /// Points the order id at a run of `items` (which must start with a line of that order).
+    fn set_item_run(&mut self, items: &[Item], id: &str, run: (u32, u32)) {
+        let runs = &self.item_runs;
+        let entry = self.item_index.entry(
+            id_hash(id),
+            |&r| items[runs[r as usize].0 as usize].order_id == id,
+            |&r| id_hash(&items[runs[r as usize].0 as usize].order_id),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let r = *e.get() as usize;
+                self.items_replaced.push(self.item_runs[r]);
+                self.item_runs[r] = run;
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(self.item_runs.len() as u32);
+                self.item_runs.push(run);
+            }
+        }
+    }
+
+    /// Stores an order's lines (not empty, all of one order), replacing the lines it had (kept in
+    /// place until `apply_items`).
+    fn replace_items(&mut self, lake: &mut Lake, items: Vec<Item>) {
+        if items.is_empty() {
+            return;
+        }
+        let start = lake.items.len();
+        let len = items.len() as u32;
+        lake.items.extend(items);
+        self.set_item_run(&lake.items, &lake.items[start].order_id, (start as u32, len));
     }
 
     fn merge(&mut self, lake: &mut Lake, unit: Unit, entry: &mut FileEntry) {
@@ -856,21 +976,23 @@ impl Merger {
             UnitData::Event(_) => Table::Events,
             UnitData::Ticket(_) => Table::Tickets,
         };
+        let stored_order = match &unit.data {
+            UnitData::Order(o, _) => self.order_index(lake, &o.order_id),
+            _ => None,
+        };
         // Seen earlier in this ingest: identical content is a duplicate; a different version (a
         // later export with a newer status or refund) replaces it and counts as updated.
-        let again = match &unit.data {
+        let again = match (&unit.data, stored_order) {
             // Orders, the big table, keep the flag beside their index instead of a second key set.
-            UnitData::Order(o, _) => match self.orders.get(&o.order_id) {
-                Some(&i) => {
-                    self.orders_file[i] = self.file_no;
-                    std::mem::replace(&mut self.orders_given[i], true)
-                }
-                None => false,
-            },
+            (UnitData::Order(..), Some(i)) => {
+                self.orders_file[i] = self.file_no;
+                std::mem::replace(&mut self.orders_given[i], true)
+            }
+            (UnitData::Order(..), None) => false,
             _ => !self.seen.insert((table, unit.key.clone())),
         };
         let given = match &unit.data {
-            UnitData::Order(o, _) => o.customer_id.clone(),
+            UnitData::Order(o, _) => o.customer_id.as_ref().map(|c| c.to_string()),
             UnitData::Event(e) => e.customer_id.clone(),
             UnitData::Ticket(t) => t.customer_id.clone(),
             UnitData::Profile(p) => p.customer_id.clone(),
@@ -879,18 +1001,21 @@ impl Merger {
         self.given.extend(given);
         let outcome = match unit.data {
             UnitData::Order(mut order, items) => {
-                let stored_items = self.items.get(&order.order_id);
-                let items_same = items.is_empty() || stored_items == Some(&items);
-                let order_id = order.order_id.clone();
-                let outcome = match self.orders.get(&order_id) {
+                let items_same =
+                    items.is_empty() || self.item_run(&lake.items, &order.order_id).is_some_and(|s| *s == items);
+                let outcome = match stored_order {
                     None => {
-                        self.orders.insert(order_id.clone(), lake.orders.len());
+                        let i = lake.orders.len() as u32;
+                        lake.orders.push(order);
+                        let orders = &lake.orders;
+                        self.orders.insert_unique(id_hash(&orders[i as usize].order_id), i, |&j| {
+                            id_hash(&orders[j as usize].order_id)
+                        });
                         self.orders_given.push(true);
                         self.orders_file.push(self.file_no);
-                        lake.orders.push(order);
                         Outcome::New
                     }
-                    Some(&i) => {
+                    Some(i) => {
                         let stored = &lake.orders[i];
                         if order.customer_id.is_none() {
                             order.customer_id = stored.customer_id.clone();
@@ -903,24 +1028,19 @@ impl Merger {
                         }
                     }
                 };
-                if !items.is_empty() && !items_same {
-                    self.items.insert(order_id.clone(), items);
-                    self.items_changed.insert(order_id);
+                if !items_same {
+                    self.replace_items(lake, items);
                 }
                 outcome
             }
-            UnitData::Items(items) => {
-                let id = unit.key.clone();
-                match self.items.get(&id) {
-                    Some(stored) if *stored == items => Outcome::Unchanged,
-                    stored => {
-                        let o = if stored.is_some() { Outcome::Updated } else { Outcome::New };
-                        self.items.insert(id.clone(), items);
-                        self.items_changed.insert(id);
-                        o
-                    }
+            UnitData::Items(items) => match self.item_run(&lake.items, &unit.key) {
+                Some(stored) if *stored == items => Outcome::Unchanged,
+                stored => {
+                    let o = if stored.is_some() { Outcome::Updated } else { Outcome::New };
+                    self.replace_items(lake, items);
+                    o
                 }
-            }
+            },
             UnitData::Product(p) => upsert(&mut self.products, &mut lake.products, unit.key, p),
             UnitData::Profile(mut p) => {
                 if let Some(&i) = self.profiles.get(&unit.key) {
@@ -960,7 +1080,8 @@ impl Merger {
     fn reserve(&mut self, lake: &mut Lake, table: Table, n: usize) {
         if table == Table::Orders {
             lake.orders.reserve(n);
-            self.orders.reserve(n);
+            let orders = &lake.orders;
+            self.orders.reserve(n, |&j| id_hash(&orders[j as usize].order_id));
             self.orders_given.reserve(n);
             self.orders_file.reserve(n);
         } else if table == Table::Events {
@@ -976,26 +1097,29 @@ impl Merger {
 
     /// Whether the current file gave this unit's key before (orders by their stored index, other
     /// grouped units through `file_keys`, the file's own set).
-    fn repeated_in_file(&self, unit: &Unit, file_keys: &mut HashSet<String>) -> bool {
+    fn repeated_in_file(&self, lake: &Lake, unit: &Unit, file_keys: &mut HashSet<String>) -> bool {
         match &unit.data {
-            UnitData::Order(o, _) => self.orders.get(&o.order_id).is_some_and(|&i| self.orders_file[i] == self.file_no),
+            UnitData::Order(o, _) => {
+                self.order_index(lake, &o.order_id).is_some_and(|i| self.orders_file[i] == self.file_no)
+            }
             _ => !file_keys.insert(unit.key.clone()),
         }
     }
 
-    /// Writes the item groups replaced in this ingest back into the lake's lines.
+    /// Drops the lines replaced in this ingest from the lake's lines.
     fn apply_items(&mut self, lake: &mut Lake) {
-        if self.items_changed.is_empty() {
+        if self.items_replaced.is_empty() {
             return;
         }
-        lake.items.retain(|i| !self.items_changed.contains(&i.order_id));
-        let mut ids: Vec<&String> = self.items_changed.iter().collect();
-        ids.sort();
-        // Moved, not cloned: at 10M lines a copy is gigabytes.
-        let mut items = std::mem::take(&mut self.items);
-        for id in ids {
-            lake.items.extend(items.remove(id).unwrap_or_default());
+        let mut dead = vec![false; lake.items.len()];
+        for &(start, len) in &self.items_replaced {
+            dead[start as usize..(start + len) as usize].fill(true);
         }
+        let mut i = 0;
+        lake.items.retain(|_| {
+            i += 1;
+            !dead[i - 1]
+        });
     }
 }
 

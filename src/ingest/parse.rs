@@ -18,26 +18,32 @@ use chrono_tz::Tz;
 /// assert_eq!(clean("¥12.5元", &[Transform::StripYuanSuffix]), "12.5");
 /// ```
 pub fn clean(raw: &str, transforms: &[Transform]) -> String {
-    let mut s = raw.trim_matches(|c: char| c.is_whitespace() && c != '\t').to_string();
+    clean_str(raw, transforms).to_string()
+}
+
+/// [`clean`] without the copy: every transform removes a prefix, a suffix or the whole value, so
+/// the result is a slice of the cell (one allocation per cell at most, made by the caller).
+pub fn clean_str<'a>(raw: &'a str, transforms: &[Transform]) -> &'a str {
+    let mut s = raw.trim_matches(|c: char| c.is_whitespace() && c != '\t');
     for t in transforms {
         s = match t {
-            Transform::StripExcelFormula => strip_excel_formula(&s).to_string(),
-            Transform::StripLeadingQuote => s.strip_prefix('\'').unwrap_or(&s).to_string(),
-            Transform::StripLeadingTab => s.trim_start_matches('\t').to_string(),
+            Transform::StripExcelFormula => strip_excel_formula(s),
+            Transform::StripLeadingQuote => s.strip_prefix('\'').unwrap_or(s),
+            Transform::StripLeadingTab => s.trim_start_matches('\t'),
             Transform::StripYuanSuffix => {
                 let x = s.trim_end_matches('元').trim();
-                x.trim_start_matches(['¥', '￥']).trim().to_string()
+                x.trim_start_matches(['¥', '￥']).trim()
             }
             Transform::ZeroAsEmpty => {
                 if s == "0" {
-                    String::new()
+                    ""
                 } else {
                     s
                 }
             }
         };
     }
-    s.trim().to_string()
+    s.trim()
 }
 
 /// True for a masked personal value (`张**`, `jd_****7788`, `138****0000`, `j***@x.com`): platforms

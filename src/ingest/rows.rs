@@ -9,10 +9,10 @@
 //! (Shopify leaves them blank on continuation rows); if the order as a whole is unusable, each of
 //! its rows is rejected with the reason.
 
-use super::parse::{clean, looks_masked, parse_bool, parse_count, parse_money, parse_timestamp};
+use super::parse::{clean_str, looks_masked, parse_bool, parse_count, parse_money, parse_timestamp};
 use super::read::{CellIssue, RawRecord, RawTable};
-use crate::config::mapping::{Grain, Mapping};
-use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Ticket};
+use crate::config::mapping::{Grain, Mapping, Transform};
+use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Text, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -31,10 +31,21 @@ pub enum UnitData {
 /// A deduplication unit and the physical lines it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
-    /// The key the lake deduplicates on (order id, sku, event id, ticket id).
+    /// The key the lake deduplicates on (sku, event id, ticket id, the order id of lines); empty
+    /// for an order, whose key is its `order_id` (see [`Unit::id`]).
     pub key: String,
     pub lines: Vec<u64>,
     pub data: UnitData,
+}
+
+impl Unit {
+    /// The key the lake deduplicates on.
+    pub fn id(&self) -> &str {
+        match &self.data {
+            UnitData::Order(o, _) => &o.order_id,
+            _ => &self.key,
+        }
+    }
 }
 
 /// A file's units and rejects.
@@ -56,9 +67,9 @@ type FResult<T> = Result<T, FieldError>;
 /// Resolves mapped columns to header positions once per file.
 struct Cells<'a> {
     m: &'a Mapping,
-    index: rustc_hash::FxHashMap<&'a str, usize>,
-    /// `[concat]` columns: the positions of their parts present in the header.
-    joined: rustc_hash::FxHashMap<&'a str, Vec<usize>>,
+    /// Every canonical column the mapping fills, resolved once per file: where its value comes
+    /// from and how it is cleaned (no lookup by name per cell).
+    columns: rustc_hash::FxHashMap<&'a str, Column<'a>>,
     /// Raw phone cell → E.164, shared by a file's parts.
     phones: &'a PhoneCache,
     /// Spreadsheet cells that cannot be trusted, and the mapped columns to check for them.
@@ -74,6 +85,27 @@ const ID_COLUMNS: &[&str] =
 /// Canonical columns never read from a masked value (`张**`, `jd_****7788`): such values are
 /// shared by many buyers, so they would join strangers.
 const UNMASKED_ONLY: &[&str] = &["customer_key", "customer_id", "email", "name"];
+
+/// Where a canonical column's value comes from.
+enum Origin<'a> {
+    /// One header position.
+    Cell(usize),
+    /// `[concat]`: the positions of its parts present in the header.
+    Joined(Vec<usize>),
+    /// `[constants]`: the same value on every record.
+    Constant(&'a str),
+}
+
+/// A canonical column of a file, resolved.
+struct Column<'a> {
+    origin: Origin<'a>,
+    /// `[column_transforms]` for it, after the file's `transforms`.
+    extra: &'a [Transform],
+    /// `[values]` replacements for it.
+    values: Option<&'a std::collections::BTreeMap<String, String>>,
+    /// A masked value (`张**`) counts as empty (see [`UNMASKED_ONLY`]).
+    unmasked_only: bool,
+}
 
 impl<'a> Cells<'a> {
     /// `warn`: log the mapped columns the header lacks (once per file: on its first part).
@@ -115,7 +147,25 @@ impl<'a> Cells<'a> {
         let mut mapped: Vec<(usize, &str)> = index.iter().map(|(c, i)| (*i, *c)).collect();
         mapped.extend(joined.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
         mapped.sort();
-        Ok(Cells { m, index, joined, phones, issues: &table.cell_issues, mapped, headers: &table.headers })
+        let column = |canon: &'a str, origin: Origin<'a>| Column {
+            origin,
+            extra: m.file.column_transforms.get(canon).map_or(&[][..], Vec::as_slice),
+            values: m.file.values.get(canon),
+            unmasked_only: UNMASKED_ONLY.contains(&canon),
+        };
+        // As before the resolution: a `[concat]` column wins over a plain one, a constant fills
+        // only what no column does.
+        let mut columns = rustc_hash::FxHashMap::default();
+        for (canon, i) in index {
+            columns.insert(canon, column(canon, Origin::Cell(i)));
+        }
+        for (canon, parts) in joined {
+            columns.insert(canon, column(canon, Origin::Joined(parts)));
+        }
+        for (canon, v) in &m.file.constants {
+            columns.entry(canon.as_str()).or_insert_with(|| column(canon, Origin::Constant(v)));
+        }
+        Ok(Cells { m, columns, phones, issues: &table.cell_issues, mapped, headers: &table.headers })
     }
 
     /// Rejects a record when a mapped spreadsheet cell cannot be trusted (a number that lost
@@ -144,29 +194,29 @@ impl<'a> Cells<'a> {
     /// The cleaned cell, or None when unmapped, empty or a null value. A `[concat]` column joins
     /// its parts' cleaned, non-null cells with a space.
     fn get(&self, rec: &RawRecord, canon: &str) -> Option<String> {
-        if let Some(parts) = self.joined.get(canon) {
-            let cells: Vec<String> = parts.iter().filter_map(|&i| self.cell(rec, canon, i)).collect();
-            return (!cells.is_empty()).then(|| cells.join(" "));
-        }
-        match self.index.get(canon) {
-            Some(&i) => self.cell(rec, canon, i),
-            None => self.m.file.constants.get(canon).cloned(),
+        let col = self.columns.get(canon)?;
+        match &col.origin {
+            Origin::Cell(i) => self.cell(rec, col, *i).map(str::to_string),
+            Origin::Joined(parts) => {
+                let cells: Vec<&str> = parts.iter().filter_map(|&i| self.cell(rec, col, i)).collect();
+                (!cells.is_empty()).then(|| cells.join(" "))
+            }
+            Origin::Constant(v) => Some(v.to_string()),
         }
     }
 
-    fn cell(&self, rec: &RawRecord, canon: &str, i: usize) -> Option<String> {
+    /// The cleaned text of field `i` of a record (a slice of the field or of a `[values]`
+    /// replacement), or None when empty, a null value or masked where that is not allowed.
+    fn cell<'r>(&'r self, rec: &'r RawRecord, col: &'r Column, i: usize) -> Option<&'r str> {
         let raw = rec.fields.get(i)?;
-        let mut v = clean(raw, &self.m.file.transforms);
-        if let Some(extra) = self.m.file.column_transforms.get(canon) {
-            v = clean(&v, extra);
+        let mut v = clean_str(raw, &self.m.file.transforms);
+        if !col.extra.is_empty() {
+            v = clean_str(v, col.extra);
         }
-        if let Some(replaced) = self.m.file.values.get(canon).and_then(|m| m.get(&v)) {
-            v = replaced.clone();
+        if let Some(replaced) = col.values.and_then(|m| m.get(v)) {
+            v = replaced;
         }
-        if v.is_empty()
-            || self.m.file.null_values.iter().any(|n| n == &v)
-            || (UNMASKED_ONLY.contains(&canon) && looks_masked(&v))
-        {
+        if v.is_empty() || self.m.file.null_values.iter().any(|n| n == v) || (col.unmasked_only && looks_masked(v)) {
             None
         } else {
             Some(v)
@@ -481,10 +531,10 @@ impl ItemPart {
             }
         };
         Ok(Item {
-            order_id: order_id.to_string(),
+            order_id: order_id.into(),
             line_no,
-            sku: self.sku,
-            product_name: self.product_name,
+            sku: self.sku.map(Text::from),
+            product_name: self.product_name.map(Text::from),
             quantity,
             unit_price,
             line_amount,
@@ -512,14 +562,19 @@ fn group_by_id<'r>(
     reject: &dyn Fn(&RawRecord, FieldError) -> Reject,
 ) -> Vec<Group<'r>> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
+    // Group indices hashed by the group's own id: no second copy of each id.
+    let mut at: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+    let hash = |id: &str| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, id);
     for rec in &table.records {
         match c.get(rec, id_col) {
             None => out.rejects.push(reject(rec, c.missing(id_col))),
             Some(id) => {
-                let i = *at.entry(id.clone()).or_insert_with(|| {
+                let found = at.find(hash(&id), |&i| groups[i].id == id).copied();
+                let i = found.unwrap_or_else(|| {
                     groups.push(Group { id, rows: Vec::new() });
-                    groups.len() - 1
+                    let i = groups.len() - 1;
+                    at.insert_unique(hash(&groups[i].id), i, |&j| hash(&groups[j].id));
+                    i
                 });
                 groups[i].rows.push(rec);
             }
@@ -576,7 +631,7 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
         };
         match result {
             Ok((order, items)) => out.units.push(Unit {
-                key: order.order_id.clone(),
+                key: String::new(),
                 lines: good_rows.iter().map(|r| r.line).collect(),
                 data: UnitData::Order(order, items),
             }),
@@ -656,28 +711,29 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     }
     let net = p.net_amount.unwrap_or_else(|| round2(gross - discount - refund));
     let currency = p.currency.or_else(|| c.m.file.currency.clone()).ok_or_else(|| c.missing("currency"))?;
+    let text = |v: Option<String>| v.map(Text::from);
     let order = Order {
-        order_id,
-        channel: p.channel.unwrap_or_else(|| c.m.channel().to_string()),
-        source,
-        store: p.store.or_else(|| c.m.file.store.clone()),
-        customer_key: p.customer_key,
-        customer_id: p.customer_id,
-        status,
+        order_id: order_id.into(),
+        channel: p.channel.map_or_else(|| c.m.channel().into(), Text::from),
+        source: source.into(),
+        store: text(p.store).or_else(|| c.m.file.store.as_deref().map(Text::from)),
+        customer_key: text(p.customer_key),
+        customer_id: text(p.customer_id),
+        status: status.into(),
         created_at,
         paid_at: p.paid_at,
         shipped_at: p.shipped_at,
         completed_at: p.completed_at,
-        currency,
+        currency: currency.into(),
         gross_amount: gross,
         discount,
         shipping: p.shipping.unwrap_or(0.0),
         tax: p.tax.unwrap_or(0.0),
         refund_amount: refund,
         net_amount: net,
-        email: p.email,
-        phone: p.phone,
-        name: p.name,
+        email: text(p.email),
+        phone: text(p.phone),
+        name: text(p.name),
         email_opt_in: p.email_opt_in,
         sms_opt_in: p.sms_opt_in,
     };

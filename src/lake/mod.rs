@@ -118,14 +118,6 @@ fn read_table<R: Row>(lake: &Path) -> Result<Vec<R>, LakeError> {
     R::from_frame(&df).map_err(|e| rerr(e.to_string()))
 }
 
-/// Builds and validates a table's frame (no IO).
-fn table_frame<R: Row>(lake: &Path, rows: &[R]) -> Result<(Table, PathBuf, DataFrame), LakeError> {
-    let path = table_path(lake, R::TABLE);
-    let df = R::to_frame(rows).map_err(|e| LakeError::Write { path: path.clone(), message: e.to_string() })?;
-    schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
-    Ok((R::TABLE, path, df))
-}
-
 /// All lake tables in memory, as typed rows.
 #[derive(Debug, Default, Clone)]
 pub struct Lake {
@@ -184,64 +176,113 @@ impl Lake {
         });
     }
 
-    /// Writes every table atomically (each file on its own); returns rows written per table.
+    /// Writes every table; returns rows written per table.
     ///
-    /// Every frame is built and validated before the first file is replaced, so a table that
-    /// would not validate leaves the whole lake as it was.
+    /// Every table is written to a temporary file beside its own, checked against the schema on
+    /// the way, and only when all are written are they renamed over the old files, so a table
+    /// that would not validate (or a full disk) leaves the whole lake as it was.
     pub fn write(&mut self, dir: &Path) -> Result<Vec<(Table, usize)>, LakeError> {
-        self.write_frames(dir, false)
+        self.write_tables(dir, false)
     }
 
-    /// [`Lake::write`] that empties each table once its frame is built, so typed rows and Arrow
-    /// columns of the big tables are not all in memory at once. The lake is empty afterwards.
+    /// [`Lake::write`] that consumes each table's rows as it converts them, so typed rows and
+    /// Arrow columns of the big tables are not both whole in memory (only one row group of Arrow
+    /// columns is). The lake is empty afterwards.
     pub fn write_releasing(&mut self, dir: &Path) -> Result<Vec<(Table, usize)>, LakeError> {
-        self.write_frames(dir, true)
+        self.write_tables(dir, true)
     }
 
-    fn write_frames(&mut self, dir: &Path, release: bool) -> Result<Vec<(Table, usize)>, LakeError> {
+    fn write_tables(&mut self, dir: &Path, release: bool) -> Result<Vec<(Table, usize)>, LakeError> {
         self.sort();
-        fn frame<R: Row>(
-            dir: &Path,
-            rows: &mut Vec<R>,
-            release: bool,
-        ) -> Result<(Table, PathBuf, DataFrame), LakeError> {
-            if !release {
-                return table_frame(dir, rows);
-            }
-            let path = table_path(dir, R::TABLE);
-            let df = R::into_frame(std::mem::take(rows))
-                .map_err(|e| LakeError::Write { path: path.clone(), message: e.to_string() })?;
-            schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
-            Ok((R::TABLE, path, df))
-        }
-        let frames = vec![
-            frame(dir, &mut self.orders, release)?,
-            frame(dir, &mut self.items, release)?,
-            frame(dir, &mut self.products, release)?,
-            frame(dir, &mut self.profiles, release)?,
-            frame(dir, &mut self.customers, release)?,
-            frame(dir, &mut self.identities, release)?,
-            frame(dir, &mut self.merges, release)?,
-            frame(dir, &mut self.tombstones, release)?,
-            frame(dir, &mut self.events, release)?,
-            frame(dir, &mut self.tickets, release)?,
-            frame(dir, &mut self.rejects, release)?,
-            frame(dir, &mut self.files, release)?,
+        // The two big tables at once: each builds its row groups on one thread while polars
+        // compresses the other's columns.
+        let (orders, items) =
+            rayon::join(|| stage(dir, &mut self.orders, release), || stage(dir, &mut self.items, release));
+        let staged = vec![
+            orders?,
+            items?,
+            stage(dir, &mut self.products, release)?,
+            stage(dir, &mut self.profiles, release)?,
+            stage(dir, &mut self.customers, release)?,
+            stage(dir, &mut self.identities, release)?,
+            stage(dir, &mut self.merges, release)?,
+            stage(dir, &mut self.tombstones, release)?,
+            stage(dir, &mut self.events, release)?,
+            stage(dir, &mut self.tickets, release)?,
+            stage(dir, &mut self.rejects, release)?,
+            stage(dir, &mut self.files, release)?,
         ];
-        let mut written = Vec::with_capacity(frames.len());
-        for (table, path, mut df) in frames {
-            let t = std::time::Instant::now();
-            write_parquet(&path, &mut df)?;
-            tracing::debug!(
-                table = table.name(),
-                rows = df.height(),
-                seconds = t.elapsed().as_secs_f64(),
-                "table written"
-            );
-            written.push((table, df.height()));
+        let mut written = Vec::with_capacity(staged.len());
+        for s in staged {
+            s.file
+                .persist(&s.path)
+                .map_err(|e| LakeError::Write { path: s.path.clone(), message: e.error.to_string() })?;
+            written.push((s.table, s.rows));
         }
         Ok(written)
     }
+}
+
+/// A table written to a temporary file beside its own, waiting to be renamed over it.
+struct Staged {
+    table: Table,
+    path: PathBuf,
+    file: tempfile::NamedTempFile,
+    rows: usize,
+}
+
+/// The row-group lengths polars' `ParquetWriter::finish` gives a one-chunk frame of `n` rows
+/// (`n / 262144` groups, the last taking the remainder), so that writing group by group gives
+/// the same bytes as writing the whole frame at once.
+fn row_groups(n: usize) -> Vec<usize> {
+    const TARGET: usize = 512 * 512;
+    let groups = n / TARGET;
+    if groups <= 1 {
+        return vec![n];
+    }
+    let size = n / groups;
+    let mut lens = vec![size; groups - 1];
+    lens.push(n - size * (groups - 1));
+    lens
+}
+
+/// Writes a table as zstd Parquet to a temporary file in its folder, one row group at a time:
+/// the rows of a group become Arrow columns (consumed when `release`), are checked against the
+/// schema and written before the next group is built.
+fn stage<R: Row>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged, LakeError> {
+    let t = std::time::Instant::now();
+    let path = table_path(dir, R::TABLE);
+    let err = |message: String| LakeError::Write { path: path.clone(), message };
+    let folder = path.parent().unwrap_or(dir);
+    std::fs::create_dir_all(folder).map_err(|e| err(e.to_string()))?;
+    let mut file = temp_file_in(folder).map_err(|e| err(e.to_string()))?;
+    let n = rows.len();
+    let mut owned = if release { std::mem::take(rows) } else { Vec::new() }.into_iter();
+    let mut writer = None;
+    let mut done = 0;
+    for len in row_groups(n) {
+        let mut b = schema::FrameBuilder::new(R::TABLE);
+        if release {
+            owned.by_ref().take(len).for_each(|row| row.push(&mut b));
+        } else {
+            rows[done..done + len].iter().for_each(|row| row.push(&mut b));
+        }
+        done += len;
+        let df = b.finish().map_err(|e| err(e.to_string()))?;
+        schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
+        if writer.is_none() {
+            let w = ParquetWriter::new(file.as_file_mut())
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(df.schema())
+                .map_err(|e| err(e.to_string()))?;
+            writer = Some(w);
+        }
+        writer.as_mut().expect("created above").write_batch(&df).map_err(|e| err(e.to_string()))?;
+    }
+    writer.expect("one group at least").finish().map_err(|e| err(e.to_string()))?;
+    file.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+    tracing::debug!(table = R::TABLE.name(), rows = n, seconds = t.elapsed().as_secs_f64(), "table written");
+    Ok(Staged { table: R::TABLE, path, file, rows: n })
 }
 
 #[cfg(test)]
@@ -287,5 +328,42 @@ mod tests {
         assert_eq!(again.products[0].sku, "a");
         again.write(dir.path()).unwrap();
         assert_eq!(first, std::fs::read(table_path(dir.path(), Table::Products)).unwrap());
+    }
+
+    #[test]
+    fn row_groups_follow_polars_split() {
+        assert_eq!(row_groups(0), vec![0]);
+        assert_eq!(row_groups(10), vec![10]);
+        assert_eq!(row_groups(524_287), vec![524_287]);
+        assert_eq!(row_groups(524_288), vec![262_144, 262_144]);
+        assert_eq!(row_groups(800_001), vec![266_667, 266_667, 266_667]);
+        assert_eq!(row_groups(10_000_000).iter().sum::<usize>(), 10_000_000);
+    }
+
+    /// Writing group by group (both with and without releasing the rows) gives the bytes of
+    /// polars writing the whole frame at once.
+    #[test]
+    fn staged_write_matches_a_whole_frame_write() {
+        let rows: Vec<Product> = (0..600_001)
+            .map(|i| Product {
+                sku: format!("{i:07}"),
+                product_name: (i % 3 != 0).then(|| format!("item {i}")),
+                category: None,
+                price: Some(i as f64 / 7.0),
+                cost: None,
+            })
+            .collect();
+        let whole = tempfile::tempdir().unwrap();
+        let path = table_path(whole.path(), Table::Products);
+        write_parquet(&path, &mut Product::to_frame(&rows).unwrap()).unwrap();
+        let expected = std::fs::read(&path).unwrap();
+        for release in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut lake = Lake { products: rows.clone(), ..Default::default() };
+            let written = lake.write_tables(dir.path(), release).unwrap();
+            assert!(written.contains(&(Table::Products, rows.len())));
+            assert_eq!(lake.products.is_empty(), release);
+            assert!(std::fs::read(table_path(dir.path(), Table::Products)).unwrap() == expected, "release {release}");
+        }
     }
 }

@@ -129,8 +129,9 @@ impl<'a> FrameReader<'a> {
         self.df.height()
     }
 
-    pub fn str(&self, name: &str) -> PolarsResult<Vec<Option<String>>> {
-        Ok(self.df.column(name)?.str()?.iter().map(|v| v.map(str::to_string)).collect())
+    /// A text column as owned strings of the caller's type (`String`, or the rows' inline `Text`).
+    pub fn str<T: for<'s> From<&'s str>>(&self, name: &str) -> PolarsResult<Vec<Option<T>>> {
+        Ok(self.df.column(name)?.str()?.iter().map(|v| v.map(T::from)).collect())
     }
 
     pub fn f64(&self, name: &str) -> PolarsResult<Vec<Option<f64>>> {
