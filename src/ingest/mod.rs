@@ -285,42 +285,24 @@ fn is_erased(unit: &Unit, erased: &HashSet<(String, String)>) -> bool {
             || email.is_some_and(|e| hit("email", e))
             || phone.is_some_and(|p| hit("phone", p))
     };
+    // Every record kind names its person with the same five fields.
+    macro_rules! person {
+        ($r:expr) => {
+            person(
+                &$r.source,
+                $r.customer_key.as_deref(),
+                $r.customer_id.as_deref(),
+                $r.email.as_deref(),
+                $r.phone.as_deref(),
+            )
+        };
+    }
     match &unit.data {
-        UnitData::Order(o, _) => {
-            hit("order", &o.order_id)
-                || person(
-                    &o.source,
-                    o.customer_key.as_deref(),
-                    o.customer_id.as_deref(),
-                    o.email.as_deref(),
-                    o.phone.as_deref(),
-                )
-        }
+        UnitData::Order(o, _) => hit("order", &o.order_id) || person!(o),
         UnitData::Items(_) => hit("order", &unit.key),
-        UnitData::Event(e) => person(
-            &e.source,
-            e.customer_key.as_deref(),
-            e.customer_id.as_deref(),
-            e.email.as_deref(),
-            e.phone.as_deref(),
-        ),
-        UnitData::Ticket(t) => {
-            t.order_id.as_ref().is_some_and(|o| hit("order", o))
-                || person(
-                    &t.source,
-                    t.customer_key.as_deref(),
-                    t.customer_id.as_deref(),
-                    t.email.as_deref(),
-                    t.phone.as_deref(),
-                )
-        }
-        UnitData::Profile(p) => person(
-            &p.source,
-            p.customer_key.as_deref(),
-            p.customer_id.as_deref(),
-            p.email.as_deref(),
-            p.phone.as_deref(),
-        ),
+        UnitData::Event(e) => person!(e),
+        UnitData::Ticket(t) => t.order_id.as_ref().is_some_and(|o| hit("order", o)) || person!(t),
+        UnitData::Profile(p) => person!(p),
         UnitData::Product(_) => false,
     }
 }
