@@ -153,7 +153,7 @@ impl<'a> Cells<'a> {
             values: m.file.values.get(canon),
             unmasked_only: UNMASKED_ONLY.contains(&canon),
         };
-        // As before the resolution: a `[concat]` column wins over a plain one, a constant fills
+        // Precedence: a `[concat]` column wins over a plain one, and a constant fills
         // only what no column does.
         let mut columns = rustc_hash::FxHashMap::default();
         for (canon, i) in index {

@@ -186,16 +186,6 @@ pub trait Row: Sized {
     fn push(&self, b: &mut FrameBuilder);
     fn read(r: &FrameReader) -> PolarsResult<Vec<Self>>;
 
-    /// As [`Row::to_frame`], consuming the rows: each row's strings are freed once copied into the
-    /// Arrow columns, so the rows and the frame are not both whole in memory.
-    fn into_frame(rows: Vec<Self>) -> PolarsResult<DataFrame> {
-        let mut b = FrameBuilder::new(Self::TABLE);
-        for row in rows {
-            row.push(&mut b);
-        }
-        b.finish()
-    }
-
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         let mut b = FrameBuilder::new(Self::TABLE);
         for row in rows {
