@@ -133,9 +133,7 @@ impl Names {
     /// Adds a name to a set of ids.
     fn add(&mut self, set: &mut Vec<u32>, name: &str) {
         let i = self.id(name);
-        if !set.contains(&i) {
-            set.push(i);
-        }
+        add_id(set, i);
     }
 
     /// The names of a set, sorted.
@@ -734,6 +732,7 @@ impl Acc {
     }
 }
 
+/// Adds an id to a small set of ids.
 fn add_id(set: &mut Vec<u32>, id: u32) {
     if !set.contains(&id) {
         set.push(id);

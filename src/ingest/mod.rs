@@ -843,7 +843,7 @@ struct Merger {
     given: HashSet<String>,
 }
 
-/// The hash of an order id in the merge indexes.
+/// The hash of an order id in the merge indexes (and in `rows`' grouping of line-item rows).
 fn id_hash(id: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(id)

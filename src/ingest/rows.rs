@@ -564,7 +564,7 @@ fn group_by_id<'r>(
     let mut groups: Vec<Group> = Vec::new();
     // Group indices hashed by the group's own id: no second copy of each id.
     let mut at: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
-    let hash = |id: &str| std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, id);
+    let hash = super::id_hash;
     for rec in &table.records {
         match c.get(rec, id_col) {
             None => out.rejects.push(reject(rec, c.missing(id_col))),
