@@ -27,7 +27,7 @@
 //! assert_eq!(normalize_phone("1******6198", cn), None); // masked
 //! ```
 
-use crate::lake::records::{Customer, Identity, Text};
+use crate::lake::records::{Customer, Identity};
 use crate::lake::Lake;
 
 // FxHash: identity hashes millions of short keys; SipHash's DoS resistance buys nothing in a batch job.
@@ -60,18 +60,85 @@ pub fn phone_region(code: &str) -> Option<PhoneRegion> {
 /// country; `00` and `+` international prefixes are understood. An E.164 string is returned as
 /// is without parsing (the lake stores phones in E.164).
 pub fn normalize_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
-    let t = s.trim().trim_start_matches(['\'', '=', '"', '\t']).trim_end_matches('"').trim();
+    let t = unguarded(s);
     if t.is_empty() || t.contains(['*', '#']) || t.chars().any(|c| c.is_alphabetic()) {
         return None;
     }
-    if is_e164(t) {
-        return Some(t.to_string());
+    if let Some(quick) = quick_phone(t, region) {
+        return Some(quick);
     }
     let n = phonenumber::parse(region, t).ok()?;
     // E.164 is `+`, the country code and the national number (with its leading zeros), which is
     // what `n.format().mode(Mode::E164)` prints; written directly because that formatter first
     // matches the country's display patterns (regular expressions) it does not use for E.164.
     phonenumber::is_valid(&n).then(|| format!("+{}{}", n.code().value(), n.national()))
+}
+
+/// The E.164 form of the phone forms that need no parsing, None for any other (which may still be
+/// valid: [`normalize_phone`] then parses it). `s` is a cell as read.
+///
+/// ## Method
+/// Two forms cover nearly every phone of real exports: E.164 itself (`+` and 8 to 15 digits, kept
+/// as is, as the lake stores it), and the 11 digits of a Chinese mobile number, the only phone in
+/// Taobao, Tmall, JD, Pinduoduo and Douyin exports. The latter is valid exactly when the crate's
+/// own metadata says so: its general and mobile patterns for CN, with the crate's semantics (a
+/// possible length, a match from the first digit), compiled once here rather than looked up in
+/// `phonenumber`'s regex cache, a global mutex the conversion threads queue on. For 11 digits
+/// starting `13`–`19` (every CN mobile range) neither CN's international prefix
+/// (`00|1(?:[12]\d|79)\d\d00`) nor its national prefix for parsing (`(1(?:[12]\d|79)\d\d)|0`) can
+/// apply except at `179`, which the mobile pattern excludes, so the national number is the 11
+/// digits, as the full parse finds (test `quick_cn_mobile_is_the_crates_answer`, every 4-digit
+/// prefix of the 1 range).
+pub fn quick_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
+    let t = unguarded(s);
+    if is_e164(t) {
+        return Some(t.to_string());
+    }
+    if region != Some(PhoneRegion::CN) || t.len() != 11 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let b = t.as_bytes();
+    if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
+        return None;
+    }
+    cn_mobile().is_match(t).then(|| format!("+86{t}"))
+}
+
+/// A phone cell without surrounding space and spreadsheet guards (`'`, `="…"`, tabs).
+fn unguarded(s: &str) -> &str {
+    s.trim().trim_start_matches(['\'', '=', '"', '\t']).trim_end_matches('"').trim()
+}
+
+/// CN's general and mobile number patterns from the `phonenumber` metadata.
+struct Patterns {
+    general: (regex::Regex, Vec<u16>),
+    mobile: (regex::Regex, Vec<u16>),
+}
+
+impl Patterns {
+    /// The crate's `Descriptor::is_match`: a possible length (when listed) and a match at the start.
+    fn is_match(&self, t: &str) -> bool {
+        [&self.general, &self.mobile].iter().all(|(re, lengths)| {
+            (lengths.is_empty() || lengths.contains(&(t.len() as u16))) && re.find(t).is_some_and(|m| m.start() == 0)
+        })
+    }
+}
+
+fn cn_mobile() -> &'static Patterns {
+    static CN: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
+    CN.get_or_init(|| {
+        let meta = phonenumber::metadata::DATABASE.by_id("CN").expect("the phonenumber metadata has CN");
+        let d = meta.descriptors();
+        let compile = |desc: &phonenumber::metadata::Descriptor| {
+            // Compiled as the crate compiles its metadata patterns (whitespace in them ignored).
+            let re = regex::RegexBuilder::new(desc.national_number().as_str())
+                .ignore_whitespace(true)
+                .build()
+                .expect("the crate's own pattern compiles");
+            (re, desc.possible_length().to_vec())
+        };
+        Patterns { general: compile(d.general()), mobile: compile(d.mobile().expect("CN has mobile numbers")) }
+    })
 }
 
 /// `+` and 8 to 15 digits, not starting with 0: already E.164.
@@ -144,11 +211,58 @@ impl Names {
     }
 }
 
+/// Keys interned for one resolution: a key's id is its index in `keys`; `index` holds the ids,
+/// hashed by the keys themselves, so the 2.5M keys of 10M orders are stored once, not twice.
+#[derive(Default)]
+struct Keys {
+    keys: Vec<Key>,
+    index: hashbrown::HashTable<u32>,
+}
+
+fn key_hash(k: &Key) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(k)
+}
+
+impl Keys {
+    /// The key's id, and whether it is new.
+    fn intern(&mut self, k: Key) -> (usize, bool) {
+        let keys = &self.keys;
+        match self.index.entry(key_hash(&k), |&i| keys[i as usize] == k, |&i| key_hash(&keys[i as usize])) {
+            hashbrown::hash_table::Entry::Occupied(e) => (*e.get() as usize, false),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = self.keys.len();
+                v.insert(i as u32);
+                self.keys.push(k);
+                (i, true)
+            }
+        }
+    }
+
+    fn get(&self, k: &Key) -> Option<usize> {
+        self.index.find(key_hash(k), |&i| self.keys[i as usize] == *k).map(|&i| i as usize)
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+impl std::ops::Index<usize> for Keys {
+    type Output = Key;
+    fn index(&self, i: usize) -> &Key {
+        &self.keys[i]
+    }
+}
+
 /// Union-find over interned keys, refusing to join two different given ids.
+///
+/// Every array is indexed by key id. A key interned only to count placeholders (a member key
+/// when `[identity] keys` leaves member ids out) is not `live`: no record uses it as a node, and
+/// it belongs to no customer.
 #[derive(Default)]
 struct Graph {
-    ids: HashMap<Key, usize>,
-    keys: Vec<Key>,
+    keys: Keys,
     parent: Vec<usize>,
     given: Vec<Option<usize>>,
     first_seen: Vec<i64>,
@@ -157,27 +271,29 @@ struct Graph {
     names: Names,
     /// Shared placeholder values: nodes that link nothing.
     shared: Vec<bool>,
+    live: Vec<bool>,
 }
 
 impl Graph {
-    fn node(&mut self, k: Key, ts: i64, source: &str) -> usize {
-        let i = match self.ids.get(&k) {
-            Some(&i) => i,
-            None => {
-                let i = self.keys.len();
-                self.given.push(matches!(k, Key::Given(_)).then_some(i));
-                self.ids.insert(k.clone(), i);
-                self.keys.push(k);
-                self.parent.push(i);
-                self.first_seen.push(ts);
-                self.sources.push(Vec::new());
-                self.shared.push(false);
-                i
-            }
-        };
+    fn intern(&mut self, k: Key) -> usize {
+        let given = matches!(k, Key::Given(_));
+        let (i, new) = self.keys.intern(k);
+        if new {
+            self.given.push(given.then_some(i));
+            self.parent.push(i);
+            self.first_seen.push(i64::MAX);
+            self.sources.push(Vec::new());
+            self.shared.push(false);
+            self.live.push(false);
+        }
+        i
+    }
+
+    /// Marks key `i` as seen on a record of `source` at `ts`.
+    fn see(&mut self, i: usize, ts: i64, source: &str) {
+        self.live[i] = true;
         self.first_seen[i] = self.first_seen[i].min(ts);
         self.names.add(&mut self.sources[i], source);
-        i
     }
 
     fn find(&mut self, mut i: usize) -> usize {
@@ -286,58 +402,59 @@ impl IdentityConfig {
     }
 }
 
-/// A record's normalized email and phone keys, computed once per record.
-type Contacts = (Option<Key>, Option<Key>);
-
-fn contact_keys(r: &RecordKeys, region: Option<PhoneRegion>) -> Contacts {
-    (
-        r.email.and_then(normalize_email).map(Key::Email),
-        r.phone.and_then(|p| normalize_phone(p, region)).map(Key::Phone),
-    )
+/// A distinct identifier tuple's keys, interned: member key, normalized email and phone.
+#[derive(Clone, Copy, Default)]
+struct TupleKeys {
+    member: Option<usize>,
+    email: Option<usize>,
+    phone: Option<usize>,
 }
 
-/// Emails and phones seen with more than `max` distinct identifiers of one kind: member keys of
-/// one source, emails (for a phone) or phones (for an email). One person has one member key per
-/// source and few addresses, so only placeholders exceed it.
-fn shared_values<'a>(records: &[RecordKeys<'a>], contacts: &[Contacts], max: usize) -> HashSet<Key> {
-    let mut anchors: HashMap<Key, HashMap<&'a str, HashSet<Key>>> = HashMap::default();
-    let mut shared = HashSet::default();
-    for (r, (email, phone)) in records.iter().zip(contacts) {
-        let member = r
-            .customer_key
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(|k| Key::Member(r.source.to_string(), k.to_string()));
-        for (value, others) in [(email, [&member, phone]), (phone, [&member, email])] {
-            let Some(v) = value else { continue };
-            if shared.contains(v) {
-                continue;
-            }
-            let by_kind = match anchors.get_mut(v) {
-                Some(m) => m,
-                None => anchors.entry(v.clone()).or_default(),
-            };
-            for o in others.into_iter().flatten() {
-                // Member keys count per source; emails and phones per kind.
-                let kind = match o {
-                    Key::Member(..) => r.source,
-                    other => other.kind(),
-                };
-                let set = by_kind.entry(kind).or_default();
-                if !set.contains(o) {
-                    set.insert(o.clone());
-                }
-                if set.len() > max {
-                    shared.insert(v.clone());
-                }
-            }
+/// Interns a tuple's member key and normalized email and phone.
+fn tuple_keys(g: &mut Graph, r: &RecordKeys, region: Option<PhoneRegion>) -> TupleKeys {
+    let member = r.customer_key.map(str::trim).filter(|k| !k.is_empty());
+    TupleKeys {
+        member: member.map(|k| g.intern(Key::Member(r.source.to_string(), k.to_string()))),
+        email: r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e))),
+        phone: r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p))),
+    }
+}
+
+/// Marks as shared (`g.shared`) the emails and phones seen with more than `max` distinct
+/// identifiers of one kind: member keys of one source, emails (for a phone) or phones (for an
+/// email). One person has one member key per source and few addresses, so only placeholders
+/// exceed it. Returns how many values are shared.
+///
+/// Counted as sorted, deduplicated (value, kind, other) triples of key ids rather than a map of
+/// sets per value: ~12 bytes per pair instead of a few hundred per value.
+fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize) -> usize {
+    // Kinds: a member key counts per source (the source's name id); emails and phones per kind.
+    const EMAIL: u32 = u32::MAX;
+    const PHONE: u32 = u32::MAX - 1;
+    let mut triples: Vec<(u32, u32, u32)> = Vec::new();
+    for (t, &source) in tuples.iter().zip(sources) {
+        let others = |a: Option<usize>, a_kind: u32, b: Option<usize>, b_kind: u32| {
+            [(a, a_kind), (b, b_kind)].into_iter().filter_map(|(o, kind)| o.map(|o| (kind, o as u32)))
+        };
+        if let Some(e) = t.email {
+            triples.extend(others(t.member, source, t.phone, PHONE).map(|(k, o)| (e as u32, k, o)));
+        }
+        if let Some(p) = t.phone {
+            triples.extend(others(t.member, source, t.email, EMAIL).map(|(k, o)| (p as u32, k, o)));
         }
     }
-    shared
+    triples.sort_unstable();
+    triples.dedup();
+    let mut n = 0;
+    for run in triples.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let value = run[0].0 as usize;
+        if run.len() > max && !g.shared[value] {
+            g.shared[value] = true;
+            n += 1;
+        }
+    }
+    n
 }
-
-/// A record's graph nodes, shared by the records with the same identifiers (a pointer each).
-type Nodes = std::rc::Rc<[usize]>;
 
 /// Identifier tuple of a record: (source, given id, member key, email, phone).
 type Ident<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
@@ -362,43 +479,59 @@ fn distinct_identifiers<'a>(records: impl Iterator<Item = RecordKeys<'a>>) -> (V
     (distinct, of_record)
 }
 
-/// A record's keys: linkable ones (given id, member key, email, phone as `[identity] keys`
-/// allows), and shared placeholder values, which get a node but link nothing.
-fn record_keys(
+/// A tuple's keys as nodes: linkable ones (given id, member key, email, phone as `[identity]
+/// keys` allows) and shared placeholder values, which get a node but link nothing.
+fn tuple_nodes(
+    g: &mut Graph,
     r: &RecordKeys,
+    keys: &TupleKeys,
     given_ids: &HashSet<String>,
-    contacts: &Contacts,
-    shared: &HashSet<Key>,
     cfg: &IdentityConfig,
-) -> (Vec<Key>, Vec<Key>) {
-    let mut keys = Vec::new();
+) -> (Vec<usize>, Vec<usize>) {
+    let mut nodes = Vec::with_capacity(4);
     if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
-        keys.push(Key::Given(id.to_string()));
+        nodes.push(g.intern(Key::Given(id.to_string())));
     }
-    if let Some(k) = r.customer_key.map(str::trim).filter(|k| !k.is_empty() && cfg.links(KeyKind::MemberId)) {
-        keys.push(Key::Member(r.source.to_string(), k.to_string()));
-    }
-    let (email, phone) = contacts;
-    keys.extend(email.clone().filter(|_| cfg.links(KeyKind::Email)));
-    keys.extend(phone.clone().filter(|_| cfg.links(KeyKind::Phone)));
-    keys.into_iter().partition(|k| !shared.contains(k))
+    nodes.extend(keys.member.filter(|_| cfg.links(KeyKind::MemberId)));
+    nodes.extend(keys.email.filter(|_| cfg.links(KeyKind::Email)));
+    nodes.extend(keys.phone.filter(|_| cfg.links(KeyKind::Phone)));
+    nodes.into_iter().partition(|&n| !g.shared[n])
 }
 
-/// Adds a record's nodes (linkable ones first, joined; then placeholders, marked shared).
+/// Adds a record's nodes (linkable ones first, joined; then placeholders) to `out`.
 /// With no linkable key the record stands alone under its own key (`linkable` = its fallback),
 /// never with a placeholder's other users.
-fn add_nodes(g: &mut Graph, linkable: Vec<Key>, placeholders: Vec<Key>, ts: i64, source: &str) -> Vec<usize> {
-    let nodes: Vec<usize> = linkable.into_iter().map(|k| g.node(k, ts, source)).collect();
-    for w in nodes.windows(2) {
+fn add_nodes(g: &mut Graph, linkable: &[usize], placeholders: &[usize], ts: i64, source: &str, out: &mut Vec<u32>) {
+    for &n in linkable.iter().chain(placeholders) {
+        g.see(n, ts, source);
+        out.push(n as u32);
+    }
+    for w in linkable.windows(2) {
         g.union(w[0], w[1]);
     }
-    let mut all = nodes;
-    all.extend(placeholders.into_iter().map(|k| {
-        let n = g.node(k, ts, source);
-        g.shared[n] = true;
-        n
-    }));
-    all
+}
+
+/// Each record's nodes. Records with the same linkable identifiers share one group of nodes;
+/// groups are kept flat (`starts` into `nodes`), so 10M records cost 4 bytes each plus their
+/// distinct groups, not a pointer and an allocation each.
+#[derive(Default)]
+struct RecordNodes {
+    group_of: Vec<u32>,
+    starts: Vec<u32>,
+    nodes: Vec<u32>,
+}
+
+impl RecordNodes {
+    /// Closes the group whose nodes were just pushed; returns its number.
+    fn close_group(&mut self) -> u32 {
+        self.starts.push(self.nodes.len() as u32);
+        (self.starts.len() - 2) as u32
+    }
+
+    fn of(&self, record: usize) -> &[u32] {
+        let g = self.group_of[record] as usize;
+        &self.nodes[self.starts[g] as usize..self.starts[g + 1] as usize]
+    }
 }
 
 /// Resolves every order, event and ticket to a customer and rebuilds `customers` and `identities`.
@@ -418,102 +551,27 @@ pub fn resolve<S: std::hash::BuildHasher>(
     given_ids.extend(given_now.iter().cloned());
     lake.sort();
     let mut g = Graph::default();
-    let (n_orders, n_events) = (lake.orders.len(), lake.events.len());
-    let mut nodes: Vec<Nodes> = {
-        // Built twice rather than stored: at 10M orders a stored list is a gigabyte.
-        let records = || {
-            lake.orders
-                .iter()
-                .map(|o| RecordKeys {
-                    source: &o.source,
-                    ts: o.created_at,
-                    given: o.customer_id.as_deref(),
-                    customer_key: o.customer_key.as_deref(),
-                    email: o.email.as_deref(),
-                    phone: o.phone.as_deref(),
-                    fallback: Some(o.order_id.as_str()),
-                })
-                .chain(lake.events.iter().map(|e| RecordKeys {
-                    source: &e.source,
-                    ts: e.ts,
-                    given: e.customer_id.as_deref(),
-                    customer_key: e.customer_key.as_deref(),
-                    email: e.email.as_deref(),
-                    phone: e.phone.as_deref(),
-                    fallback: Some(e.event_id.as_str()),
-                }))
-                .chain(lake.tickets.iter().map(|t| RecordKeys {
-                    source: &t.source,
-                    ts: t.opened_at,
-                    given: t.customer_id.as_deref(),
-                    customer_key: t.customer_key.as_deref(),
-                    email: t.email.as_deref(),
-                    phone: t.phone.as_deref(),
-                    fallback: t.order_id.as_deref(),
-                }))
-                .chain(lake.profiles.iter().map(|p| RecordKeys {
-                    source: &p.source,
-                    // An undated profile counts as seen after every dated record.
-                    ts: p.updated_at.unwrap_or(i64::MAX),
-                    given: p.customer_id.as_deref(),
-                    customer_key: p.customer_key.as_deref(),
-                    email: p.email.as_deref(),
-                    phone: p.phone.as_deref(),
-                    fallback: Some(p.profile_id.as_str()),
-                }))
-        };
-        let t = std::time::Instant::now();
-        let (distinct, of_record) = distinct_identifiers(records());
-        let contacts: Vec<Contacts> = distinct.iter().map(|r| contact_keys(r, cfg.region())).collect();
-        let mut shared = shared_values(&distinct, &contacts, cfg.max_keys_per_identifier);
-        shared.extend(cfg.blocked());
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), distinct = distinct.len(), "shared values");
-        if !shared.is_empty() {
-            tracing::info!(values = shared.len(), "shared emails/phones (placeholders) not used for linking");
-        }
-        // Records in order; a linkable set of identifiers adds its nodes and unions once (at its
-        // first record, with its earliest time), so the graph is the one record-by-record gives.
-        let mut linked: Vec<Option<Nodes>> = vec![None; distinct.len()];
-        records()
-            .zip(&of_record)
-            .map(|(r, &i)| {
-                let i = i as usize;
-                if let Some(nodes) = &linked[i] {
-                    return nodes.clone();
-                }
-                let (linkable, placeholders) = record_keys(&distinct[i], &given_ids, &contacts[i], &shared, cfg);
-                if linkable.is_empty() {
-                    let own: Vec<Key> = r.fallback.map(|f| Key::Order(f.to_string())).into_iter().collect();
-                    return add_nodes(&mut g, own, placeholders, r.ts, r.source).into();
-                }
-                let d = &distinct[i];
-                let nodes: Nodes = add_nodes(&mut g, linkable, placeholders, d.ts, d.source).into();
-                linked[i] = Some(nodes.clone());
-                nodes
-            })
-            .collect()
-    };
-    let profile_nodes = nodes.split_off(n_orders + n_events + lake.tickets.len());
-    let ticket_nodes = nodes.split_off(n_orders + n_events);
-    let event_nodes = nodes.split_off(n_orders);
-    let order_nodes = nodes;
+    let (n_orders, n_events, n_tickets) = (lake.orders.len(), lake.events.len(), lake.tickets.len());
+    let nodes = record_nodes(lake, &mut g, &given_ids, cfg);
+    // Record ranges in `nodes`: orders, events, tickets, profiles.
+    let (events_at, tickets_at, profiles_at) = (n_orders, n_orders + n_events, n_orders + n_events + n_tickets);
     // A ticket known only by its order (its fallback key) joins the order's customer (orders
     // are sorted by id above, so no index of 10M ids is built for a few tickets).
-    for (t, nodes) in lake.tickets.iter().zip(&ticket_nodes) {
-        if let (Some(&n), Some(oid)) = (nodes.first(), t.order_id.as_deref()) {
-            if matches!(g.keys[n], Key::Order(_)) {
+    for (i, t) in lake.tickets.iter().enumerate() {
+        if let (Some(&n), Some(oid)) = (nodes.of(tickets_at + i).first(), t.order_id.as_deref()) {
+            if matches!(g.keys[n as usize], Key::Order(_)) {
                 if let Ok(o) = lake.orders.binary_search_by(|o| o.order_id.as_str().cmp(oid)) {
-                    if let Some(&on) = order_nodes[o].first() {
-                        g.union(n, on);
+                    if let Some(&on) = nodes.of(o).first() {
+                        g.union(n as usize, on as usize);
                     }
                 }
             }
         }
     }
-    tracing::debug!(nodes = g.keys.len(), "identity graph built");
+    tracing::debug!(nodes = g.live.iter().filter(|&&l| l).count(), "identity graph built");
     let t = std::time::Instant::now();
     let previous = previous_ids(lake);
-    let (ids, merges) = component_ids(&mut g, &previous);
+    let (comps, merges) = component_ids(&mut g, &previous);
     if !merges.is_empty() {
         tracing::info!(merges = merges.len(), "customers merged by this load (see customer_merges)");
     }
@@ -523,27 +581,114 @@ pub fn resolve<S: std::hash::BuildHasher>(
             .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
     );
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "component ids");
-    let id_of = |g: &mut Graph, nodes: &[usize]| nodes.first().map(|&n| ids[&g.find(n)].as_str());
-    for (o, n) in lake.orders.iter_mut().zip(&order_nodes) {
+    let id_of = |record: usize| nodes.of(record).first().map(|&n| comps.id_of(n as usize));
+    for (i, o) in lake.orders.iter_mut().enumerate() {
         // Straight into the inline text: no heap string per order.
-        o.customer_id = id_of(&mut g, n).map(Into::into);
+        o.customer_id = id_of(i).map(Into::into);
     }
-    for (e, n) in lake.events.iter_mut().zip(&event_nodes) {
-        e.customer_id = id_of(&mut g, n).map(str::to_string);
+    for (i, e) in lake.events.iter_mut().enumerate() {
+        e.customer_id = id_of(events_at + i).map(str::to_string);
     }
-    for (t, n) in lake.tickets.iter_mut().zip(&ticket_nodes) {
-        t.customer_id = id_of(&mut g, n).map(str::to_string);
+    for (i, t) in lake.tickets.iter_mut().enumerate() {
+        t.customer_id = id_of(tickets_at + i).map(str::to_string);
     }
-    for (p, n) in lake.profiles.iter_mut().zip(&profile_nodes) {
-        p.customer_id = id_of(&mut g, n).map(str::to_string);
+    for (i, p) in lake.profiles.iter_mut().enumerate() {
+        p.customer_id = id_of(profiles_at + i).map(str::to_string);
     }
     let t = std::time::Instant::now();
-    lake.identities = identities(&mut g, &ids);
+    lake.identities = identities(&g, &comps);
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities table");
-    lake.customers = customers(lake, &mut g, &ids, [&order_nodes, &event_nodes, &ticket_nodes, &profile_nodes]);
+    lake.customers = customers(lake, g, &comps, &nodes);
 }
 
-/// The customer id of every component root.
+/// Builds the graph: every record's nodes, in record order (orders, events, tickets, profiles).
+fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &IdentityConfig) -> RecordNodes {
+    // Built twice rather than stored: at 10M orders a stored list is a gigabyte.
+    let records = || {
+        lake.orders
+            .iter()
+            .map(|o| RecordKeys {
+                source: &o.source,
+                ts: o.created_at,
+                given: o.customer_id.as_deref(),
+                customer_key: o.customer_key.as_deref(),
+                email: o.email.as_deref(),
+                phone: o.phone.as_deref(),
+                fallback: Some(o.order_id.as_str()),
+            })
+            .chain(lake.events.iter().map(|e| RecordKeys {
+                source: &e.source,
+                ts: e.ts,
+                given: e.customer_id.as_deref(),
+                customer_key: e.customer_key.as_deref(),
+                email: e.email.as_deref(),
+                phone: e.phone.as_deref(),
+                fallback: Some(e.event_id.as_str()),
+            }))
+            .chain(lake.tickets.iter().map(|t| RecordKeys {
+                source: &t.source,
+                ts: t.opened_at,
+                given: t.customer_id.as_deref(),
+                customer_key: t.customer_key.as_deref(),
+                email: t.email.as_deref(),
+                phone: t.phone.as_deref(),
+                fallback: t.order_id.as_deref(),
+            }))
+            .chain(lake.profiles.iter().map(|p| RecordKeys {
+                source: &p.source,
+                // An undated profile counts as seen after every dated record.
+                ts: p.updated_at.unwrap_or(i64::MAX),
+                given: p.customer_id.as_deref(),
+                customer_key: p.customer_key.as_deref(),
+                email: p.email.as_deref(),
+                phone: p.phone.as_deref(),
+                fallback: Some(p.profile_id.as_str()),
+            }))
+    };
+    let t = std::time::Instant::now();
+    let (distinct, of_record) = distinct_identifiers(records());
+    let keys: Vec<TupleKeys> = distinct.iter().map(|r| tuple_keys(g, r, cfg.region())).collect();
+    let sources: Vec<u32> = distinct.iter().map(|r| g.names.id(r.source)).collect();
+    let mut shared = mark_shared(g, &keys, &sources, cfg.max_keys_per_identifier);
+    drop(sources);
+    for k in cfg.blocked() {
+        if let Some(i) = g.keys.get(&k).filter(|&i| !g.shared[i]) {
+            g.shared[i] = true;
+            shared += 1;
+        }
+    }
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), distinct = distinct.len(), "shared values");
+    if shared > 0 {
+        tracing::info!(values = shared, "shared emails/phones (placeholders) not used for linking");
+    }
+    // Records in order; a linkable set of identifiers adds its nodes and unions once (at its
+    // first record, with its earliest time), so the graph is the one record-by-record gives.
+    let mut out = RecordNodes { starts: vec![0], ..Default::default() };
+    out.group_of.reserve_exact(of_record.len());
+    let mut group_of_tuple: Vec<u32> = vec![u32::MAX; distinct.len()];
+    for (r, &i) in records().zip(&of_record) {
+        let i = i as usize;
+        if group_of_tuple[i] != u32::MAX {
+            out.group_of.push(group_of_tuple[i]);
+            continue;
+        }
+        let (linkable, placeholders) = tuple_nodes(g, &distinct[i], &keys[i], given_ids, cfg);
+        if linkable.is_empty() {
+            let own: Vec<usize> = r.fallback.map(|f| g.intern(Key::Order(f.to_string()))).into_iter().collect();
+            add_nodes(g, &own, &placeholders, r.ts, r.source, &mut out.nodes);
+            let group = out.close_group();
+            out.group_of.push(group);
+            continue;
+        }
+        let d = &distinct[i];
+        add_nodes(g, &linkable, &placeholders, d.ts, d.source, &mut out.nodes);
+        let group = out.close_group();
+        group_of_tuple[i] = group;
+        out.group_of.push(group);
+    }
+    out
+}
+
 /// A customer merged into another by a later load: `merged_id` now belongs to `customer_id`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Merge {
@@ -571,32 +716,56 @@ fn previous_ids(lake: &Lake) -> HashMap<Key, String> {
         .collect()
 }
 
-/// The customer id of every component root, and the merges this load caused.
+/// The graph's components (customers): numbered in order of earliest sighting.
+struct Components {
+    /// Component of each key (`u32::MAX` for keys no record uses).
+    of_key: Vec<u32>,
+    /// Each component's customer id.
+    ids: Vec<String>,
+    /// Keys per component.
+    sizes: Vec<u32>,
+}
+
+impl Components {
+    fn id_of(&self, key: usize) -> &str {
+        &self.ids[self.of_key[key] as usize]
+    }
+}
+
+/// The components of the graph with their customer ids, and the merges this load caused.
 ///
 /// A given id wins; else the component keeps the previous id of its earliest identifier that had
 /// one (other previous ids in it are recorded as merged into it); else it gets the next new id,
 /// `C` + 9 digits, numbered in order of the components' earliest sighting. Ids are never derived
 /// from an email or phone.
-fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usize, String>, Vec<Merge>) {
-    // Per root: every member, sorted by (first seen, key).
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::default();
-    for i in 0..g.keys.len() {
-        members.entry(g.find(i)).or_default().push(i);
+fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (Components, Vec<Merge>) {
+    let n = g.keys.len();
+    let roots: Vec<u32> = (0..n).map(|i| if g.live[i] { g.find(i) as u32 } else { u32::MAX }).collect();
+    let g = &*g;
+    let seen = |i: u32| (g.first_seen[i as usize], &g.keys[i as usize]);
+    // Live keys by root, each root's keys by (first seen, key); then roots by their earliest key.
+    let mut order: Vec<u32> = (0..n as u32).filter(|&i| g.live[i as usize]).collect();
+    order.sort_unstable_by(|&a, &b| (roots[a as usize], seen(a)).cmp(&(roots[b as usize], seen(b))));
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, &k) in order.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if roots[order[run.0] as usize] == roots[k as usize] => run.1 = i + 1,
+            _ => runs.push((i, i + 1)),
+        }
     }
-    let mut roots: Vec<(usize, Vec<usize>)> = members.into_iter().collect();
-    for (_, m) in roots.iter_mut() {
-        m.sort_by(|&a, &b| (g.first_seen[a], &g.keys[a]).cmp(&(g.first_seen[b], &g.keys[b])));
-    }
-    roots.sort_by(|(_, a), (_, b)| (g.first_seen[a[0]], &g.keys[a[0]]).cmp(&(g.first_seen[b[0]], &g.keys[b[0]])));
+    runs.sort_unstable_by(|a, b| seen(order[a.0]).cmp(&seen(order[b.0])));
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
     let mut claimed: HashSet<String> = HashSet::default();
-    let (mut ids, mut merges) = (HashMap::default(), Vec::new());
-    for (root, m) in roots {
+    let mut comps = Components { of_key: vec![u32::MAX; n], ids: Vec::with_capacity(runs.len()), sizes: Vec::new() };
+    let mut merges = Vec::new();
+    for (c, &(start, end)) in runs.iter().enumerate() {
+        let m = &order[start..end];
+        let root = roots[m[0] as usize] as usize;
         let id = if let Some(gn) = g.given[root] {
             g.keys[gn].text()
         } else {
-            let old: Vec<&String> = m.iter().filter_map(|&i| previous.get(&g.keys[i])).collect();
+            let old: Vec<&String> = m.iter().filter_map(|&i| previous.get(&g.keys[i as usize])).collect();
             match old.iter().find(|id| !claimed.contains(id.as_str())) {
                 Some(keep) => {
                     let keep = keep.to_string();
@@ -615,25 +784,25 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (HashMap<usi
             }
         };
         claimed.insert(id.clone());
-        ids.insert(root, id);
+        for &i in m {
+            comps.of_key[i as usize] = c as u32;
+        }
+        comps.ids.push(id);
+        comps.sizes.push(m.len() as u32);
     }
     merges.sort();
-    (ids, merges)
+    (comps, merges)
 }
 
-fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
-    let mut sizes: HashMap<usize, usize> = HashMap::default();
-    for i in 0..g.keys.len() {
-        *sizes.entry(g.find(i)).or_default() += 1;
-    }
+fn identities(g: &Graph, comps: &Components) -> Vec<Identity> {
     let mut out = Vec::new();
-    for i in 0..g.keys.len() {
-        let root = g.find(i);
+    for i in (0..g.keys.len()).filter(|&i| g.live[i]) {
+        let c = comps.of_key[i] as usize;
         let key = &g.keys[i];
         let rule = match key {
             Key::Given(_) => "given",
             _ if g.shared[i] => "shared_ignored",
-            _ if sizes[&root] == 1 => "self",
+            _ if comps.sizes[c] == 1 => "self",
             Key::Email(_) => "exact_email",
             Key::Phone(_) => "exact_phone",
             Key::Member(..) | Key::Order(_) => "same_record",
@@ -643,7 +812,7 @@ fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
                 source: source.to_string(),
                 key_type: key.kind().to_string(),
                 key: key.text(),
-                customer_id: ids[&root].clone(),
+                customer_id: comps.ids[c].clone(),
                 rule: rule.to_string(),
             });
         }
@@ -652,33 +821,39 @@ fn identities(g: &mut Graph, ids: &HashMap<usize, String>) -> Vec<Identity> {
 }
 
 /// Latest-wins accumulator for contact fields.
-#[derive(Default)]
 struct Latest<T> {
     at: Option<i64>,
     value: Option<T>,
 }
 
+impl<T> Default for Latest<T> {
+    fn default() -> Self {
+        Latest { at: None, value: None }
+    }
+}
+
 impl<T> Latest<T> {
-    /// Keeps `v` when it is present and at least as recent; `v` is built only then.
-    fn offer(&mut self, ts: i64, v: Option<impl FnOnce() -> T>) {
-        if let Some(make) = v {
+    /// Keeps `v` when it is present and at least as recent.
+    fn offer(&mut self, ts: i64, v: Option<T>) {
+        if let Some(v) = v {
             if self.at.is_none_or(|a| ts >= a) {
                 self.at = Some(ts);
-                self.value = Some(make());
+                self.value = Some(v);
             }
         }
     }
 }
 
+/// One customer's sightings; strings borrowed from the graph's keys and the lake's rows.
 #[derive(Default)]
-struct Acc {
+struct Acc<'a> {
     first_seen: Option<i64>,
     /// Ids of the graph's `names`.
     channels: Vec<u32>,
     sources: Vec<u32>,
-    email: Latest<Text>,
-    phone: Latest<Text>,
-    name: Latest<Text>,
+    email: Latest<&'a str>,
+    phone: Latest<&'a str>,
+    name: Latest<&'a str>,
     email_opt_in: Latest<bool>,
     sms_opt_in: Latest<bool>,
     unsubscribed_at: Option<i64>,
@@ -710,25 +885,25 @@ fn email_consent(a: &Acc) -> Option<bool> {
     a.profile_email.or(a.email_opt_in.value)
 }
 
-impl Acc {
+impl<'a> Acc<'a> {
     /// A profile sighting: dated ones count for first_seen; undated ones only add the source and contacts.
     /// `source`: an id of the graph's `names`.
-    fn seen_undated(&mut self, ts: i64, source: u32, email: Option<&str>, phone: Option<&str>, dated: bool) {
+    fn seen_undated(&mut self, ts: i64, source: u32, contact: Contact<'a>, dated: bool) {
         if dated {
-            self.seen(ts, source, email, phone);
+            self.seen(ts, source, contact);
             return;
         }
         add_id(&mut self.sources, source);
-        self.email.offer(ts, email.map(|e| move || e.into()));
-        self.phone.offer(ts, phone.map(|p| move || p.into()));
+        self.email.offer(ts, contact.0);
+        self.phone.offer(ts, contact.1);
     }
 
     /// Records a sighting with the record's normalized, non-shared email and phone.
-    fn seen(&mut self, ts: i64, source: u32, email: Option<&str>, phone: Option<&str>) {
+    fn seen(&mut self, ts: i64, source: u32, contact: Contact<'a>) {
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
         add_id(&mut self.sources, source);
-        self.email.offer(ts, email.map(|e| move || e.into()));
-        self.phone.offer(ts, phone.map(|p| move || p.into()));
+        self.email.offer(ts, contact.0);
+        self.phone.offer(ts, contact.1);
     }
 }
 
@@ -739,10 +914,13 @@ fn add_id(set: &mut Vec<u32>, id: u32) {
     }
 }
 
-/// The normalized email and phone among a record's nodes (shared placeholders excluded).
-fn contact<'g>(g: &'g Graph, nodes: &[usize]) -> (Option<&'g str>, Option<&'g str>) {
+/// A record's normalized email and phone (shared placeholders excluded).
+type Contact<'g> = (Option<&'g str>, Option<&'g str>);
+
+fn contact<'g>(g: &'g Graph, nodes: &[u32]) -> Contact<'g> {
     let (mut email, mut phone) = (None, None);
     for &n in nodes {
+        let n = n as usize;
         match &g.keys[n] {
             Key::Email(e) if !g.shared[n] => email = Some(e.as_str()),
             Key::Phone(p) if !g.shared[n] => phone = Some(p.as_str()),
@@ -752,61 +930,84 @@ fn contact<'g>(g: &'g Graph, nodes: &[usize]) -> (Option<&'g str>, Option<&'g st
     (email, phone)
 }
 
-/// One row per customer, accumulated per component root.
-fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&[Nodes]; 4]) -> Vec<Customer> {
-    let [order_nodes, event_nodes, ticket_nodes, profile_nodes] = nodes;
-    let mut acc: HashMap<usize, Acc> = HashMap::default();
-    for (o, ns) in lake.orders.iter().zip(order_nodes) {
-        let Some(&first) = ns.first() else { continue };
-        let root = g.find(first);
-        let (source, channel) = (g.names.id(&o.source), g.names.id(&o.channel));
-        let (email, phone) = contact(g, ns);
-        let a = acc.entry(root).or_default();
-        a.seen(o.created_at, source, email, phone);
-        add_id(&mut a.channels, channel);
-        a.name.offer(o.created_at, o.name.as_ref().map(|n| || n.clone()));
-        a.email_opt_in.offer(o.created_at, o.email_opt_in.map(|v| move || v));
-        a.sms_opt_in.offer(o.created_at, o.sms_opt_in.map(|v| move || v));
+/// Interned ids of names that repeat record after record (a file's source and channel): the
+/// last one is remembered, so a run of equal names costs a comparison, not a hash.
+struct LastName<'a> {
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> LastName<'a> {
+    fn id(&mut self, names: &mut Names, name: &'a str) -> u32 {
+        match self.last {
+            Some((n, i)) if n == name => i,
+            _ => {
+                let i = names.id(name);
+                self.last = Some((name, i));
+                i
+            }
+        }
     }
-    for (e, ns) in lake.events.iter().zip(event_nodes) {
-        let Some(&first) = ns.first() else { continue };
-        let root = g.find(first);
-        let source = g.names.id(&e.source);
-        let (email, phone) = contact(g, ns);
-        let a = acc.entry(root).or_default();
-        a.seen(e.ts, source, email, phone);
+}
+
+/// One row per customer, accumulated per component.
+fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes) -> Vec<Customer> {
+    let mut names = std::mem::take(&mut g.names);
+    let g = &g;
+    let mut acc: Vec<Option<Acc>> = Vec::new();
+    acc.resize_with(comps.ids.len(), || None);
+    // The customer of a record (the component of its first node) and its contacts.
+    let of = |record: usize| -> Option<(usize, Contact)> {
+        let ns = nodes.of(record);
+        let &first = ns.first()?;
+        Some((comps.of_key[first as usize] as usize, contact(g, ns)))
+    };
+    let (mut source_id, mut channel_id) = (LastName { last: None }, LastName { last: None });
+    for (i, o) in lake.orders.iter().enumerate() {
+        let Some((c, contact)) = of(i) else { continue };
+        let (source, channel) = (source_id.id(&mut names, &o.source), channel_id.id(&mut names, &o.channel));
+        let a = acc[c].get_or_insert_with(Acc::default);
+        a.seen(o.created_at, source, contact);
+        add_id(&mut a.channels, channel);
+        a.name.offer(o.created_at, o.name.as_deref());
+        a.email_opt_in.offer(o.created_at, o.email_opt_in);
+        a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
+    }
+    let events_at = lake.orders.len();
+    for (i, e) in lake.events.iter().enumerate() {
+        let Some((c, contact)) = of(events_at + i) else { continue };
+        let source = source_id.id(&mut names, &e.source);
+        let a = acc[c].get_or_insert_with(Acc::default);
+        a.seen(e.ts, source, contact);
         // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
         // the event's channel is `sms`, else for email.
         let sms = e.channel == "sms";
         match (e.event_type.as_str(), sms) {
             ("unsubscribe", false) => a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts))),
-            ("unsubscribe", true) => a.sms_opt_in.offer(e.ts, Some(|| false)),
-            ("subscribe", false) => a.email_opt_in.offer(e.ts, Some(|| true)),
-            ("subscribe", true) => a.sms_opt_in.offer(e.ts, Some(|| true)),
+            ("unsubscribe", true) => a.sms_opt_in.offer(e.ts, Some(false)),
+            ("subscribe", false) => a.email_opt_in.offer(e.ts, Some(true)),
+            ("subscribe", true) => a.sms_opt_in.offer(e.ts, Some(true)),
             _ => {}
         }
     }
-    for (t, ns) in lake.tickets.iter().zip(ticket_nodes) {
-        let Some(&first) = ns.first() else { continue };
-        let root = g.find(first);
-        let source = g.names.id(&t.source);
-        let (email, phone) = contact(g, ns);
-        acc.entry(root).or_default().seen(t.opened_at, source, email, phone);
+    let tickets_at = events_at + lake.events.len();
+    for (i, t) in lake.tickets.iter().enumerate() {
+        let Some((c, contact)) = of(tickets_at + i) else { continue };
+        let source = source_id.id(&mut names, &t.source);
+        acc[c].get_or_insert_with(Acc::default).seen(t.opened_at, source, contact);
     }
-    for (p, ns) in lake.profiles.iter().zip(profile_nodes) {
-        let Some(&first) = ns.first() else { continue };
-        let root = g.find(first);
-        let source = g.names.id(&p.source);
-        let (email, phone) = contact(g, ns);
-        let a = acc.entry(root).or_default();
+    let profiles_at = tickets_at + lake.tickets.len();
+    for (i, p) in lake.profiles.iter().enumerate() {
+        let Some((c, contact)) = of(profiles_at + i) else { continue };
+        let source = source_id.id(&mut names, &p.source);
+        let a = acc[c].get_or_insert_with(Acc::default);
         // An undated profile's contacts are used only when no dated record has any.
         let ts = p.updated_at.unwrap_or(i64::MIN);
-        a.seen_undated(ts, source, email, phone, p.updated_at.is_some());
-        a.name.offer(ts, p.name.as_deref().map(|n| || n.into()));
+        a.seen_undated(ts, source, contact, p.updated_at.is_some());
+        a.name.offer(ts, p.name.as_deref());
         match p.updated_at {
             Some(at) => {
-                a.email_opt_in.offer(at, p.email_opt_in.map(|v| move || v));
-                a.sms_opt_in.offer(at, p.sms_opt_in.map(|v| move || v));
+                a.email_opt_in.offer(at, p.email_opt_in);
+                a.sms_opt_in.offer(at, p.sms_opt_in);
             }
             None => {
                 // Several undated profiles: any "no" wins.
@@ -815,23 +1016,21 @@ fn customers(lake: &Lake, g: &mut Graph, ids: &HashMap<usize, String>, nodes: [&
             }
         }
     }
-    let mut n_keys: HashMap<usize, i64> = HashMap::default();
-    for i in 0..g.keys.len() {
-        *n_keys.entry(g.find(i)).or_default() += 1;
-    }
     acc.into_iter()
-        .map(|(root, a)| {
+        .enumerate()
+        .filter_map(|(c, a)| Some((c, a?)))
+        .map(|(c, a)| {
             let email_opt_in = email_consent(&a);
             let sms_opt_in = match a.profile_sms {
                 Some(false) => Some(false),
                 p => p.or(a.sms_opt_in.value),
             };
             Customer {
-                n_keys: n_keys.get(&root).copied().unwrap_or(0),
-                customer_id: ids[&root].clone(),
+                n_keys: comps.sizes[c] as i64,
+                customer_id: comps.ids[c].clone(),
                 first_seen_at: a.first_seen,
-                channels: g.names.sorted(&a.channels).join(";"),
-                sources: g.names.sorted(&a.sources).join(";"),
+                channels: names.sorted(&a.channels).join(";"),
+                sources: names.sorted(&a.sources).join(";"),
                 email: a.email.value.map(String::from),
                 phone: a.phone.value.map(String::from),
                 name: a.name.value.map(String::from),
@@ -1132,6 +1331,40 @@ mod tests {
                 .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
             proptest::prop_assert_eq!(normalize_phone(&digits, phone_region(region)), expected);
         }
+    }
+
+    #[test]
+    fn quick_cn_mobile_is_the_crates_answer() {
+        // Every 4-digit prefix of the 1 range with 60 seeded suffixes each: the quick path
+        // answers exactly when the full parse finds a valid number, and with the same E.164.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let cn = phone_region("CN");
+        let full = |t: &str| {
+            let n = phonenumber::parse(cn, t).ok()?;
+            phonenumber::is_valid(&n).then(|| format!("+{}{}", n.code().value(), n.national()))
+        };
+        let meta = phonenumber::metadata::DATABASE.by_id("CN").unwrap();
+        let crate_mobile = meta.descriptors().mobile().unwrap();
+        let mut quick_hits = 0;
+        for prefix in 1000..2000 {
+            for _ in 0..60 {
+                let t = format!("{prefix}{:07}", rng.gen_range(0..10_000_000));
+                match quick_phone(&t, cn) {
+                    Some(q) => {
+                        quick_hits += 1;
+                        assert_eq!(Some(q), full(&t), "{t}");
+                    }
+                    // Not quick: left to the full parse; a valid mobile number (by the crate's
+                    // own descriptor) should not have been.
+                    None => assert!(!(full(&t).is_some() && crate_mobile.is_match(&t)), "{t}"),
+                }
+            }
+        }
+        assert!(quick_hits > 25_000, "{quick_hits}");
+        assert_eq!(quick_phone("13925130165", None), None);
+        assert_eq!(quick_phone("13925130165", phone_region("US")), None);
+        assert_eq!(quick_phone("+8613925130165", None), Some("+8613925130165".into()));
     }
 
     #[test]

@@ -241,6 +241,10 @@ impl<'a> Cells<'a> {
         if own.is_some() {
             return crate::identity::normalize_phone(&raw, region);
         }
+        // E.164 and Chinese mobile numbers need no parse, so no cache entry either.
+        if let Some(quick) = crate::identity::quick_phone(&raw, region) {
+            return Some(quick);
+        }
         self.phones.get_or_insert(raw, |raw| {
             let e164 = crate::identity::normalize_phone(raw, region);
             let dropped = e164.is_none() && region.is_none() && crate::identity::normalize_phone(raw, cn()).is_some();
