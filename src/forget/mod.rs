@@ -71,15 +71,19 @@ fn customers_of(
     dir: &Path,
 ) -> Result<HashSet<String>, ForgetError> {
     let by_key = |kind: &str, key: &str| -> HashSet<String> {
-        lake.identities.iter().filter(|i| i.key_type == kind && i.key == key).map(|i| i.customer_id.clone()).collect()
+        lake.identities
+            .iter()
+            .filter(|i| i.key_type == kind && i.key == key)
+            .map(|i| i.customer_id.to_string())
+            .collect()
     };
     let (found, what) = match who {
         Who::Customer(id) => {
             let ids: HashSet<String> = lake
                 .customers
                 .iter()
-                .filter(|c| &c.customer_id == id)
-                .map(|c| c.customer_id.clone())
+                .filter(|c| c.customer_id == *id)
+                .map(|c| c.customer_id.to_string())
                 .chain(lake.merges.iter().filter(|m| &m.merged_id == id).map(|m| m.customer_id.clone()))
                 .collect();
             (ids, format!("customer id {id}"))
@@ -104,9 +108,9 @@ fn customers_of(
 /// Texts whose presence in a reject's raw line marks it as the person's.
 fn needles(lake: &Lake, ids: &HashSet<String>) -> Vec<String> {
     let mut out = Vec::new();
-    for i in lake.identities.iter().filter(|i| ids.contains(&i.customer_id)) {
+    for i in lake.identities.iter().filter(|i| ids.contains(i.customer_id.as_str())) {
         match i.key_type.as_str() {
-            "email" => out.push(i.key.to_lowercase()),
+            "email" => out.push(i.key.to_lowercase().to_string()),
             "phone" => {
                 out.push(i.key.trim_start_matches('+').to_string());
                 if let Ok(n) = phonenumber::parse(None, &i.key) {
@@ -156,9 +160,9 @@ pub fn forget(
     let mut stones: Vec<(String, String)> = lake
         .identities
         .iter()
-        .filter(|i| ids.contains(&i.customer_id))
+        .filter(|i| ids.contains(i.customer_id.as_str()))
         .filter(|i| i.key_type != "record")
-        .map(|i| (i.key_type.clone(), i.key.clone()))
+        .map(|i| (i.key_type.to_string(), i.key.to_string()))
         .collect();
     let orders: HashSet<String> =
         lake.orders.iter().filter(|o| mine(o.customer_id.as_deref())).map(|o| o.order_id.to_string()).collect();
@@ -181,8 +185,8 @@ pub fn forget(
     drop_rows!(tickets, "tickets", |t| !mine(t.customer_id.as_deref())
         && !t.order_id.as_ref().is_some_and(|o| orders.contains(o)));
     drop_rows!(profiles, "profiles", |p| !mine(p.customer_id.as_deref()));
-    drop_rows!(identities, "identities", |i| !ids.contains(&i.customer_id));
-    drop_rows!(customers, "customers", |c| !ids.contains(&c.customer_id));
+    drop_rows!(identities, "identities", |i| !ids.contains(i.customer_id.as_str()));
+    drop_rows!(customers, "customers", |c| !ids.contains(c.customer_id.as_str()));
     drop_rows!(merges, "customer_merges", |m| !ids.contains(&m.customer_id) && !ids.contains(&m.merged_id));
     drop_rows!(rejects, "rejects", |r| {
         let raw = r.raw.to_lowercase();

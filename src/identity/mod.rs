@@ -27,7 +27,7 @@
 //! assert_eq!(normalize_phone("1******6198", cn), None); // masked
 //! ```
 
-use crate::lake::records::{Customer, Identity};
+use crate::lake::records::{Customer, Identity, Text};
 use crate::lake::Lake;
 
 // FxHash: identity hashes millions of short keys; SipHash's DoS resistance buys nothing in a batch job.
@@ -149,13 +149,13 @@ fn is_e164(t: &str) -> bool {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Key {
-    Given(String),
-    Member(String, String),
-    Email(String),
-    Phone(String),
+    Given(Text),
+    Member(Text, Text),
+    Email(Text),
+    Phone(Text),
     /// An order (or another record) with no usable identifier of its own: a customer of its own,
     /// or, for a ticket, the customer of its order.
-    Order(String),
+    Order(Text),
 }
 
 impl Key {
@@ -169,10 +169,10 @@ impl Key {
         }
     }
 
-    fn text(&self) -> String {
+    fn text(&self) -> Text {
         match self {
             Key::Given(k) | Key::Email(k) | Key::Phone(k) | Key::Order(k) => k.clone(),
-            Key::Member(src, k) => format!("{src}:{k}"),
+            Key::Member(src, k) => compact_str::format_compact!("{src}:{k}"),
         }
     }
 }
@@ -395,8 +395,8 @@ impl IdentityConfig {
     fn blocked(&self) -> HashSet<Key> {
         let mut out = HashSet::default();
         for v in &self.blocklist {
-            out.extend(normalize_email(v).map(Key::Email));
-            out.extend(normalize_phone(v, self.region()).map(Key::Phone));
+            out.extend(normalize_email(v).map(|e| Key::Email(e.into())));
+            out.extend(normalize_phone(v, self.region()).map(|p| Key::Phone(p.into())));
         }
         out
     }
@@ -414,9 +414,9 @@ struct TupleKeys {
 fn tuple_keys(g: &mut Graph, r: &RecordKeys, region: Option<PhoneRegion>) -> TupleKeys {
     let member = r.customer_key.map(str::trim).filter(|k| !k.is_empty());
     TupleKeys {
-        member: member.map(|k| g.intern(Key::Member(r.source.to_string(), k.to_string()))),
-        email: r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e))),
-        phone: r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p))),
+        member: member.map(|k| g.intern(Key::Member(r.source.into(), k.into()))),
+        email: r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e.into()))),
+        phone: r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p.into()))),
     }
 }
 
@@ -490,7 +490,7 @@ fn tuple_nodes(
 ) -> (Vec<usize>, Vec<usize>) {
     let mut nodes = Vec::with_capacity(4);
     if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
-        nodes.push(g.intern(Key::Given(id.to_string())));
+        nodes.push(g.intern(Key::Given(id.into())));
     }
     nodes.extend(keys.member.filter(|_| cfg.links(KeyKind::MemberId)));
     nodes.extend(keys.email.filter(|_| cfg.links(KeyKind::Email)));
@@ -547,7 +547,7 @@ pub fn resolve<S: std::hash::BuildHasher>(
     cfg: &IdentityConfig,
 ) {
     let mut given_ids: HashSet<String> =
-        lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.clone()).collect();
+        lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.to_string()).collect();
     given_ids.extend(given_now.iter().cloned());
     lake.sort();
     let mut g = Graph::default();
@@ -674,7 +674,7 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
         }
         let (linkable, placeholders) = tuple_nodes(g, &distinct[i], &keys[i], given_ids, cfg);
         if linkable.is_empty() {
-            let own: Vec<usize> = r.fallback.map(|f| g.intern(Key::Order(f.to_string()))).into_iter().collect();
+            let own: Vec<usize> = r.fallback.map(|f| g.intern(Key::Order(f.into()))).into_iter().collect();
             add_nodes(g, &own, &placeholders, r.ts, r.source, &mut out.nodes);
             let group = out.close_group();
             out.group_of.push(group);
@@ -697,18 +697,18 @@ pub struct Merge {
 }
 
 /// The previous load's customer id of every identifier (from the stored `identities` table).
-fn previous_ids(lake: &Lake) -> HashMap<Key, String> {
+fn previous_ids(lake: &Lake) -> HashMap<Key, Text> {
     lake.identities
         .iter()
         .filter_map(|i| {
             let key = match i.key_type.as_str() {
                 "member_id" => {
                     let (src, k) = i.key.split_once(':')?;
-                    Key::Member(src.to_string(), k.to_string())
+                    Key::Member(src.into(), k.into())
                 }
-                "email" => Key::Email(i.key.clone()),
-                "phone" => Key::Phone(i.key.clone()),
-                "record" => Key::Order(i.key.clone()),
+                "email" => Key::Email(i.key.as_str().into()),
+                "phone" => Key::Phone(i.key.as_str().into()),
+                "record" => Key::Order(i.key.as_str().into()),
                 _ => return None,
             };
             Some((key, i.customer_id.clone()))
@@ -721,7 +721,7 @@ struct Components {
     /// Component of each key (`u32::MAX` for keys no record uses).
     of_key: Vec<u32>,
     /// Each component's customer id.
-    ids: Vec<String>,
+    ids: Vec<Text>,
     /// Keys per component.
     sizes: Vec<u32>,
 }
@@ -738,7 +738,7 @@ impl Components {
 /// one (other previous ids in it are recorded as merged into it); else it gets the next new id,
 /// `C` + 9 digits, numbered in order of the components' earliest sighting. Ids are never derived
 /// from an email or phone.
-fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (Components, Vec<Merge>) {
+fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, Vec<Merge>) {
     let n = g.keys.len();
     let roots: Vec<u32> = (0..n).map(|i| if g.live[i] { g.find(i) as u32 } else { u32::MAX }).collect();
     let g = &*g;
@@ -756,7 +756,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (Components,
     runs.sort_unstable_by(|a, b| seen(order[a.0]).cmp(&seen(order[b.0])));
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
-    let mut claimed: HashSet<String> = HashSet::default();
+    let mut claimed: HashSet<Text> = HashSet::default();
     let mut comps = Components { of_key: vec![u32::MAX; n], ids: Vec::with_capacity(runs.len()), sizes: Vec::new() };
     let mut merges = Vec::new();
     for (c, &(start, end)) in runs.iter().enumerate() {
@@ -765,21 +765,21 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, String>) -> (Components,
         let id = if let Some(gn) = g.given[root] {
             g.keys[gn].text()
         } else {
-            let old: Vec<&String> = m.iter().filter_map(|&i| previous.get(&g.keys[i as usize])).collect();
+            let old: Vec<&Text> = m.iter().filter_map(|&i| previous.get(&g.keys[i as usize])).collect();
             match old.iter().find(|id| !claimed.contains(id.as_str())) {
                 Some(keep) => {
-                    let keep = keep.to_string();
+                    let keep = (*keep).clone();
                     let mut seen = HashSet::default();
                     for other in old.iter().filter(|o| ***o != keep) {
                         if !claimed.contains(other.as_str()) && seen.insert(other.to_string()) {
-                            merges.push(Merge { merged_id: other.to_string(), customer_id: keep.clone() });
+                            merges.push(Merge { merged_id: other.to_string(), customer_id: keep.to_string() });
                         }
                     }
                     keep
                 }
                 None => {
                     next += 1;
-                    format!("C{next:09}")
+                    compact_str::format_compact!("C{next:09}")
                 }
             }
         };
@@ -809,11 +809,11 @@ fn identities(g: &Graph, comps: &Components) -> Vec<Identity> {
         };
         for source in g.names.sorted(&g.sources[i]) {
             out.push(Identity {
-                source: source.to_string(),
-                key_type: key.kind().to_string(),
+                source: source.into(),
+                key_type: key.kind().into(),
                 key: key.text(),
                 customer_id: comps.ids[c].clone(),
-                rule: rule.to_string(),
+                rule: rule.into(),
             });
         }
     }
@@ -1029,11 +1029,11 @@ fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes)
                 n_keys: comps.sizes[c] as i64,
                 customer_id: comps.ids[c].clone(),
                 first_seen_at: a.first_seen,
-                channels: names.sorted(&a.channels).join(";"),
-                sources: names.sorted(&a.sources).join(";"),
-                email: a.email.value.map(String::from),
-                phone: a.phone.value.map(String::from),
-                name: a.name.value.map(String::from),
+                channels: names.sorted(&a.channels).join(";").into(),
+                sources: names.sorted(&a.sources).join(";").into(),
+                email: a.email.value.map(Into::into),
+                phone: a.phone.value.map(Into::into),
+                name: a.name.value.map(Into::into),
                 email_opt_in,
                 sms_opt_in,
                 unsubscribed_at: a.unsubscribed_at,

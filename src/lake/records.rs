@@ -3,7 +3,7 @@
 use crate::schema::{FrameBuilder, FrameReader, Table};
 use polars::prelude::*;
 
-/// The string type of the two big tables' rows (`orders`, `order_items`): strings up to 24 bytes
+/// The string type of the big tables' rows (`orders`, `order_items`, `identities`, `customers`): strings up to 24 bytes
 /// (ids, statuses, currencies, phones, most emails and names) are held inline instead of in a heap
 /// allocation of their own, which at 10M orders saves gigabytes and as many allocations.
 pub type Text = compact_str::CompactString;
@@ -141,15 +141,15 @@ pub struct FileEntry {
 /// A `customers` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
-    pub customer_id: String,
+    pub customer_id: Text,
     /// None when only undated profiles know the customer.
     pub first_seen_at: Option<i64>,
-    pub channels: String,
-    pub sources: String,
+    pub channels: Text,
+    pub sources: Text,
     pub n_keys: i64,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub name: Option<String>,
+    pub email: Option<Text>,
+    pub phone: Option<Text>,
+    pub name: Option<Text>,
     pub email_opt_in: Option<bool>,
     pub sms_opt_in: Option<bool>,
     pub unsubscribed_at: Option<i64>,
@@ -158,11 +158,11 @@ pub struct Customer {
 /// An `identities` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-    pub source: String,
-    pub key_type: String,
-    pub key: String,
-    pub customer_id: String,
-    pub rule: String,
+    pub source: Text,
+    pub key_type: Text,
+    pub key: Text,
+    pub customer_id: Text,
+    pub rule: Text,
 }
 
 /// A `customer_merges` row.
