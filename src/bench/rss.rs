@@ -77,6 +77,12 @@ pub fn current_rss_mb() -> Option<f64> {
     status_kb("VmRSS:").map(|kb| kb as f64 / 1024.0)
 }
 
+/// Current and peak resident memory in whole MB, for the debug logs of long phases (ingest,
+/// identity); 0 where the OS does not say.
+pub fn for_log() -> (f64, f64) {
+    (current_rss_mb().unwrap_or(0.0).round(), peak_rss_mb().unwrap_or(0.0).round())
+}
+
 /// A `kB` field of `/proc/self/status`.
 fn status_kb(field: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -198,14 +198,14 @@ impl Names {
     }
 
     /// Adds a name to a set of ids.
-    fn add(&mut self, set: &mut Vec<u32>, name: &str) {
+    fn add(&mut self, set: &mut IdSet, name: &str) {
         let i = self.id(name);
-        add_id(set, i);
+        set.insert(i);
     }
 
     /// The names of a set, sorted.
-    fn sorted(&self, set: &[u32]) -> Vec<&str> {
-        let mut v: Vec<&str> = set.iter().map(|&i| self.names[i as usize].as_str()).collect();
+    fn sorted(&self, set: &IdSet) -> Vec<&str> {
+        let mut v: Vec<&str> = set.ids().map(|i| self.names[i as usize].as_str()).collect();
         v.sort_unstable();
         v
     }
@@ -267,7 +267,7 @@ struct Graph {
     given: Vec<Option<usize>>,
     first_seen: Vec<i64>,
     /// The sources each key was seen in (ids of `names`).
-    sources: Vec<Vec<u32>>,
+    sources: Vec<IdSet>,
     names: Names,
     /// Shared placeholder values: nodes that link nothing.
     shared: Vec<bool>,
@@ -282,7 +282,7 @@ impl Graph {
             self.given.push(given.then_some(i));
             self.parent.push(i);
             self.first_seen.push(i64::MAX);
-            self.sources.push(Vec::new());
+            self.sources.push(IdSet::default());
             self.shared.push(false);
             self.live.push(false);
         }
@@ -568,7 +568,8 @@ pub fn resolve<S: std::hash::BuildHasher>(
             }
         }
     }
-    tracing::debug!(nodes = g.live.iter().filter(|&&l| l).count(), "identity graph built");
+    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(nodes = g.live.iter().filter(|&&l| l).count(), rss_mb, peak_rss_mb, "identity graph built");
     let t = std::time::Instant::now();
     let previous = previous_ids(lake);
     let (comps, merges) = component_ids(&mut g, &previous);
@@ -580,7 +581,8 @@ pub fn resolve<S: std::hash::BuildHasher>(
             .into_iter()
             .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
     );
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "component ids");
+    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "component ids");
     let id_of = |record: usize| nodes.of(record).first().map(|&n| comps.id_of(n as usize));
     for (i, o) in lake.orders.iter_mut().enumerate() {
         // Straight into the inline text: no heap string per order.
@@ -597,7 +599,8 @@ pub fn resolve<S: std::hash::BuildHasher>(
     }
     let t = std::time::Instant::now();
     lake.identities = identities(&g, &comps);
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "identities table");
+    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "identities table");
     lake.customers = customers(lake, g, &comps, &nodes);
 }
 
@@ -657,7 +660,14 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
             shared += 1;
         }
     }
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), distinct = distinct.len(), "shared values");
+    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        distinct = distinct.len(),
+        rss_mb,
+        peak_rss_mb,
+        "shared values"
+    );
     if shared > 0 {
         tracing::info!(values = shared, "shared emails/phones (placeholders) not used for linking");
     }
@@ -795,7 +805,9 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
 }
 
 fn identities(g: &Graph, comps: &Components) -> Vec<Identity> {
-    let mut out = Vec::new();
+    // One row per (key, source); reserved exactly (a doubling vector of 2.5M rows is briefly 1.5x).
+    let rows = (0..g.keys.len()).filter(|&i| g.live[i]).map(|i| g.sources[i].ids().count()).sum();
+    let mut out = Vec::with_capacity(rows);
     for i in (0..g.keys.len()).filter(|&i| g.live[i]) {
         let c = comps.of_key[i] as usize;
         let key = &g.keys[i];
@@ -849,8 +861,8 @@ impl<T> Latest<T> {
 struct Acc<'a> {
     first_seen: Option<i64>,
     /// Ids of the graph's `names`.
-    channels: Vec<u32>,
-    sources: Vec<u32>,
+    channels: IdSet,
+    sources: IdSet,
     email: Latest<&'a str>,
     phone: Latest<&'a str>,
     name: Latest<&'a str>,
@@ -893,7 +905,7 @@ impl<'a> Acc<'a> {
             self.seen(ts, source, contact);
             return;
         }
-        add_id(&mut self.sources, source);
+        self.sources.insert(source);
         self.email.offer(ts, contact.0);
         self.phone.offer(ts, contact.1);
     }
@@ -901,16 +913,31 @@ impl<'a> Acc<'a> {
     /// Records a sighting with the record's normalized, non-shared email and phone.
     fn seen(&mut self, ts: i64, source: u32, contact: Contact<'a>) {
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
-        add_id(&mut self.sources, source);
+        self.sources.insert(source);
         self.email.offer(ts, contact.0);
         self.phone.offer(ts, contact.1);
     }
 }
 
-/// Adds an id to a small set of ids.
-fn add_id(set: &mut Vec<u32>, id: u32) {
-    if !set.contains(&id) {
-        set.push(id);
+/// A small set of name ids: ids below 64 as bits (every realistic count of sources and
+/// channels), any others listed. No allocation per identifier or customer for the usual sets.
+#[derive(Default, Clone)]
+struct IdSet {
+    bits: u64,
+    more: Vec<u32>,
+}
+
+impl IdSet {
+    fn insert(&mut self, id: u32) {
+        if id < 64 {
+            self.bits |= 1 << id;
+        } else if !self.more.contains(&id) {
+            self.more.push(id);
+        }
+    }
+
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..64).filter(|b| self.bits >> b & 1 == 1).chain(self.more.iter().copied())
     }
 }
 
@@ -952,9 +979,11 @@ impl<'a> LastName<'a> {
 /// One row per customer, accumulated per component.
 fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes) -> Vec<Customer> {
     let mut names = std::mem::take(&mut g.names);
+    // Only the keys and their shared flags are read from here: free the rest before the
+    // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
+    (g.parent, g.first_seen, g.given, g.sources, g.live, g.keys.index) = Default::default();
     let g = &g;
-    let mut acc: Vec<Option<Acc>> = Vec::new();
-    acc.resize_with(comps.ids.len(), || None);
+    let mut acc = Accs::new(comps.ids.len());
     // The customer of a record (the component of its first node) and its contacts.
     let of = |record: usize| -> Option<(usize, Contact)> {
         let ns = nodes.of(record);
@@ -965,9 +994,9 @@ fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes)
     for (i, o) in lake.orders.iter().enumerate() {
         let Some((c, contact)) = of(i) else { continue };
         let (source, channel) = (source_id.id(&mut names, &o.source), channel_id.id(&mut names, &o.channel));
-        let a = acc[c].get_or_insert_with(Acc::default);
+        let a = acc.at(c);
         a.seen(o.created_at, source, contact);
-        add_id(&mut a.channels, channel);
+        a.channels.insert(channel);
         a.name.offer(o.created_at, o.name.as_deref());
         a.email_opt_in.offer(o.created_at, o.email_opt_in);
         a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
@@ -976,7 +1005,7 @@ fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes)
     for (i, e) in lake.events.iter().enumerate() {
         let Some((c, contact)) = of(events_at + i) else { continue };
         let source = source_id.id(&mut names, &e.source);
-        let a = acc[c].get_or_insert_with(Acc::default);
+        let a = acc.at(c);
         a.seen(e.ts, source, contact);
         // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
         // the event's channel is `sms`, else for email.
@@ -993,13 +1022,13 @@ fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes)
     for (i, t) in lake.tickets.iter().enumerate() {
         let Some((c, contact)) = of(tickets_at + i) else { continue };
         let source = source_id.id(&mut names, &t.source);
-        acc[c].get_or_insert_with(Acc::default).seen(t.opened_at, source, contact);
+        acc.at(c).seen(t.opened_at, source, contact);
     }
     let profiles_at = tickets_at + lake.tickets.len();
     for (i, p) in lake.profiles.iter().enumerate() {
         let Some((c, contact)) = of(profiles_at + i) else { continue };
         let source = source_id.id(&mut names, &p.source);
-        let a = acc[c].get_or_insert_with(Acc::default);
+        let a = acc.at(c);
         // An undated profile's contacts are used only when no dated record has any.
         let ts = p.updated_at.unwrap_or(i64::MIN);
         a.seen_undated(ts, source, contact, p.updated_at.is_some());
@@ -1016,30 +1045,65 @@ fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes)
             }
         }
     }
-    acc.into_iter()
-        .enumerate()
-        .filter_map(|(c, a)| Some((c, a?)))
-        .map(|(c, a)| {
-            let email_opt_in = email_consent(&a);
-            let sms_opt_in = match a.profile_sms {
-                Some(false) => Some(false),
-                p => p.or(a.sms_opt_in.value),
-            };
-            Customer {
-                n_keys: comps.sizes[c] as i64,
-                customer_id: comps.ids[c].clone(),
-                first_seen_at: a.first_seen,
-                channels: names.sorted(&a.channels).join(";").into(),
-                sources: names.sorted(&a.sources).join(";").into(),
-                email: a.email.value.map(Into::into),
-                phone: a.phone.value.map(Into::into),
-                name: a.name.value.map(Into::into),
-                email_opt_in,
-                sms_opt_in,
-                unsubscribed_at: a.unsubscribed_at,
-            }
+    let mut out = Vec::with_capacity(comps.ids.len());
+    acc.drain(|c, a| {
+        let email_opt_in = email_consent(&a);
+        let sms_opt_in = match a.profile_sms {
+            Some(false) => Some(false),
+            p => p.or(a.sms_opt_in.value),
+        };
+        out.push(Customer {
+            n_keys: comps.sizes[c] as i64,
+            customer_id: comps.ids[c].clone(),
+            first_seen_at: a.first_seen,
+            channels: names.sorted(&a.channels).join(";").into(),
+            sources: names.sorted(&a.sources).join(";").into(),
+            email: a.email.value.map(Into::into),
+            phone: a.phone.value.map(Into::into),
+            name: a.name.value.map(Into::into),
+            email_opt_in,
+            sms_opt_in,
+            unsubscribed_at: a.unsubscribed_at,
         })
-        .collect()
+    });
+    out
+}
+
+/// The customers' accumulators, in chunks, so that turning them into rows frees them chunk by
+/// chunk as the rows grow (accumulators and rows are not both whole in memory).
+struct Accs<'a> {
+    chunks: Vec<Vec<Option<Acc<'a>>>>,
+}
+
+impl<'a> Accs<'a> {
+    const CHUNK: usize = 1 << 16;
+
+    fn new(n: usize) -> Self {
+        let chunks = (0..n.div_ceil(Self::CHUNK))
+            .map(|k| {
+                let mut v = Vec::new();
+                v.resize_with(Self::CHUNK.min(n - k * Self::CHUNK), || None);
+                v
+            })
+            .collect();
+        Accs { chunks }
+    }
+
+    /// Component `c`'s accumulator, created on first use.
+    fn at(&mut self, c: usize) -> &mut Acc<'a> {
+        self.chunks[c / Self::CHUNK][c % Self::CHUNK].get_or_insert_with(Acc::default)
+    }
+
+    /// Hands every used accumulator with its component to `f`, in component order.
+    fn drain(self, mut f: impl FnMut(usize, Acc<'a>)) {
+        for (k, chunk) in self.chunks.into_iter().enumerate() {
+            for (i, a) in chunk.into_iter().enumerate() {
+                if let Some(a) = a {
+                    f(k * Self::CHUNK + i, a);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -250,7 +250,8 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     for spec in specs {
         let t = std::time::Instant::now();
         let entry = ingest_file(spec, opts, &mut lake, &mut merger, &erased)?;
-        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), rss_mb = rss(), peak_rss_mb = peak(), "read, converted and merged");
+        let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "read, converted and merged");
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
@@ -259,21 +260,14 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     drop(merger);
     let t = std::time::Instant::now();
     identity::resolve(&mut lake, &given, &opts.identity);
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb = rss(), peak_rss_mb = peak(), "identities resolved");
+    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "identities resolved");
     let t = std::time::Instant::now();
     let written = lake.write_releasing(lake_dir)?;
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb = rss(), peak_rss_mb = peak(), "lake written");
+    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
-}
-
-/// The process's resident and peak memory in MB for the debug log (0 where the OS does not say).
-fn rss() -> f64 {
-    crate::bench::rss::current_rss_mb().unwrap_or(0.0).round()
-}
-
-fn peak() -> f64 {
-    crate::bench::rss::peak_rss_mb().unwrap_or(0.0).round()
 }
 
 /// Whether a tombstone covers one of the unit's identifiers (see [`crate::forget`]).
@@ -345,7 +339,7 @@ fn ingest_file(
             merge.merge_window(&mapping, window, lake, merger)?;
         }
         Body::Text { reader, first } => {
-            merger.reserve(lake, mapping.table, estimated_records(&spec.path, &first));
+            merger.reserve(lake, &mapping, estimated_records(&spec.path, &first));
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
@@ -1059,8 +1053,14 @@ impl Merger {
 
     /// Makes room for about `n` more records of `table` at once: growing a multi-gigabyte vector
     /// or map by doubling copies it, and the copy is what sets the peak memory.
-    fn reserve(&mut self, lake: &mut Lake, table: Table, n: usize) {
+    /// Reserves room for a file's `n` records, so the big tables do not grow by doubling (a
+    /// growing vector is briefly old and new at once: at 10M line items a gigabyte).
+    fn reserve(&mut self, lake: &mut Lake, m: &Mapping, n: usize) {
+        let table = m.table;
         if table == Table::Orders {
+            if m.file.grain == crate::config::mapping::Grain::LineItem {
+                lake.items.reserve(n);
+            }
             lake.orders.reserve(n);
             let orders = &lake.orders;
             self.orders.reserve(n, |&j| id_hash(&orders[j as usize].order_id));

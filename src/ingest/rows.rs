@@ -12,7 +12,7 @@
 use super::parse::{clean_str, looks_masked, parse_bool, parse_count, parse_money, parse_timestamp};
 use super::read::{CellIssue, RawRecord, RawTable};
 use crate::config::mapping::{Grain, Mapping, Transform};
-use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Text, Ticket};
+use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Sym, Text, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -718,7 +718,7 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     let text = |v: Option<String>| v.map(Text::from);
     let order = Order {
         order_id: order_id.into(),
-        channel: p.channel.map_or_else(|| c.m.channel().into(), Text::from),
+        channel: p.channel.map_or_else(|| c.m.channel().into(), Sym::from),
         source: source.into(),
         store: text(p.store).or_else(|| c.m.file.store.as_deref().map(Text::from)),
         customer_key: text(p.customer_key),

@@ -7,6 +7,7 @@
 //! validated against [`crate::schema`] on the way in and out.
 
 pub mod records;
+pub mod sym;
 
 use crate::schema::{self, Table};
 use polars::prelude::*;

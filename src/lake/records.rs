@@ -1,5 +1,6 @@
 //! Typed rows of the canonical tables and their conversion to and from frames.
 
+pub use super::sym::Sym;
 use crate::schema::{FrameBuilder, FrameReader, Table};
 use polars::prelude::*;
 
@@ -12,18 +13,18 @@ pub type Text = compact_str::CompactString;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
     pub order_id: Text,
-    pub source: Text,
-    pub channel: Text,
+    pub source: Sym,
+    pub channel: Sym,
     pub store: Option<Text>,
     pub customer_key: Option<Text>,
     /// Given by the input (canonical format) before resolution; always set after it.
     pub customer_id: Option<Text>,
-    pub status: Text,
+    pub status: Sym,
     pub created_at: i64,
     pub paid_at: Option<i64>,
     pub shipped_at: Option<i64>,
     pub completed_at: Option<i64>,
-    pub currency: Text,
+    pub currency: Sym,
     pub gross_amount: f64,
     pub discount: f64,
     pub shipping: f64,
@@ -144,8 +145,9 @@ pub struct Customer {
     pub customer_id: Text,
     /// None when only undated profiles know the customer.
     pub first_seen_at: Option<i64>,
-    pub channels: Text,
-    pub sources: Text,
+    /// Few distinct values (combinations of a lake's channels and sources): interned.
+    pub channels: Sym,
+    pub sources: Sym,
     pub n_keys: i64,
     pub email: Option<Text>,
     pub phone: Option<Text>,
@@ -158,11 +160,11 @@ pub struct Customer {
 /// An `identities` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-    pub source: Text,
-    pub key_type: Text,
+    pub source: Sym,
+    pub key_type: Sym,
     pub key: Text,
     pub customer_id: Text,
-    pub rule: Text,
+    pub rule: Sym,
 }
 
 /// A `customer_merges` row.
