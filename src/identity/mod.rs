@@ -101,7 +101,13 @@ pub fn quick_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
     if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
         return None;
     }
-    cn_mobile().is_match(t).then(|| format!("+86{t}"))
+    if !CN_MOBILE.with(|p| p.is_match(t)) {
+        return None;
+    }
+    let mut e164 = String::with_capacity(14);
+    e164.push_str("+86");
+    e164.push_str(t);
+    Some(e164)
 }
 
 /// A phone cell without surrounding space and spreadsheet guards (`'`, `="…"`, tabs).
@@ -109,18 +115,26 @@ fn unguarded(s: &str) -> &str {
     s.trim().trim_start_matches(['\'', '=', '"', '\t']).trim_end_matches('"').trim()
 }
 
-/// CN's general and mobile number patterns from the `phonenumber` metadata.
+thread_local! {
+    // A clone per thread: a `Regex` shared between threads takes its search cache from a pool
+    // that only its first thread reaches without a lock.
+    static CN_MOBILE: Patterns = cn_mobile().clone();
+}
+
+/// CN's general and mobile number patterns from the `phonenumber` metadata, anchored at the start.
+#[derive(Clone)]
 struct Patterns {
     general: (regex::Regex, Vec<u16>),
     mobile: (regex::Regex, Vec<u16>),
 }
 
 impl Patterns {
-    /// The crate's `Descriptor::is_match`: a possible length (when listed) and a match at the start.
+    /// The crate's `Descriptor::is_match`: a possible length (when listed) and a match starting
+    /// at the first digit (the crate's leftmost match starts there exactly when an anchored one exists).
     fn is_match(&self, t: &str) -> bool {
-        [&self.general, &self.mobile].iter().all(|(re, lengths)| {
-            (lengths.is_empty() || lengths.contains(&(t.len() as u16))) && re.find(t).is_some_and(|m| m.start() == 0)
-        })
+        [&self.general, &self.mobile]
+            .iter()
+            .all(|(re, lengths)| (lengths.is_empty() || lengths.contains(&(t.len() as u16))) && re.is_match(t))
     }
 }
 
@@ -131,7 +145,7 @@ fn cn_mobile() -> &'static Patterns {
         let d = meta.descriptors();
         let compile = |desc: &phonenumber::metadata::Descriptor| {
             // Compiled as the crate compiles its metadata patterns (whitespace in them ignored).
-            let re = regex::RegexBuilder::new(desc.national_number().as_str())
+            let re = regex::RegexBuilder::new(&format!("^(?:{}\n)", desc.national_number().as_str()))
                 .ignore_whitespace(true)
                 .build()
                 .expect("the crate's own pattern compiles");
