@@ -195,24 +195,42 @@ impl Lake {
 
     fn write_tables(&mut self, dir: &Path, release: bool) -> Result<Vec<(Table, usize)>, LakeError> {
         self.sort();
-        // The two big tables at once: each builds its row groups on one thread while polars
-        // compresses the other's columns.
-        let (orders, items) =
-            rayon::join(|| stage(dir, &mut self.orders, release), || stage(dir, &mut self.items, release));
-        let staged = vec![
-            orders?,
-            items?,
-            stage(dir, &mut self.products, release)?,
-            stage(dir, &mut self.profiles, release)?,
-            stage(dir, &mut self.customers, release)?,
-            stage(dir, &mut self.identities, release)?,
-            stage(dir, &mut self.merges, release)?,
-            stage(dir, &mut self.tombstones, release)?,
-            stage(dir, &mut self.events, release)?,
-            stage(dir, &mut self.tickets, release)?,
-            stage(dir, &mut self.rejects, release)?,
-            stage(dir, &mut self.files, release)?,
-        ];
+        // Orders (the biggest table) beside all the others: a file of orders alone has no lines,
+        // and its customers and identities are the next biggest.
+        let Lake {
+            orders,
+            items,
+            products,
+            profiles,
+            events,
+            tickets,
+            rejects,
+            files,
+            customers,
+            identities,
+            merges,
+            tombstones,
+        } = self;
+        let (orders, rest) = rayon::join(
+            || stage(dir, orders, release),
+            || -> Result<Vec<Staged>, LakeError> {
+                Ok(vec![
+                    stage(dir, items, release)?,
+                    stage(dir, products, release)?,
+                    stage(dir, profiles, release)?,
+                    stage(dir, customers, release)?,
+                    stage(dir, identities, release)?,
+                    stage(dir, merges, release)?,
+                    stage(dir, tombstones, release)?,
+                    stage(dir, events, release)?,
+                    stage(dir, tickets, release)?,
+                    stage(dir, rejects, release)?,
+                    stage(dir, files, release)?,
+                ])
+            },
+        );
+        let mut staged = vec![orders?];
+        staged.extend(rest?);
         let mut written = Vec::with_capacity(staged.len());
         for s in staged {
             s.file
@@ -250,7 +268,7 @@ fn row_groups(n: usize) -> Vec<usize> {
 /// Writes a table as zstd Parquet to a temporary file in its folder, one row group at a time:
 /// the rows of a group become Arrow columns (consumed when `release`), are checked against the
 /// schema and written before the next group is built.
-fn stage<R: Row>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged, LakeError> {
+fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged, LakeError> {
     let t = std::time::Instant::now();
     let path = table_path(dir, R::TABLE);
     let err = |message: String| LakeError::Write { path: path.clone(), message };
@@ -258,29 +276,44 @@ fn stage<R: Row>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged,
     std::fs::create_dir_all(folder).map_err(|e| err(e.to_string()))?;
     let mut file = temp_file_in(folder).map_err(|e| err(e.to_string()))?;
     let n = rows.len();
-    let mut owned = if release { std::mem::take(rows) } else { Vec::new() }.into_iter();
-    let mut writer = None;
-    let mut done = 0;
-    for len in row_groups(n) {
-        let mut b = schema::FrameBuilder::new(R::TABLE);
-        if release {
-            owned.by_ref().take(len).for_each(|row| row.push(&mut b));
-        } else {
-            rows[done..done + len].iter().for_each(|row| row.push(&mut b));
+    let owned = if release { std::mem::take(rows) } else { Vec::new() };
+    let shared: &[R] = rows;
+    // One thread turns rows into row groups while this one validates and writes the previous
+    // group (conversion and compression take about as long as each other).
+    std::thread::scope(|scope| -> Result<(), LakeError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
+        scope.spawn(move || {
+            let mut owned = owned.into_iter();
+            let mut done = 0;
+            for len in row_groups(n) {
+                let mut b = schema::FrameBuilder::new(R::TABLE);
+                if release {
+                    owned.by_ref().take(len).for_each(|row| row.push(&mut b));
+                } else {
+                    shared[done..done + len].iter().for_each(|row| row.push(&mut b));
+                }
+                done += len;
+                if tx.send(b.finish()).is_err() {
+                    return; // the writer stopped on an error
+                }
+            }
+        });
+        let mut writer = None;
+        for df in rx {
+            let df = df.map_err(|e| err(e.to_string()))?;
+            schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
+            if writer.is_none() {
+                let w = ParquetWriter::new(file.as_file_mut())
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(df.schema())
+                    .map_err(|e| err(e.to_string()))?;
+                writer = Some(w);
+            }
+            writer.as_mut().expect("created above").write_batch(&df).map_err(|e| err(e.to_string()))?;
         }
-        done += len;
-        let df = b.finish().map_err(|e| err(e.to_string()))?;
-        schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
-        if writer.is_none() {
-            let w = ParquetWriter::new(file.as_file_mut())
-                .with_compression(ParquetCompression::Zstd(None))
-                .batched(df.schema())
-                .map_err(|e| err(e.to_string()))?;
-            writer = Some(w);
-        }
-        writer.as_mut().expect("created above").write_batch(&df).map_err(|e| err(e.to_string()))?;
-    }
-    writer.expect("one group at least").finish().map_err(|e| err(e.to_string()))?;
+        writer.expect("one group at least").finish().map_err(|e| err(e.to_string()))?;
+        Ok(())
+    })?;
     file.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tracing::debug!(table = R::TABLE.name(), rows = n, seconds = t.elapsed().as_secs_f64(), "table written");
     Ok(Staged { table: R::TABLE, path, file, rows: n })

@@ -21,9 +21,9 @@ pub struct Order {
     pub customer_id: Option<Text>,
     pub status: Sym,
     pub created_at: i64,
-    pub paid_at: Option<i64>,
-    pub shipped_at: Option<i64>,
-    pub completed_at: Option<i64>,
+    pub paid_at: OptTs,
+    pub shipped_at: OptTs,
+    pub completed_at: OptTs,
     pub currency: Sym,
     pub gross_amount: f64,
     pub discount: f64,
@@ -36,6 +36,36 @@ pub struct Order {
     pub name: Option<Text>,
     pub email_opt_in: Option<bool>,
     pub sms_opt_in: Option<bool>,
+}
+
+/// An optional timestamp (µs since the epoch) in 8 bytes instead of an `Option<i64>`'s 16 (three
+/// per order: 240 MB at 10M orders). `i64::MIN`, 290 000 years BC, outside every date the
+/// parsers accept, stands for none.
+///
+/// ```
+/// use custlens::lake::records::OptTs;
+/// assert_eq!(OptTs::from(Some(5)).get(), Some(5));
+/// assert_eq!(OptTs::from(None).get(), None);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptTs(i64);
+
+impl OptTs {
+    pub fn get(self) -> Option<i64> {
+        (self.0 != i64::MIN).then_some(self.0)
+    }
+}
+
+impl From<Option<i64>> for OptTs {
+    fn from(v: Option<i64>) -> OptTs {
+        OptTs(v.unwrap_or(i64::MIN))
+    }
+}
+
+impl std::fmt::Debug for OptTs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
 }
 
 /// An `order_items` row.
@@ -223,9 +253,9 @@ impl Row for Order {
         b.str("customer_id", self.customer_id.as_deref());
         b.str("status", Some(&self.status));
         b.ts("created_at", Some(self.created_at));
-        b.ts("paid_at", self.paid_at);
-        b.ts("shipped_at", self.shipped_at);
-        b.ts("completed_at", self.completed_at);
+        b.ts("paid_at", self.paid_at.get());
+        b.ts("shipped_at", self.shipped_at.get());
+        b.ts("completed_at", self.completed_at.get());
         b.str("currency", Some(&self.currency));
         b.f64("gross_amount", Some(self.gross_amount));
         b.f64("discount", Some(self.discount));
@@ -255,9 +285,9 @@ impl Row for Order {
                     customer_id: customer_id[i].clone(),
                     status: req(status[i].clone(), "status")?,
                     created_at: req(created_at[i], "created_at")?,
-                    paid_at: paid_at[i],
-                    shipped_at: shipped_at[i],
-                    completed_at: completed_at[i],
+                    paid_at: paid_at[i].into(),
+                    shipped_at: shipped_at[i].into(),
+                    completed_at: completed_at[i].into(),
                     currency: req(currency[i].clone(), "currency")?,
                     gross_amount: req(gross_amount[i], "gross_amount")?,
                     discount: req(discount[i], "discount")?,
@@ -641,9 +671,9 @@ mod tests {
             customer_id: Some("c1".into()),
             status: "completed".into(),
             created_at: 1_700_000_000_000_000,
-            paid_at: None,
-            shipped_at: Some(1_700_000_100_000_000),
-            completed_at: None,
+            paid_at: None.into(),
+            shipped_at: Some(1_700_000_100_000_000).into(),
+            completed_at: None.into(),
             currency: "CNY".into(),
             gross_amount: 10.0,
             discount: 1.0,
