@@ -543,8 +543,21 @@ impl RecordNodes {
     }
 
     fn of(&self, record: usize) -> &[u32] {
-        let g = self.group_of[record] as usize;
+        self.group(self.group_of[record] as usize)
+    }
+
+    fn group(&self, g: usize) -> &[u32] {
         &self.nodes[self.starts[g] as usize..self.starts[g + 1] as usize]
+    }
+
+    fn groups(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Each group's component (`u32::MAX` for a group without nodes), so a record's customer is
+    /// two array reads, not a walk through its nodes.
+    fn components(&self, comps: &Components) -> Vec<u32> {
+        (0..self.groups()).map(|g| self.group(g).first().map_or(u32::MAX, |&n| comps.of_key[n as usize])).collect()
     }
 }
 
@@ -597,7 +610,11 @@ pub fn resolve<S: std::hash::BuildHasher>(
     );
     let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "component ids");
-    let id_of = |record: usize| nodes.of(record).first().map(|&n| comps.id_of(n as usize));
+    let group_comp = nodes.components(&comps);
+    let id_of = |record: usize| {
+        let c = group_comp[nodes.group_of[record] as usize];
+        (c != u32::MAX).then(|| comps.ids[c as usize].as_str())
+    };
     for (i, o) in lake.orders.iter_mut().enumerate() {
         // Straight into the inline text: no heap string per order.
         o.customer_id = id_of(i).map(Into::into);
@@ -748,12 +765,6 @@ struct Components {
     ids: Vec<Text>,
     /// Keys per component.
     sizes: Vec<u32>,
-}
-
-impl Components {
-    fn id_of(&self, key: usize) -> &str {
-        &self.ids[self.of_key[key] as usize]
-    }
 }
 
 /// The components of the graph with their customer ids, and the merges this load caused.
@@ -999,10 +1010,16 @@ fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes)
     let g = &g;
     let mut acc = Accs::new(comps.ids.len());
     // The customer of a record (the component of its first node) and its contacts.
+    // Per group of nodes (records with the same identifiers share one): its customer and contacts.
+    let groups: Vec<(u32, Contact)> = nodes
+        .components(comps)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (c, if c == u32::MAX { (None, None) } else { contact(g, nodes.group(i)) }))
+        .collect();
     let of = |record: usize| -> Option<(usize, Contact)> {
-        let ns = nodes.of(record);
-        let &first = ns.first()?;
-        Some((comps.of_key[first as usize] as usize, contact(g, ns)))
+        let (c, contact) = groups[nodes.group_of[record] as usize];
+        (c != u32::MAX).then_some((c as usize, contact))
     };
     let (mut source_id, mut channel_id) = (LastName { last: None }, LastName { last: None });
     for (i, o) in lake.orders.iter().enumerate() {

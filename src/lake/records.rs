@@ -661,6 +661,15 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn big_rows_stay_small() {
+        // Ten million orders are held while ingesting: every byte here is 10 MB of peak memory.
+        assert_eq!(std::mem::size_of::<Order>(), 272);
+        assert_eq!(std::mem::size_of::<Item>(), 112);
+        assert_eq!(std::mem::size_of::<Identity>(), 64);
+    }
+
+    #[test]
     fn order_roundtrips_through_a_frame() {
         let o = Order {
             order_id: "pos:1".into(),
