@@ -278,17 +278,17 @@ impl Row for Order {
             .map(|i| {
                 Ok(Order {
                     order_id: req(order_id[i].clone(), "order_id")?,
-                    source: req(source[i].clone(), "source")?,
-                    channel: req(channel[i].clone(), "channel")?,
+                    source: req(source[i], "source")?,
+                    channel: req(channel[i], "channel")?,
                     store: store[i].clone(),
                     customer_key: customer_key[i].clone(),
                     customer_id: customer_id[i].clone(),
-                    status: req(status[i].clone(), "status")?,
+                    status: req(status[i], "status")?,
                     created_at: req(created_at[i], "created_at")?,
                     paid_at: paid_at[i].into(),
                     shipped_at: shipped_at[i].into(),
                     completed_at: completed_at[i].into(),
-                    currency: req(currency[i].clone(), "currency")?,
+                    currency: req(currency[i], "currency")?,
                     gross_amount: req(gross_amount[i], "gross_amount")?,
                     discount: req(discount[i], "discount")?,
                     shipping: req(shipping[i], "shipping")?,
@@ -576,8 +576,8 @@ impl Row for Customer {
                 Ok(Customer {
                     customer_id: req(customer_id[i].clone(), "customer_id")?,
                     first_seen_at: first_seen_at[i],
-                    channels: req(channels[i].clone(), "channels")?,
-                    sources: req(sources[i].clone(), "sources")?,
+                    channels: req(channels[i], "channels")?,
+                    sources: req(sources[i], "sources")?,
                     n_keys: req(n_keys[i], "n_keys")?,
                     email: email[i].clone(),
                     phone: phone[i].clone(),
@@ -605,11 +605,11 @@ impl Row for Identity {
         (0..r.height())
             .map(|i| {
                 Ok(Identity {
-                    source: req(source[i].clone(), "source")?,
-                    key_type: req(key_type[i].clone(), "key_type")?,
+                    source: req(source[i], "source")?,
+                    key_type: req(key_type[i], "key_type")?,
                     key: req(key[i].clone(), "key")?,
                     customer_id: req(customer_id[i].clone(), "customer_id")?,
-                    rule: req(rule[i].clone(), "rule")?,
+                    rule: req(rule[i], "rule")?,
                 })
             })
             .collect()
