@@ -632,7 +632,7 @@ pub fn resolve<S: std::hash::BuildHasher>(
     lake.identities = identities(&g, &comps);
     let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "identities table");
-    lake.customers = customers(lake, g, &comps, &nodes);
+    lake.customers = customers(lake, g, &comps, &nodes, group_comp);
 }
 
 /// Builds the graph: every record's nodes, in record order (orders, events, tickets, profiles).
@@ -1002,17 +1002,23 @@ impl<'a> LastName<'a> {
 }
 
 /// One row per customer, accumulated per component.
-fn customers(lake: &Lake, mut g: Graph, comps: &Components, nodes: &RecordNodes) -> Vec<Customer> {
+/// `group_comp`: each node group's component ([`RecordNodes::components`]).
+fn customers(
+    lake: &Lake,
+    mut g: Graph,
+    comps: &Components,
+    nodes: &RecordNodes,
+    group_comp: Vec<u32>,
+) -> Vec<Customer> {
     let mut names = std::mem::take(&mut g.names);
     // Only the keys and their shared flags are read from here: free the rest before the
     // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
     (g.parent, g.first_seen, g.given, g.sources, g.live, g.keys.index) = Default::default();
     let g = &g;
     let mut acc = Accs::new(comps.ids.len());
-    // The customer of a record (the component of its first node) and its contacts.
-    // Per group of nodes (records with the same identifiers share one): its customer and contacts.
-    let groups: Vec<(u32, Contact)> = nodes
-        .components(comps)
+    // Per group of nodes (records with the same identifiers share one): its customer (the
+    // component of its first node) and its contacts.
+    let groups: Vec<(u32, Contact)> = group_comp
         .into_iter()
         .enumerate()
         .map(|(i, c)| (c, if c == u32::MAX { (None, None) } else { contact(g, nodes.group(i)) }))

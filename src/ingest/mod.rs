@@ -1051,10 +1051,9 @@ impl Merger {
         }
     }
 
-    /// Makes room for about `n` more records of `table` at once: growing a multi-gigabyte vector
-    /// or map by doubling copies it, and the copy is what sets the peak memory.
-    /// Reserves room for a file's `n` records, so the big tables do not grow by doubling (a
-    /// growing vector is briefly old and new at once: at 10M line items a gigabyte).
+    /// Makes room for about `n` more records of the mapping's table (and, for a line-item file,
+    /// as many lines) at once: growing a multi-gigabyte vector or map by doubling copies it, and
+    /// the copy is what sets the peak memory (at 10M line items a gigabyte).
     fn reserve(&mut self, lake: &mut Lake, m: &Mapping, n: usize) {
         let table = m.table;
         if table == Table::Orders {

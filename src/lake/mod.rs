@@ -266,8 +266,9 @@ fn row_groups(n: usize) -> Vec<usize> {
 }
 
 /// Writes a table as zstd Parquet to a temporary file in its folder, one row group at a time:
-/// the rows of a group become Arrow columns (consumed when `release`), are checked against the
-/// schema and written before the next group is built.
+/// the rows of a group become Arrow columns (consumed when `release`) on a thread of their own,
+/// and are checked against the schema and compressed here while the next group is built (at most
+/// one more waits between them).
 fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged, LakeError> {
     let t = std::time::Instant::now();
     let path = table_path(dir, R::TABLE);
@@ -279,7 +280,7 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
     let owned = if release { std::mem::take(rows) } else { Vec::new() };
     let shared: &[R] = rows;
     // One thread turns rows into row groups while this one validates and writes the previous
-    // group (conversion and compression take about as long as each other).
+    // group, so conversion and compression overlap.
     std::thread::scope(|scope| -> Result<(), LakeError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
         scope.spawn(move || {
