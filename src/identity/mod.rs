@@ -89,6 +89,16 @@ pub fn normalize_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
 /// apply except at `179`, which the mobile pattern excludes, so the national number is the 11
 /// digits, as the full parse finds (test `quick_cn_mobile_is_the_crates_answer`, every 4-digit
 /// prefix of the 1 range).
+///
+/// ## Example
+/// ```
+/// use custlens::identity::{phone_region, quick_phone};
+/// let cn = phone_region("CN");
+/// assert_eq!(quick_phone("'13925130165", cn), Some("+8613925130165".into()));
+/// assert_eq!(quick_phone("+12125550100", None), Some("+12125550100".into()));
+/// assert_eq!(quick_phone("12925130165", cn), None); // no CN mobile range: left to the full parse
+/// assert_eq!(quick_phone("+1 (212) 555-0100", None), None); // formatted: parsed in full
+/// ```
 pub fn quick_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
     let t = unguarded(s);
     if is_e164(t) {
