@@ -78,9 +78,12 @@ pub fn normalize_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
 /// valid: [`normalize_phone`] then parses it). `s` is a cell as read.
 ///
 /// ## Method
-/// Two forms cover nearly every phone of real exports: E.164 itself (`+` and 8 to 15 digits, kept
-/// as is, as the lake stores it), and the 11 digits of a Chinese mobile number, the only phone in
-/// Taobao, Tmall, JD, Pinduoduo and Douyin exports. The latter is valid exactly when the crate's
+/// Three forms cover nearly every phone of real exports: E.164 itself (`+` and 8 to 15 digits, kept
+/// as is, as the lake stores it); North American numbers in Shopify's `+1 (212) 205-0310` and the
+/// other usual groupings, checked as the crate's validator checks them (the first of country code
+/// 1's 25 regions whose leading digits match, or that has none and where the number is valid;
+/// test `quick_nanp_is_the_crates_answer`, every area code); and the 11 digits of a Chinese mobile
+/// number, the only phone in Taobao, Tmall, JD, Pinduoduo and Douyin exports. The latter is valid exactly when the crate's
 /// own metadata says so: its general and mobile patterns for CN, with the crate's semantics (a
 /// possible length, a match from the first digit), compiled once here rather than looked up in
 /// `phonenumber`'s regex cache, a global mutex the conversion threads queue on. For 11 digits
@@ -104,6 +107,9 @@ pub fn quick_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
     if is_e164(t) {
         return Some(t.to_string());
     }
+    if let Some(national) = nanp_digits(t) {
+        return QUICK.with(|q| q.nanp_valid(&national)).then(|| format!("+1{national}"));
+    }
     if region != Some(PhoneRegion::CN) || t.len() != 11 || !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -111,7 +117,7 @@ pub fn quick_phone(s: &str, region: Option<PhoneRegion>) -> Option<String> {
     if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
         return None;
     }
-    if !CN_MOBILE.with(|p| p.is_match(t)) {
+    if !QUICK.with(|q| q.cn.is_match(t)) {
         return None;
     }
     let mut e164 = String::with_capacity(14);
@@ -125,43 +131,129 @@ fn unguarded(s: &str) -> &str {
     s.trim().trim_start_matches(['\'', '=', '"', '\t']).trim_end_matches('"').trim()
 }
 
+/// The ten national digits of a North American number written `+1` and the usual groups
+/// (`+1 (212) 205-0310`, `+1 212-205-0310`, `+1.212.205.0310`), whose area code does not start
+/// with 0 or 1 (so no national prefix can be read into it); None for any other form.
+fn nanp_digits(t: &str) -> Option<String> {
+    let rest = t.strip_prefix("+1")?;
+    static SHAPE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let shape = SHAPE.get_or_init(|| {
+        regex::Regex::new(r"^[ .-]?(?:\([2-9]\d\d\)|[2-9]\d\d)[ .-]?\d{3}[ .-]?\d{4}$").expect("a valid pattern")
+    });
+    shape.is_match(rest).then(|| rest.chars().filter(char::is_ascii_digit).collect())
+}
+
 thread_local! {
-    // A clone per thread: a `Regex` shared between threads takes its search cache from a pool
+    // A copy per thread: a `Regex` shared between threads takes its search cache from a pool
     // that only its first thread reaches without a lock.
-    static CN_MOBILE: Patterns = cn_mobile().clone();
+    static QUICK: Quick = quick_patterns().clone();
 }
 
-/// CN's general and mobile number patterns from the `phonenumber` metadata, anchored at the start.
+/// A descriptor of the `phonenumber` metadata: its pattern (anchored at the start) and possible lengths.
+type Desc = (regex::Regex, Vec<u16>);
+
+/// The crate's `Descriptor::is_match`: a possible length (when listed) and a match starting at
+/// the first digit (the crate's leftmost match starts there exactly when an anchored one exists).
+fn desc_match((re, lengths): &Desc, t: &str) -> bool {
+    (lengths.is_empty() || lengths.contains(&(t.len() as u16))) && re.is_match(t)
+}
+
+fn compile(pattern: &str) -> regex::Regex {
+    // Compiled as the crate compiles its metadata patterns (whitespace in them ignored).
+    regex::RegexBuilder::new(&format!("^(?:{pattern}\n)"))
+        .ignore_whitespace(true)
+        .build()
+        .expect("the crate's own pattern compiles")
+}
+
+fn desc(d: &phonenumber::metadata::Descriptor) -> Desc {
+    (compile(d.national_number().as_str()), d.possible_length().to_vec())
+}
+
+/// A region's patterns as the crate's validator reads them: `number_type` is not `Unknown` when
+/// the general pattern and one of the kinds' (premium rate … fixed line, mobile) match.
 #[derive(Clone)]
-struct Patterns {
-    general: (regex::Regex, Vec<u16>),
-    mobile: (regex::Regex, Vec<u16>),
+struct Region {
+    leading_digits: Option<regex::Regex>,
+    general: Desc,
+    kinds: Vec<Desc>,
 }
 
-impl Patterns {
-    /// The crate's `Descriptor::is_match`: a possible length (when listed) and a match starting
-    /// at the first digit (the crate's leftmost match starts there exactly when an anchored one exists).
-    fn is_match(&self, t: &str) -> bool {
-        [&self.general, &self.mobile]
-            .iter()
-            .all(|(re, lengths)| (lengths.is_empty() || lengths.contains(&(t.len() as u16))) && re.is_match(t))
+impl Region {
+    fn new(meta: &phonenumber::Metadata) -> Region {
+        let d = meta.descriptors();
+        let kinds = [
+            d.premium_rate(),
+            d.toll_free(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+            d.fixed_line(),
+            d.mobile(),
+        ];
+        Region {
+            leading_digits: meta.leading_digits().map(|p| compile(p.as_str())),
+            general: desc(d.general()),
+            kinds: kinds.into_iter().flatten().map(desc).collect(),
+        }
+    }
+
+    fn valid(&self, t: &str) -> bool {
+        desc_match(&self.general, t) && self.kinds.iter().any(|k| desc_match(k, t))
     }
 }
 
-fn cn_mobile() -> &'static Patterns {
-    static CN: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
-    CN.get_or_init(|| {
-        let meta = phonenumber::metadata::DATABASE.by_id("CN").expect("the phonenumber metadata has CN");
-        let d = meta.descriptors();
-        let compile = |desc: &phonenumber::metadata::Descriptor| {
-            // Compiled as the crate compiles its metadata patterns (whitespace in them ignored).
-            let re = regex::RegexBuilder::new(&format!("^(?:{}\n)", desc.national_number().as_str()))
-                .ignore_whitespace(true)
-                .build()
-                .expect("the crate's own pattern compiles");
-            (re, desc.possible_length().to_vec())
-        };
-        Patterns { general: compile(d.general()), mobile: compile(d.mobile().expect("CN has mobile numbers")) }
+/// The patterns of the quick paths.
+#[derive(Clone)]
+struct Quick {
+    /// CN's general and mobile patterns.
+    cn: CnMobile,
+    /// The regions of country code 1 in the crate's order.
+    nanp: Vec<Region>,
+}
+
+#[derive(Clone)]
+struct CnMobile {
+    general: Desc,
+    mobile: Desc,
+}
+
+impl CnMobile {
+    fn is_match(&self, t: &str) -> bool {
+        desc_match(&self.general, t) && desc_match(&self.mobile, t)
+    }
+}
+
+impl Quick {
+    /// The crate's `is_valid` for a +1 number: the region is the first whose leading digits
+    /// match, or, for one without leading digits, the first where the number is valid
+    /// (`validator::source_for`); the number is valid when it is valid there.
+    fn nanp_valid(&self, national: &str) -> bool {
+        for r in &self.nanp {
+            match &r.leading_digits {
+                Some(lead) if lead.is_match(national) => return r.valid(national),
+                Some(_) => {}
+                None if r.valid(national) => return true,
+                None => {}
+            }
+        }
+        false
+    }
+}
+
+fn quick_patterns() -> &'static Quick {
+    static QUICK: std::sync::OnceLock<Quick> = std::sync::OnceLock::new();
+    QUICK.get_or_init(|| {
+        let db = &*phonenumber::metadata::DATABASE;
+        let cn = db.by_id("CN").expect("the phonenumber metadata has CN").descriptors();
+        let nanp = db.region(&1u16).unwrap_or_default();
+        Quick {
+            cn: CnMobile { general: desc(cn.general()), mobile: desc(cn.mobile().expect("CN has mobile numbers")) },
+            nanp: nanp.iter().filter_map(|id| db.by_id(*id)).map(Region::new).collect(),
+        }
     })
 }
 
@@ -1441,6 +1533,43 @@ mod tests {
                 .filter(phonenumber::is_valid)
                 .map(|n| n.format().mode(phonenumber::Mode::E164).to_string());
             proptest::prop_assert_eq!(normalize_phone(&digits, phone_region(region)), expected);
+        }
+    }
+
+    #[test]
+    fn quick_nanp_is_the_crates_answer() {
+        // Every area code 200–999 in the three written forms, 8 seeded numbers each, plus the
+        // toll-free and Caribbean codes: the quick path gives exactly what the full parse and
+        // validation give (None included).
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let full = |t: &str| {
+            let n = phonenumber::parse(None, t).ok()?;
+            phonenumber::is_valid(&n).then(|| format!("+{}{}", n.code().value(), n.national()))
+        };
+        let (mut valid, mut invalid) = (0, 0);
+        for area in 200..1000 {
+            for k in 0..8 {
+                let (mid, last) = (rng.gen_range(0..1000), rng.gen_range(0..10_000));
+                let t = match k % 3 {
+                    0 => format!("+1 ({area}) {mid:03}-{last:04}"),
+                    1 => format!("+1 {area}-{mid:03}-{last:04}"),
+                    _ => format!("+1.{area}.{mid:03}.{last:04}"),
+                };
+                assert!(nanp_digits(&t).is_some(), "{t}");
+                let expected = full(&t);
+                assert_eq!(quick_phone(&t, None), expected, "{t}");
+                if expected.is_some() {
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                }
+            }
+        }
+        assert!(valid > 2000 && invalid > 2000, "{valid} valid, {invalid} invalid");
+        for odd in ["+1 (112) 205-0310", "+1 212 205 031", "+1 (212 205-0310", "+44 20 7946 0958", "+1 212 205 0310 x1"]
+        {
+            assert_eq!(nanp_digits(odd), None, "{odd}");
         }
     }
 
