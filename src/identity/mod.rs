@@ -297,7 +297,7 @@ impl Key {
 /// Names (sources, channels) interned for one resolution, so that the set of them per identifier
 /// and per customer is a few small ids, not a B-tree of strings (hundreds of bytes each, at 10M
 /// orders gigabytes).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Names {
     names: Vec<String>,
     index: HashMap<String, u32>,
@@ -576,24 +576,112 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
 /// Identifier tuple of a record: (source, given id, member key, email, phone).
 type Ident<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
+/// A record's identifier tuple.
+fn ident<'a>(r: &RecordKeys<'a>) -> Ident<'a> {
+    (r.source, r.given, r.customer_key, r.email, r.phone)
+}
+
 /// The distinct identifier tuples of the records (each at its first record, with the earliest
 /// time of all its records), and each record's tuple. A million orders of 100k customers carry
 /// ~100k tuples: normalizing, counting and linking them once is what makes resolution fast.
-fn distinct_identifiers<'a>(records: impl Iterator<Item = RecordKeys<'a>>) -> (Vec<RecordKeys<'a>>, Vec<u32>) {
-    let mut index: HashMap<Ident<'a>, u32> = HashMap::default();
-    let mut distinct: Vec<RecordKeys<'a>> = Vec::new();
-    let of_record = records
-        .map(|r| {
-            let i = *index.entry((r.source, r.given, r.customer_key, r.email, r.phone)).or_insert_with(|| {
-                distinct.push(r);
-                (distinct.len() - 1) as u32
-            });
-            let d = &mut distinct[i as usize];
-            d.ts = d.ts.min(r.ts);
-            i
+///
+/// ## Method
+/// In parallel and with the result of one pass in record order: the records' tuple hashes are
+/// computed in parallel; the tuples are split by hash into partitions, each found distinct by a
+/// thread of its own (a tuple lives in one partition, so no two threads see it); the partitions'
+/// tuples are numbered by their first record, and each record looks its number up.
+fn distinct_identifiers<'a>(records: &Records<'a>) -> (Vec<RecordKeys<'a>>, Vec<u32>) {
+    use rayon::prelude::*;
+    use std::hash::BuildHasher;
+    let n = records.len();
+    let hashes: Vec<u64> = (0..n)
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .map(|i| rustc_hash::FxBuildHasher.hash_one(ident(&records.get(i))))
+        .collect();
+    let parts = 4 * rayon::current_num_threads().max(1);
+    // Bits of the hash other than those hashbrown places and tags entries by.
+    let part_of = |h: u64| ((h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % parts as u64) as usize;
+    let found: Vec<DistinctPart> =
+        (0..parts).into_par_iter().map(|p| DistinctPart::find(records, &hashes, |h| part_of(h) == p)).collect();
+    // Number the tuples by their first record.
+    let mut firsts: Vec<(u32, u32, u32)> = found
+        .iter()
+        .enumerate()
+        .flat_map(|(p, f)| f.tuples.iter().enumerate().map(move |(l, t)| (t.first, p as u32, l as u32)))
+        .collect();
+    firsts.sort_unstable();
+    let mut number: Vec<Vec<u32>> = found.iter().map(|f| vec![0; f.tuples.len()]).collect();
+    let distinct: Vec<RecordKeys<'a>> = firsts
+        .iter()
+        .enumerate()
+        .map(|(k, &(first, p, l))| {
+            number[p as usize][l as usize] = k as u32;
+            let t = &found[p as usize].tuples[l as usize];
+            RecordKeys { ts: t.ts, ..records.get(first as usize) }
+        })
+        .collect();
+    drop(firsts);
+    // Each partition's records are in record order: take their tuples in turn.
+    let mut next = vec![0usize; parts];
+    let of_record = hashes
+        .iter()
+        .map(|&h| {
+            let p = part_of(h);
+            let local = found[p].of_record[next[p]];
+            next[p] += 1;
+            number[p][local as usize]
         })
         .collect();
     (distinct, of_record)
+}
+
+/// The distinct tuples of the records of one hash partition.
+struct DistinctPart {
+    tuples: Vec<PartTuple>,
+    /// The partition's records' tuples (local numbers), in record order.
+    of_record: Vec<u32>,
+}
+
+/// A tuple found in a partition: its first record, earliest time and hash.
+struct PartTuple {
+    first: u32,
+    ts: i64,
+    hash: u64,
+}
+
+impl DistinctPart {
+    /// The distinct tuples of the records whose hash `mine` accepts.
+    fn find(records: &Records, hashes: &[u64], mine: impl Fn(u64) -> bool) -> DistinctPart {
+        let mut index: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+        let mut out = DistinctPart { tuples: Vec::new(), of_record: Vec::new() };
+        for (i, &h) in hashes.iter().enumerate() {
+            if !mine(h) {
+                continue;
+            }
+            let r = records.get(i);
+            let tuples = &mut out.tuples;
+            let same = |&l: &u32| {
+                let t = &tuples[l as usize];
+                t.hash == h && ident(&records.get(t.first as usize)) == ident(&r)
+            };
+            let local = match index.find(h, same) {
+                Some(&l) => {
+                    let t = &mut tuples[l as usize];
+                    t.ts = t.ts.min(r.ts);
+                    l
+                }
+                None => {
+                    let l = tuples.len() as u32;
+                    tuples.push(PartTuple { first: i as u32, ts: r.ts, hash: h });
+                    index.insert_unique(h, l, |&l| tuples[l as usize].hash);
+                    l
+                }
+            };
+            out.of_record.push(local);
+        }
+        out
+    }
 }
 
 /// A tuple's keys as nodes: linkable ones (given id, member key, email, phone as `[identity]
@@ -718,10 +806,13 @@ pub fn resolve<S: std::hash::BuildHasher>(
         let c = group_comp[nodes.group_of[record] as usize];
         (c != u32::MAX).then(|| comps.ids[c as usize].as_str())
     };
-    for (i, o) in lake.orders.iter_mut().enumerate() {
-        // Straight into the inline text: no heap string per order.
-        o.customer_id = id_of(i).map(Into::into);
-    }
+    // Straight into the inline text: no heap string per order; in parallel (10M orders).
+    use rayon::prelude::*;
+    lake.orders
+        .par_iter_mut()
+        .enumerate()
+        .with_min_len(1 << 14)
+        .for_each(|(i, o)| o.customer_id = id_of(i).map(Into::into));
     for (i, e) in lake.events.iter_mut().enumerate() {
         e.customer_id = id_of(events_at + i).map(str::to_string);
     }
@@ -738,13 +829,22 @@ pub fn resolve<S: std::hash::BuildHasher>(
     lake.customers = customers(lake, g, &comps, &nodes, group_comp);
 }
 
-/// Builds the graph: every record's nodes, in record order (orders, events, tickets, profiles).
-fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &IdentityConfig) -> RecordNodes {
-    // Built twice rather than stored: at 10M orders a stored list is a gigabyte.
-    let records = || {
-        lake.orders
-            .iter()
-            .map(|o| RecordKeys {
+/// The records identity resolution reads, by number: orders, events, tickets, profiles.
+struct Records<'a> {
+    lake: &'a Lake,
+}
+
+impl<'a> Records<'a> {
+    fn len(&self) -> usize {
+        let l = self.lake;
+        l.orders.len() + l.events.len() + l.tickets.len() + l.profiles.len()
+    }
+
+    /// Record `i`'s identifiers (built on demand: at 10M orders a stored list is a gigabyte).
+    fn get(&self, mut i: usize) -> RecordKeys<'a> {
+        let l = self.lake;
+        if let Some(o) = l.orders.get(i) {
+            return RecordKeys {
                 source: &o.source,
                 ts: o.created_at,
                 given: o.customer_id.as_deref(),
@@ -752,8 +852,11 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
                 email: o.email.as_deref(),
                 phone: o.phone.as_deref(),
                 fallback: Some(o.order_id.as_str()),
-            })
-            .chain(lake.events.iter().map(|e| RecordKeys {
+            };
+        }
+        i -= l.orders.len();
+        if let Some(e) = l.events.get(i) {
+            return RecordKeys {
                 source: &e.source,
                 ts: e.ts,
                 given: e.customer_id.as_deref(),
@@ -761,8 +864,11 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
                 email: e.email.as_deref(),
                 phone: e.phone.as_deref(),
                 fallback: Some(e.event_id.as_str()),
-            }))
-            .chain(lake.tickets.iter().map(|t| RecordKeys {
+            };
+        }
+        i -= l.events.len();
+        if let Some(t) = l.tickets.get(i) {
+            return RecordKeys {
                 source: &t.source,
                 ts: t.opened_at,
                 given: t.customer_id.as_deref(),
@@ -770,20 +876,28 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
                 email: t.email.as_deref(),
                 phone: t.phone.as_deref(),
                 fallback: t.order_id.as_deref(),
-            }))
-            .chain(lake.profiles.iter().map(|p| RecordKeys {
-                source: &p.source,
-                // An undated profile counts as seen after every dated record.
-                ts: p.updated_at.unwrap_or(i64::MAX),
-                given: p.customer_id.as_deref(),
-                customer_key: p.customer_key.as_deref(),
-                email: p.email.as_deref(),
-                phone: p.phone.as_deref(),
-                fallback: Some(p.profile_id.as_str()),
-            }))
-    };
+            };
+        }
+        let p = &l.profiles[i - l.tickets.len()];
+        RecordKeys {
+            source: &p.source,
+            // An undated profile counts as seen after every dated record.
+            ts: p.updated_at.unwrap_or(i64::MAX),
+            given: p.customer_id.as_deref(),
+            customer_key: p.customer_key.as_deref(),
+            email: p.email.as_deref(),
+            phone: p.phone.as_deref(),
+            fallback: Some(p.profile_id.as_str()),
+        }
+    }
+}
+
+/// Builds the graph: every record's nodes, in record order (orders, events, tickets, profiles).
+fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &IdentityConfig) -> RecordNodes {
+    let records = Records { lake };
     let t = std::time::Instant::now();
-    let (distinct, of_record) = distinct_identifiers(records());
+    let (distinct, of_record) = distinct_identifiers(&records);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), tuples = distinct.len(), "distinct identifier tuples");
     let keys: Vec<TupleKeys> = distinct.iter().map(|r| tuple_keys(g, r, cfg.region())).collect();
     let sources: Vec<u32> = distinct.iter().map(|r| g.names.id(r.source)).collect();
     let mut shared = mark_shared(g, &keys, &sources, cfg.max_keys_per_identifier);
@@ -810,12 +924,14 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
     let mut out = RecordNodes { starts: vec![0], ..Default::default() };
     out.group_of.reserve_exact(of_record.len());
     let mut group_of_tuple: Vec<u32> = vec![u32::MAX; distinct.len()];
-    for (r, &i) in records().zip(&of_record) {
+    for (record, &i) in of_record.iter().enumerate() {
         let i = i as usize;
         if group_of_tuple[i] != u32::MAX {
+            // A tuple seen before: the record itself is not read (a cache miss per record at 10M).
             out.group_of.push(group_of_tuple[i]);
             continue;
         }
+        let r = records.get(record);
         let (linkable, placeholders) = tuple_nodes(g, &distinct[i], &keys[i], given_ids, cfg);
         if linkable.is_empty() {
             let own: Vec<usize> = r.fallback.map(|f| g.intern(Key::Order(f.into()))).into_iter().collect();
@@ -1113,12 +1229,11 @@ fn customers(
     nodes: &RecordNodes,
     group_comp: Vec<u32>,
 ) -> Vec<Customer> {
-    let mut names = std::mem::take(&mut g.names);
+    let names = std::mem::take(&mut g.names);
     // Only the keys and their shared flags are read from here: free the rest before the
     // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
     (g.parent, g.first_seen, g.given, g.sources, g.live, g.keys.index) = Default::default();
     let g = &g;
-    let mut acc = Accs::new(comps.ids.len());
     // Per group of nodes (records with the same identifiers share one): its customer (the
     // component of its first node) and its contacts.
     let groups: Vec<(u32, Contact)> = group_comp
@@ -1126,67 +1241,27 @@ fn customers(
         .enumerate()
         .map(|(i, c)| (c, if c == u32::MAX { (None, None) } else { contact(g, nodes.group(i)) }))
         .collect();
-    let of = |record: usize| -> Option<(usize, Contact)> {
-        let (c, contact) = groups[nodes.group_of[record] as usize];
-        (c != u32::MAX).then_some((c as usize, contact))
-    };
-    let (mut source_id, mut channel_id) = (LastName { last: None }, LastName { last: None });
-    for (i, o) in lake.orders.iter().enumerate() {
-        let Some((c, contact)) = of(i) else { continue };
-        let (source, channel) = (source_id.id(&mut names, &o.source), channel_id.id(&mut names, &o.channel));
-        let a = acc.at(c);
-        a.seen(o.created_at, source, contact);
-        a.channels.insert(channel);
-        a.name.offer(o.created_at, o.name.as_deref());
-        a.email_opt_in.offer(o.created_at, o.email_opt_in);
-        a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
-    }
-    let events_at = lake.orders.len();
-    for (i, e) in lake.events.iter().enumerate() {
-        let Some((c, contact)) = of(events_at + i) else { continue };
-        let source = source_id.id(&mut names, &e.source);
-        let a = acc.at(c);
-        a.seen(e.ts, source, contact);
-        // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
-        // the event's channel is `sms`, else for email.
-        let sms = e.channel == "sms";
-        match (e.event_type.as_str(), sms) {
-            ("unsubscribe", false) => a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts))),
-            ("unsubscribe", true) => a.sms_opt_in.offer(e.ts, Some(false)),
-            ("subscribe", false) => a.email_opt_in.offer(e.ts, Some(true)),
-            ("subscribe", true) => a.sms_opt_in.offer(e.ts, Some(true)),
-            _ => {}
-        }
-    }
-    let tickets_at = events_at + lake.events.len();
-    for (i, t) in lake.tickets.iter().enumerate() {
-        let Some((c, contact)) = of(tickets_at + i) else { continue };
-        let source = source_id.id(&mut names, &t.source);
-        acc.at(c).seen(t.opened_at, source, contact);
-    }
-    let profiles_at = tickets_at + lake.tickets.len();
-    for (i, p) in lake.profiles.iter().enumerate() {
-        let Some((c, contact)) = of(profiles_at + i) else { continue };
-        let source = source_id.id(&mut names, &p.source);
-        let a = acc.at(c);
-        // An undated profile's contacts are used only when no dated record has any.
-        let ts = p.updated_at.unwrap_or(i64::MIN);
-        a.seen_undated(ts, source, contact, p.updated_at.is_some());
-        a.name.offer(ts, p.name.as_deref());
-        match p.updated_at {
-            Some(at) => {
-                a.email_opt_in.offer(at, p.email_opt_in);
-                a.sms_opt_in.offer(at, p.sms_opt_in);
-            }
-            None => {
-                // Several undated profiles: any "no" wins.
-                a.profile_email = both(a.profile_email, p.email_opt_in);
-                a.profile_sms = both(a.profile_sms, p.sms_opt_in);
-            }
-        }
-    }
+    // Customers are accumulated in parallel, each thread the chunks of components it owns, all
+    // of them reading the records in order (so each customer sees its records as one pass would).
+    use rayon::prelude::*;
+    let comp_of: Vec<u32> =
+        nodes.group_of.par_iter().with_min_len(1 << 14).map(|&grp| groups[grp as usize].0).collect();
+    let parts = rayon::current_num_threads().max(1);
+    let n_comps = comps.ids.len();
+    let found: Vec<(Accs, Names)> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let owns = |c: usize| (c / Accs::CHUNK) % parts == p;
+            let mut names = names.clone();
+            let acc = accumulate(lake, &comp_of, &groups, nodes, &mut names, n_comps, owns);
+            (acc, names)
+        })
+        .collect();
+    drop(comp_of);
+    let (mut accs, names): (Vec<Accs>, Vec<Names>) = found.into_iter().unzip();
     let mut out = Vec::with_capacity(comps.ids.len());
-    acc.drain(|c, a| {
+    Accs::drain_parts(&mut accs, |c, a| {
+        let names = &names[(c / Accs::CHUNK) % parts];
         let email_opt_in = email_consent(&a);
         let sms_opt_in = match a.profile_sms {
             Some(false) => Some(false),
@@ -1209,6 +1284,81 @@ fn customers(
     out
 }
 
+/// Accumulates the customers whose component `owns` accepts from every record, in record order.
+/// `comp_of`: each record's component (`u32::MAX`: none); `groups`: each node group's component
+/// and contacts.
+fn accumulate<'a>(
+    lake: &'a Lake,
+    comp_of: &[u32],
+    groups: &[(u32, Contact<'a>)],
+    nodes: &RecordNodes,
+    names: &mut Names,
+    n_comps: usize,
+    owns: impl Fn(usize) -> bool,
+) -> Accs<'a> {
+    let mut acc = Accs::new(n_comps, &owns);
+    let of = |record: usize| -> Option<(usize, Contact<'a>)> {
+        let c = comp_of[record];
+        (c != u32::MAX && owns(c as usize)).then(|| (c as usize, groups[nodes.group_of[record] as usize].1))
+    };
+    let (mut source_id, mut channel_id) = (LastName { last: None }, LastName { last: None });
+    for (i, o) in lake.orders.iter().enumerate() {
+        let Some((c, contact)) = of(i) else { continue };
+        let (source, channel) = (source_id.id(names, &o.source), channel_id.id(names, &o.channel));
+        let a = acc.at(c);
+        a.seen(o.created_at, source, contact);
+        a.channels.insert(channel);
+        a.name.offer(o.created_at, o.name.as_deref());
+        a.email_opt_in.offer(o.created_at, o.email_opt_in);
+        a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
+    }
+    let events_at = lake.orders.len();
+    for (i, e) in lake.events.iter().enumerate() {
+        let Some((c, contact)) = of(events_at + i) else { continue };
+        let source = source_id.id(names, &e.source);
+        let a = acc.at(c);
+        a.seen(e.ts, source, contact);
+        // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
+        // the event's channel is `sms`, else for email.
+        let sms = e.channel == "sms";
+        match (e.event_type.as_str(), sms) {
+            ("unsubscribe", false) => a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts))),
+            ("unsubscribe", true) => a.sms_opt_in.offer(e.ts, Some(false)),
+            ("subscribe", false) => a.email_opt_in.offer(e.ts, Some(true)),
+            ("subscribe", true) => a.sms_opt_in.offer(e.ts, Some(true)),
+            _ => {}
+        }
+    }
+    let tickets_at = events_at + lake.events.len();
+    for (i, t) in lake.tickets.iter().enumerate() {
+        let Some((c, contact)) = of(tickets_at + i) else { continue };
+        let source = source_id.id(names, &t.source);
+        acc.at(c).seen(t.opened_at, source, contact);
+    }
+    let profiles_at = tickets_at + lake.tickets.len();
+    for (i, p) in lake.profiles.iter().enumerate() {
+        let Some((c, contact)) = of(profiles_at + i) else { continue };
+        let source = source_id.id(names, &p.source);
+        let a = acc.at(c);
+        // An undated profile's contacts are used only when no dated record has any.
+        let ts = p.updated_at.unwrap_or(i64::MIN);
+        a.seen_undated(ts, source, contact, p.updated_at.is_some());
+        a.name.offer(ts, p.name.as_deref());
+        match p.updated_at {
+            Some(at) => {
+                a.email_opt_in.offer(at, p.email_opt_in);
+                a.sms_opt_in.offer(at, p.sms_opt_in);
+            }
+            None => {
+                // Several undated profiles: any "no" wins.
+                a.profile_email = both(a.profile_email, p.email_opt_in);
+                a.profile_sms = both(a.profile_sms, p.sms_opt_in);
+            }
+        }
+    }
+    acc
+}
+
 /// The customers' accumulators, in chunks, so that turning them into rows frees them chunk by
 /// chunk as the rows grow (accumulators and rows are not both whole in memory).
 struct Accs<'a> {
@@ -1218,11 +1368,14 @@ struct Accs<'a> {
 impl<'a> Accs<'a> {
     const CHUNK: usize = 1 << 16;
 
-    fn new(n: usize) -> Self {
+    /// Room for `n` components, of the chunks `owns` accepts a component of (the others stay empty).
+    fn new(n: usize, owns: impl Fn(usize) -> bool) -> Self {
         let chunks = (0..n.div_ceil(Self::CHUNK))
             .map(|k| {
                 let mut v = Vec::new();
-                v.resize_with(Self::CHUNK.min(n - k * Self::CHUNK), || None);
+                if owns(k * Self::CHUNK) {
+                    v.resize_with(Self::CHUNK.min(n - k * Self::CHUNK), || None);
+                }
                 v
             })
             .collect();
@@ -1234,12 +1387,17 @@ impl<'a> Accs<'a> {
         self.chunks[c / Self::CHUNK][c % Self::CHUNK].get_or_insert_with(Acc::default)
     }
 
-    /// Hands every used accumulator with its component to `f`, in component order.
-    fn drain(self, mut f: impl FnMut(usize, Acc<'a>)) {
-        for (k, chunk) in self.chunks.into_iter().enumerate() {
-            for (i, a) in chunk.into_iter().enumerate() {
-                if let Some(a) = a {
-                    f(k * Self::CHUNK + i, a);
+    /// Hands every used accumulator of `parts` (each chunk filled in one of them) with its
+    /// component to `f`, in component order, freeing each chunk once handed over.
+    fn drain_parts(parts: &mut [Accs<'a>], mut f: impl FnMut(usize, Acc<'a>)) {
+        let n_chunks = parts.iter().map(|p| p.chunks.len()).max().unwrap_or(0);
+        for k in 0..n_chunks {
+            for part in parts.iter_mut() {
+                let chunk = std::mem::take(&mut part.chunks[k]);
+                for (i, a) in chunk.into_iter().enumerate() {
+                    if let Some(a) = a {
+                        f(k * Self::CHUNK + i, a);
+                    }
                 }
             }
         }

@@ -25,16 +25,22 @@ pub struct FrameBuilder {
 
 impl FrameBuilder {
     pub fn new(table: Table) -> Self {
+        FrameBuilder::with_capacity(table, 0)
+    }
+
+    /// A builder with room for `rows` rows in every column, so a row group's columns are
+    /// allocated once instead of growing by doubling (and page-faulting on each new block).
+    pub fn with_capacity(table: Table, rows: usize) -> Self {
         let columns = spec(table)
             .iter()
             .map(|c| {
                 let name: PlSmallStr = c.name.into();
                 let v = match c.ty {
-                    ColType::Str => Values::Str(StringChunkedBuilder::new(name, 0)),
-                    ColType::I64 => Values::I64(PrimitiveChunkedBuilder::new(name, 0)),
-                    ColType::F64 => Values::F64(PrimitiveChunkedBuilder::new(name, 0)),
-                    ColType::Bool => Values::Bool(BooleanChunkedBuilder::new(name, 0)),
-                    ColType::Timestamp => Values::Ts(PrimitiveChunkedBuilder::new(name, 0)),
+                    ColType::Str => Values::Str(StringChunkedBuilder::new(name, rows)),
+                    ColType::I64 => Values::I64(PrimitiveChunkedBuilder::new(name, rows)),
+                    ColType::F64 => Values::F64(PrimitiveChunkedBuilder::new(name, rows)),
+                    ColType::Bool => Values::Bool(BooleanChunkedBuilder::new(name, rows)),
+                    ColType::Timestamp => Values::Ts(PrimitiveChunkedBuilder::new(name, rows)),
                 };
                 (c.name, v)
             })
