@@ -645,8 +645,17 @@ impl TextFormat {
             .into_par_iter()
             .zip(encodings)
             .map(|(p, enc)| {
-                let text = read::decode_at(&p.bytes, enc, p.first_line)?;
-                let mut t = read::read_part(&text, kind, delimiter, Some(headers), p.first_line)?;
+                thread_local! {
+                    /// The decoded text of this thread's last part: its memory serves the next.
+                    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+                }
+                let mut t = TEXT.with_borrow_mut(|buf| {
+                    let text = match read::decode_into(&p.bytes, enc, p.first_line, buf)? {
+                        Some(text) => text,
+                        None => buf.as_str(),
+                    };
+                    read::read_part(text, kind, delimiter, Some(headers), p.first_line)
+                })?;
                 if kind == FileKind::Jsonl {
                     pad_mapped_columns(&mut t, m);
                 }

@@ -150,35 +150,59 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
 
 /// [`decode`] for a part of a file whose first line is line `first_line` (for error messages).
 pub fn decode_at(bytes: &[u8], encoding: Encoding, first_line: u64) -> Result<String, String> {
+    let mut buf = String::new();
+    Ok(match decode_into(bytes, encoding, first_line, &mut buf)? {
+        Some(text) => text.to_string(),
+        None => buf,
+    })
+}
+
+/// [`decode_at`] without a copy of text that is already UTF-8 (returned borrowed) and into a
+/// buffer the caller keeps otherwise (None: the text is `buf`), so the threads decoding a file's
+/// parts reuse their memory instead of faulting in fresh pages for every part.
+pub fn decode_into<'a>(
+    bytes: &'a [u8],
+    encoding: Encoding,
+    first_line: u64,
+    buf: &mut String,
+) -> Result<Option<&'a str>, String> {
     let before = first_line.saturating_sub(1) as usize;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
-    let with = |enc: &'static encoding_rs::Encoding, name: &str| {
-        let (text, had_errors) = enc.decode_without_bom_handling(bytes);
-        if had_errors {
-            let at = before + text.find('\u{FFFD}').map(|i| text[..i].matches('\n').count() + 1).unwrap_or(1);
-            Err(format!("not valid {name} (first bad byte on line {at}); set `encoding` in the mapping"))
-        } else {
-            Ok(text.into_owned())
+    let lines_before = |end: usize| before + memchr::memchr_iter(b'\n', &bytes[..end]).count() + 1;
+    let mut with = |enc: &'static encoding_rs::Encoding, name: &str| -> Result<Option<&'a str>, String> {
+        let mut decoder = enc.new_decoder_without_bom_handling();
+        buf.clear();
+        buf.reserve(decoder.max_utf8_buffer_length_without_replacement(bytes.len()).ok_or("the part is too large")?);
+        match decoder.decode_to_string_without_replacement(bytes, buf, true) {
+            (encoding_rs::DecoderResult::InputEmpty, _) => Ok(None),
+            (encoding_rs::DecoderResult::Malformed(bad, after), read) => {
+                let at = lines_before(read - bad as usize - after as usize);
+                Err(format!("not valid {name} (first bad byte on line {at}); set `encoding` in the mapping"))
+            }
+            (encoding_rs::DecoderResult::OutputFull, _) => Err(format!("cannot decode {name}: output buffer full")),
         }
     };
     match encoding {
-        Encoding::Utf8 => std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
-            let line = before + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        Encoding::Utf8 => std::str::from_utf8(bytes).map(Some).map_err(|e| {
+            let line = lines_before(e.valid_up_to());
             format!(
                 "not valid UTF-8 (first bad byte on line {line}); set `encoding = \"gbk\"` or another in the mapping"
             )
         }),
         Encoding::Auto => match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s.to_string()),
+            Ok(s) => Ok(Some(s)),
             Err(_) => with(encoding_rs::GB18030, "UTF-8 or GB18030"),
         },
         Encoding::Gbk => with(encoding_rs::GB18030, "GBK/GB18030"),
         Encoding::Windows1252 => with(encoding_rs::WINDOWS_1252, "Windows-1252"),
         Encoding::ShiftJis => with(encoding_rs::SHIFT_JIS, "Shift-JIS"),
         Encoding::AutoLatin => match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s.to_string()),
-            Err(_) => Ok(shift_jis_japanese(bytes)
-                .unwrap_or_else(|| encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned())),
+            Ok(s) => Ok(Some(s)),
+            Err(_) => {
+                *buf = shift_jis_japanese(bytes)
+                    .unwrap_or_else(|| encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned());
+                Ok(None)
+            }
         },
     }
 }

@@ -15,6 +15,7 @@ use crate::config::mapping::{Grain, Mapping, Transform};
 use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Sym, Text, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The content of one unit.
@@ -194,14 +195,20 @@ impl<'a> Cells<'a> {
     /// The cleaned cell, or None when unmapped, empty or a null value. A `[concat]` column joins
     /// its parts' cleaned, non-null cells with a space.
     fn get(&self, rec: &RawRecord, canon: &str) -> Option<String> {
+        self.text(rec, canon).map(Cow::into_owned)
+    }
+
+    /// [`Cells::get`] borrowed where it can be (a cell or a constant): for values that are parsed,
+    /// not kept.
+    fn text<'r>(&'r self, rec: &'r RawRecord, canon: &str) -> Option<Cow<'r, str>> {
         let col = self.columns.get(canon)?;
         match &col.origin {
-            Origin::Cell(i) => self.cell(rec, col, *i).map(str::to_string),
+            Origin::Cell(i) => self.cell(rec, col, *i).map(Cow::Borrowed),
             Origin::Joined(parts) => {
                 let cells: Vec<&str> = parts.iter().filter_map(|&i| self.cell(rec, col, i)).collect();
-                (!cells.is_empty()).then(|| cells.join(" "))
+                (!cells.is_empty()).then(|| Cow::Owned(cells.join(" ")))
             }
-            Origin::Constant(v) => Some(v.to_string()),
+            Origin::Constant(v) => Some(Cow::Borrowed(v)),
         }
     }
 
@@ -225,7 +232,7 @@ impl<'a> Cells<'a> {
 
     /// The email, trimmed and lower-cased; None when the cell is not an address.
     fn email(&self, rec: &RawRecord) -> Option<String> {
-        self.get(rec, "email").and_then(|e| crate::identity::normalize_email(&e))
+        self.text(rec, "email").and_then(|e| crate::identity::normalize_email(&e))
     }
 
     /// The phone in E.164 with the mapping's region; None when masked, invalid, or national
@@ -236,7 +243,7 @@ impl<'a> Cells<'a> {
 
     /// As [`Cells::phone`], with the record's own region (e.g. its address country) first.
     fn phone_in(&self, rec: &RawRecord, own: Option<crate::identity::PhoneRegion>) -> Option<String> {
-        let raw = self.get(rec, "phone")?;
+        let raw = self.text(rec, "phone")?;
         let region = own.or(self.m.region);
         if own.is_some() {
             return crate::identity::normalize_phone(&raw, region);
@@ -245,7 +252,7 @@ impl<'a> Cells<'a> {
         if let Some(quick) = crate::identity::quick_phone(&raw, region) {
             return Some(quick);
         }
-        self.phones.get_or_insert(raw, |raw| {
+        self.phones.get_or_insert(raw.into_owned(), |raw| {
             let e164 = crate::identity::normalize_phone(raw, region);
             let dropped = e164.is_none() && region.is_none() && crate::identity::normalize_phone(raw, cn()).is_some();
             (e164, dropped)
@@ -253,7 +260,7 @@ impl<'a> Cells<'a> {
     }
 
     fn parse<T>(&self, rec: &RawRecord, canon: &str, f: impl Fn(&str) -> Result<T, String>) -> FResult<Option<T>> {
-        match self.get(rec, canon) {
+        match self.text(rec, canon) {
             None => Ok(None),
             Some(v) => f(&v).map(Some).map_err(|reason| FieldError { column: self.header(canon), reason }),
         }
@@ -285,7 +292,7 @@ impl<'a> Cells<'a> {
         if self.m.name == "canonical" {
             id
         } else {
-            format!("{source}:{id}")
+            scoped(source, &id)
         }
     }
 }
@@ -664,7 +671,7 @@ fn resolve_status(c: &Cells, p: &OrderPart) -> FResult<String> {
     let map = &c.m.file.status;
     if let Some(detail) = &p.status_detail {
         // `value|detail` first, then `*|detail` (a detail that decides whatever the status, e.g. 退款成功).
-        if let Some(s) = map.get(&format!("{raw}|{detail}")).or_else(|| map.get(&format!("*|{detail}"))) {
+        if let Some(s) = status_by_detail(map, raw, detail) {
             return Ok(s.clone());
         }
     }
@@ -678,6 +685,28 @@ fn resolve_status(c: &Cells, p: &OrderPart) -> FResult<String> {
             reason: format!("status `{raw}` is not mapped; add it under [status] in mapping {}", c.m.name),
         }),
     }
+}
+
+/// The `[status]` entry for `raw|detail`, else `*|detail` (keys built in a reused buffer: this
+/// runs for every order of a Taobao-style export).
+fn status_by_detail<'m>(
+    map: &'m std::collections::BTreeMap<String, String>,
+    raw: &str,
+    detail: &str,
+) -> Option<&'m String> {
+    thread_local! {
+        static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    KEY.with_borrow_mut(|key| {
+        let mut lookup = |status: &str| {
+            key.clear();
+            key.push_str(status);
+            key.push('|');
+            key.push_str(detail);
+            map.get(key.as_str())
+        };
+        lookup(raw).or_else(|| lookup("*"))
+    })
 }
 
 fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FResult<(Order, Vec<Item>)> {
@@ -755,7 +784,16 @@ fn order_ref(c: &Cells, id: String) -> String {
         return id;
     }
     let src = c.m.file.order_source.as_deref().unwrap_or(&c.m.file.source);
-    format!("{src}:{id}")
+    scoped(src, &id)
+}
+
+/// `source:id` (without the formatting machinery: once or twice per row of every file).
+fn scoped(source: &str, id: &str) -> String {
+    let mut s = String::with_capacity(source.len() + 1 + id.len());
+    s.push_str(source);
+    s.push(':');
+    s.push_str(id);
+    s
 }
 
 fn convert_items(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn Fn(&RawRecord, FieldError) -> Reject) {
