@@ -767,7 +767,9 @@ pub fn resolve<S: std::hash::BuildHasher>(
     let mut given_ids: HashSet<String> =
         lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.to_string()).collect();
     given_ids.extend(given_now.iter().cloned());
+    let t = std::time::Instant::now();
     lake.sort();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
     let mut g = Graph::default();
     let (n_orders, n_events, n_tickets) = (lake.orders.len(), lake.events.len(), lake.tickets.len());
     let nodes = record_nodes(lake, &mut g, &given_ids, cfg);
