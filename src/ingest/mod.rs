@@ -445,7 +445,7 @@ fn convert_window(
 /// returns the file's SHA-256. Stops early when the receiver is gone (the merge failed).
 ///
 /// The file is read and cut into parts on a thread of its own, a window ahead: the cut scans
-/// every byte on one thread, and overlapped with the parallel conversion it costs no wall time.
+/// every byte on one thread, so it runs beside the parallel conversion instead of stalling it.
 fn produce_windows(
     reader: TextReader,
     first: read::RawTable,
