@@ -890,53 +890,35 @@ impl<'a> Records<'a> {
 
     /// Record `i`'s identifiers (built on demand: at 10M orders a stored list is a gigabyte).
     fn get(&self, mut i: usize) -> RecordKeys<'a> {
+        // The four tables share the identifier columns; they differ in their time and own key.
+        macro_rules! keys {
+            ($row:expr, $ts:expr, $fallback:expr) => {
+                RecordKeys {
+                    source: &$row.source,
+                    ts: $ts,
+                    given: $row.customer_id.as_deref(),
+                    customer_key: $row.customer_key.as_deref(),
+                    email: $row.email.as_deref(),
+                    phone: $row.phone.as_deref(),
+                    fallback: $fallback,
+                }
+            };
+        }
         let l = self.lake;
         if let Some(o) = l.orders.get(i) {
-            return RecordKeys {
-                source: &o.source,
-                ts: o.created_at,
-                given: o.customer_id.as_deref(),
-                customer_key: o.customer_key.as_deref(),
-                email: o.email.as_deref(),
-                phone: o.phone.as_deref(),
-                fallback: Some(o.order_id.as_str()),
-            };
+            return keys!(o, o.created_at, Some(o.order_id.as_str()));
         }
         i -= l.orders.len();
         if let Some(e) = l.events.get(i) {
-            return RecordKeys {
-                source: &e.source,
-                ts: e.ts,
-                given: e.customer_id.as_deref(),
-                customer_key: e.customer_key.as_deref(),
-                email: e.email.as_deref(),
-                phone: e.phone.as_deref(),
-                fallback: Some(e.event_id.as_str()),
-            };
+            return keys!(e, e.ts, Some(e.event_id.as_str()));
         }
         i -= l.events.len();
         if let Some(t) = l.tickets.get(i) {
-            return RecordKeys {
-                source: &t.source,
-                ts: t.opened_at,
-                given: t.customer_id.as_deref(),
-                customer_key: t.customer_key.as_deref(),
-                email: t.email.as_deref(),
-                phone: t.phone.as_deref(),
-                fallback: t.order_id.as_deref(),
-            };
+            return keys!(t, t.opened_at, t.order_id.as_deref());
         }
         let p = &l.profiles[i - l.tickets.len()];
-        RecordKeys {
-            source: &p.source,
-            // An undated profile counts as seen after every dated record.
-            ts: p.updated_at.unwrap_or(i64::MAX),
-            given: p.customer_id.as_deref(),
-            customer_key: p.customer_key.as_deref(),
-            email: p.email.as_deref(),
-            phone: p.phone.as_deref(),
-            fallback: Some(p.profile_id.as_str()),
-        }
+        // An undated profile counts as seen after every dated record.
+        keys!(p, p.updated_at.unwrap_or(i64::MAX), Some(p.profile_id.as_str()))
     }
 }
 

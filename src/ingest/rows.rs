@@ -877,7 +877,7 @@ fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     })?;
     let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
     let p = Profile {
-        profile_id: format!("{source}:{id}"),
+        profile_id: scoped(&source, &id),
         source,
         customer_key,
         customer_id,
