@@ -29,13 +29,17 @@ pub enum UnitData {
     Ticket(Ticket),
 }
 
+/// The physical lines of a unit's records.
+pub type Lines = smallvec::SmallVec<[u64; 2]>;
+
 /// A deduplication unit and the physical lines it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
     /// The key the lake deduplicates on (sku, event id, ticket id, the order id of lines); empty
     /// for an order, whose key is its `order_id` (see [`Unit::id`]).
     pub key: String,
-    pub lines: Vec<u64>,
+    /// Its records' lines (most units have one or two: no heap allocation for those).
+    pub lines: Lines,
     pub data: UnitData,
 }
 
@@ -196,6 +200,14 @@ impl<'a> Cells<'a> {
     /// its parts' cleaned, non-null cells with a space.
     fn get(&self, rec: &RawRecord, canon: &str) -> Option<String> {
         self.text(rec, canon).map(Cow::into_owned)
+    }
+
+    /// [`Cells::get`] as a [`Text`] (no heap allocation for up to 24 bytes).
+    fn get_text(&self, rec: &RawRecord, canon: &str) -> Option<Text> {
+        self.text(rec, canon).map(|v| match v {
+            Cow::Borrowed(s) => Text::from(s),
+            Cow::Owned(s) => Text::from(s),
+        })
     }
 
     /// [`Cells::get`] borrowed where it can be (a cell or a constant): for values that are parsed,
@@ -426,30 +438,31 @@ pub fn trailing_group(m: &Mapping, table: &RawTable) -> Result<usize, String> {
     Ok(start)
 }
 
-/// Order-level fields of one row; None where the cell was empty.
+/// Order-level fields of one row; None where the cell was empty. Texts are `Text`s from the start:
+/// most are short and live inline, so a row costs no heap allocation per kept cell.
 #[derive(Debug, Default, Clone)]
 struct OrderPart {
-    source: Option<String>,
-    channel: Option<String>,
-    store: Option<String>,
-    customer_key: Option<String>,
-    customer_id: Option<String>,
-    status: Option<String>,
-    status_detail: Option<String>,
+    source: Option<Text>,
+    channel: Option<Text>,
+    store: Option<Text>,
+    customer_key: Option<Text>,
+    customer_id: Option<Text>,
+    status: Option<Text>,
+    status_detail: Option<Text>,
     created_at: Option<i64>,
     paid_at: Option<i64>,
     shipped_at: Option<i64>,
     completed_at: Option<i64>,
-    currency: Option<String>,
+    currency: Option<Text>,
     gross_amount: Option<f64>,
     discount: Option<f64>,
     shipping: Option<f64>,
     tax: Option<f64>,
     refund_amount: Option<f64>,
     net_amount: Option<f64>,
-    email: Option<String>,
-    phone: Option<String>,
-    name: Option<String>,
+    email: Option<Text>,
+    phone: Option<Text>,
+    name: Option<Text>,
     email_opt_in: Option<bool>,
     sms_opt_in: Option<bool>,
 }
@@ -462,27 +475,27 @@ impl OrderPart {
     fn read(c: &Cells, r: &RawRecord) -> FResult<OrderPart> {
         c.intact(r)?;
         Ok(OrderPart {
-            source: c.get(r, "source"),
-            channel: c.get(r, "channel"),
-            store: c.get(r, "store"),
-            customer_key: c.get(r, "customer_key"),
-            customer_id: c.get(r, "customer_id"),
-            status: c.get(r, "status"),
-            status_detail: c.get(r, "status_detail"),
+            source: c.get_text(r, "source"),
+            channel: c.get_text(r, "channel"),
+            store: c.get_text(r, "store"),
+            customer_key: c.get_text(r, "customer_key"),
+            customer_id: c.get_text(r, "customer_id"),
+            status: c.get_text(r, "status"),
+            status_detail: c.get_text(r, "status_detail"),
             created_at: c.ts(r, "created_at")?,
             paid_at: c.ts(r, "paid_at")?,
             shipped_at: c.ts(r, "shipped_at")?,
             completed_at: c.ts(r, "completed_at")?,
-            currency: c.get(r, "currency"),
+            currency: c.get_text(r, "currency"),
             gross_amount: c.money(r, "gross_amount")?,
             discount: c.money(r, "discount")?,
             shipping: c.money(r, "shipping")?,
             tax: c.money(r, "tax")?,
             refund_amount: c.money(r, "refund_amount")?,
             net_amount: c.money(r, "net_amount")?,
-            email: c.email(r),
-            phone: c.phone(r),
-            name: c.get(r, "name"),
+            email: c.email(r).map(Text::from),
+            phone: c.phone(r).map(Text::from),
+            name: c.get_text(r, "name"),
             email_opt_in: c.flag(r, "email_opt_in")?,
             sms_opt_in: c.flag(r, "sms_opt_in")?,
         })
@@ -560,13 +573,16 @@ fn round2(x: f64) -> f64 {
 
 /// Rows of one order (or one item group) in the order they appear.
 struct Group<'r> {
-    id: String,
-    rows: Vec<&'r RawRecord>,
+    id: Cow<'r, str>,
+    /// Its records (an order grain group has one, a line-item order a few): inline up to four.
+    rows: Rows<'r>,
 }
+
+type Rows<'r> = smallvec::SmallVec<[&'r RawRecord; 4]>;
 
 /// Groups records by their id column, keeping first-appearance order; records without an id are rejected.
 fn group_by_id<'r>(
-    c: &Cells,
+    c: &'r Cells,
     table: &'r RawTable,
     id_col: &str,
     out: &mut Converted,
@@ -577,12 +593,12 @@ fn group_by_id<'r>(
     let mut at: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
     let hash = super::id_hash;
     for rec in &table.records {
-        match c.get(rec, id_col) {
+        match c.text(rec, id_col) {
             None => out.rejects.push(reject(rec, c.missing(id_col))),
             Some(id) => {
                 let found = at.find(hash(&id), |&i| groups[i].id == id).copied();
                 let i = found.unwrap_or_else(|| {
-                    groups.push(Group { id, rows: Vec::new() });
+                    groups.push(Group { id, rows: Rows::new() });
                     let i = groups.len() - 1;
                     at.insert_unique(hash(&groups[i].id), i, |&j| hash(&groups[j].id));
                     i
@@ -603,8 +619,8 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
         table
             .records
             .iter()
-            .filter_map(|rec| match c.get(rec, "order_id") {
-                Some(id) => Some(Group { id, rows: vec![rec] }),
+            .filter_map(|rec| match c.text(rec, "order_id") {
+                Some(id) => Some(Group { id, rows: smallvec::smallvec![rec] }),
                 None => {
                     out.rejects.push(reject(rec, c.missing("order_id")));
                     None
@@ -615,7 +631,7 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
     for g in groups {
         let mut part = OrderPart::default();
         let mut items = Vec::new();
-        let mut good_rows = Vec::new();
+        let mut good_rows = Rows::new();
         let mut first_error: Option<(u64, FieldError)> = None;
         for rec in &g.rows {
             let parsed = OrderPart::read(c, rec).and_then(|p| {
@@ -664,22 +680,22 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
     }
 }
 
-fn resolve_status(c: &Cells, p: &OrderPart) -> FResult<String> {
-    let Some(raw) = &p.status else {
-        return Ok(OrderStatus::Completed.as_str().to_string());
+fn resolve_status<'c>(c: &'c Cells, p: &OrderPart) -> FResult<&'c str> {
+    let Some(raw) = p.status.as_deref() else {
+        return Ok(OrderStatus::Completed.as_str());
     };
     let map = &c.m.file.status;
     if let Some(detail) = &p.status_detail {
         // `value|detail` first, then `*|detail` (a detail that decides whatever the status, e.g. 退款成功).
         if let Some(s) = status_by_detail(map, raw, detail) {
-            return Ok(s.clone());
+            return Ok(s);
         }
     }
     if let Some(s) = map.get(raw) {
-        return Ok(s.clone());
+        return Ok(s);
     }
     match OrderStatus::parse(raw) {
-        Some(s) => Ok(s.as_str().to_string()),
+        Some(s) => Ok(s.as_str()),
         None => Err(FieldError {
             column: c.header("status"),
             reason: format!("status `{raw}` is not mapped; add it under [status] in mapping {}", c.m.name),
@@ -710,8 +726,8 @@ fn status_by_detail<'m>(
 }
 
 fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FResult<(Order, Vec<Item>)> {
-    let source = p.source.clone().unwrap_or_else(|| c.m.file.source.clone());
-    let order_id = c.scoped_id(&source, id.to_string());
+    let source = p.source.as_deref().unwrap_or(&c.m.file.source);
+    let order_id = c.scoped_id(source, id.to_string());
     let created_at = p.created_at.ok_or_else(|| c.missing("created_at"))?;
     if !c.m.file.anonymous_orders && !identifiable(&p.customer_key, &p.customer_id, &p.email, &p.phone) {
         return Err(FieldError {
@@ -743,15 +759,14 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
         refund = round2(gross - discount);
     }
     let net = p.net_amount.unwrap_or_else(|| round2(gross - discount - refund));
-    let currency = p.currency.or_else(|| c.m.file.currency.clone()).ok_or_else(|| c.missing("currency"))?;
-    let text = |v: Option<String>| v.map(Text::from);
+    let currency = p.currency.as_deref().or(c.m.file.currency.as_deref()).ok_or_else(|| c.missing("currency"))?;
     let order = Order {
         order_id: order_id.into(),
-        channel: p.channel.map_or_else(|| c.m.channel().into(), Sym::from),
+        channel: p.channel.as_deref().map_or_else(|| c.m.channel().into(), Sym::from),
         source: source.into(),
-        store: text(p.store).or_else(|| c.m.file.store.as_deref().map(Text::from)),
-        customer_key: text(p.customer_key),
-        customer_id: text(p.customer_id),
+        store: p.store.or_else(|| c.m.file.store.as_deref().map(Text::from)),
+        customer_key: p.customer_key,
+        customer_id: p.customer_id,
         status: status.into(),
         created_at,
         paid_at: p.paid_at.into(),
@@ -764,9 +779,9 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
         tax: p.tax.unwrap_or(0.0),
         refund_amount: refund,
         net_amount: net,
-        email: text(p.email),
-        phone: text(p.phone),
-        name: text(p.name),
+        email: p.email,
+        phone: p.phone,
+        name: p.name,
         email_opt_in: p.email_opt_in,
         sms_opt_in: p.sms_opt_in,
     };
@@ -775,7 +790,7 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
 
 /// Whether identity resolution can attach the record to a customer. Emails and phones here are
 /// already normalized (None when unusable), so no record is left without an identifier.
-fn identifiable(key: &Option<String>, id: &Option<String>, email: &Option<String>, phone: &Option<String>) -> bool {
+fn identifiable<S>(key: &Option<S>, id: &Option<S>, email: &Option<S>, phone: &Option<S>) -> bool {
     key.is_some() || id.is_some() || email.is_some() || phone.is_some()
 }
 
@@ -798,7 +813,7 @@ fn scoped(source: &str, id: &str) -> String {
 
 fn convert_items(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn Fn(&RawRecord, FieldError) -> Reject) {
     for g in group_by_id(c, table, "order_id", out, reject) {
-        let order_id = order_ref(c, g.id.clone());
+        let order_id = order_ref(c, g.id.into_owned());
         let parsed: Vec<FResult<Item>> = g
             .rows
             .iter()
@@ -838,7 +853,7 @@ fn product(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         price: c.money(r, "price")?,
         cost: c.money(r, "cost")?,
     };
-    Ok(Unit { key: sku, lines: vec![r.line], data: UnitData::Product(p) })
+    Ok(Unit { key: sku, lines: smallvec::smallvec![r.line], data: UnitData::Product(p) })
 }
 
 fn map_vocab(
@@ -892,7 +907,7 @@ fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         total_orders: c.count(r, "total_orders")?,
         updated_at: c.ts(r, "updated_at")?,
     };
-    Ok(Unit { key: p.profile_id.clone(), lines: vec![r.line], data: UnitData::Profile(p) })
+    Ok(Unit { key: p.profile_id.clone(), lines: smallvec::smallvec![r.line], data: UnitData::Profile(p) })
 }
 
 fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
@@ -941,7 +956,7 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         campaign_id,
         sku,
     };
-    Ok(Unit { key: event_id, lines: vec![r.line], data: UnitData::Event(e) })
+    Ok(Unit { key: event_id, lines: smallvec::smallvec![r.line], data: UnitData::Event(e) })
 }
 
 /// The first `kind_rules` entry whose column contains its text (case-insensitive).
@@ -983,7 +998,7 @@ fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
             reason: "no usable customer identifier and no order".into(),
         });
     }
-    Ok(Unit { key: ticket_id, lines: vec![r.line], data: UnitData::Ticket(t) })
+    Ok(Unit { key: ticket_id, lines: smallvec::smallvec![r.line], data: UnitData::Ticket(t) })
 }
 
 /// Lower-case hex of bytes (sha2's digests are formatted by hand: the `{:x}` impl changed across versions).
