@@ -24,7 +24,7 @@ pub fn clean(raw: &str, transforms: &[Transform]) -> String {
 /// [`clean`] without the copy: every transform removes a prefix, a suffix or the whole value, so
 /// the result is a slice of the cell (one allocation per cell at most, made by the caller).
 pub fn clean_str<'a>(raw: &'a str, transforms: &[Transform]) -> &'a str {
-    let mut s = raw.trim_matches(|c: char| c.is_whitespace() && c != '\t');
+    let mut s = if visible_ascii_ends(raw) { raw } else { raw.trim_matches(|c: char| c.is_whitespace() && c != '\t') };
     for t in transforms {
         s = match t {
             Transform::StripExcelFormula => strip_excel_formula(s),
@@ -43,7 +43,18 @@ pub fn clean_str<'a>(raw: &'a str, transforms: &[Transform]) -> &'a str {
             }
         };
     }
-    s.trim()
+    if visible_ascii_ends(s) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// Whether a text starts and ends with a visible ASCII character, so that trimming whitespace
+/// leaves it as it is (most cells: the check spares decoding their end characters).
+fn visible_ascii_ends(s: &str) -> bool {
+    let visible = |b: u8| b > b' ' && b < 0x7f;
+    matches!((s.as_bytes().first(), s.as_bytes().last()), (Some(&f), Some(&l)) if visible(f) && visible(l))
 }
 
 /// True for a masked personal value (`张**`, `jd_****7788`, `138****0000`, `j***@x.com`): platforms
@@ -393,6 +404,12 @@ mod tests {
             let _ = parse_bool(&s);
             let _ = parse_timestamp(&s, None, chrono_tz::Asia::Shanghai);
             let _ = parse_timestamp(&s, Some("%Y-%m-%d %H:%M:%S"), chrono_tz::UTC);
+        }
+
+        #[test]
+        fn visible_ends_skip_trimming_only_when_it_changes_nothing(s in "[ \t\r\n\u{a0}\u{3000}a-z0-9~\u{7f}张]{0,8}") {
+            let reference = s.trim_matches(|c: char| c.is_whitespace() && c != '\t').trim();
+            prop_assert_eq!(clean_str(&s, &[]), reference);
         }
 
         #[test]

@@ -391,6 +391,7 @@ pub fn convert_part(
         Table::Orders => convert_orders(&cells, table, &mut out, &reject),
         Table::OrderItems => convert_items(&cells, table, &mut out, &reject),
         _ => {
+            out.units.reserve(table.records.len());
             for rec in &table.records {
                 let unit = cells.intact(rec).and_then(|()| match m.table {
                     Table::Products => product(&cells, rec),
@@ -616,18 +617,18 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
         group_by_id(c, table, "order_id", out, reject)
     } else {
         // On order grain every record is its own unit; a repeated id is a duplicate, found by the lake merge.
-        table
-            .records
-            .iter()
-            .filter_map(|rec| match c.text(rec, "order_id") {
-                Some(id) => Some(Group { id, rows: smallvec::smallvec![rec] }),
-                None => {
-                    out.rejects.push(reject(rec, c.missing("order_id")));
-                    None
-                }
-            })
-            .collect()
+        let mut groups = Vec::with_capacity(table.records.len());
+        for rec in &table.records {
+            match c.text(rec, "order_id") {
+                Some(id) => groups.push(Group { id, rows: smallvec::smallvec![rec] }),
+                None => out.rejects.push(reject(rec, c.missing("order_id"))),
+            }
+        }
+        groups
     };
+    // Sized once: a part's units are tens of megabytes, regrown by doubling they were copied
+    // (and their fresh pages zeroed) several times.
+    out.units.reserve(groups.len());
     for g in groups {
         let mut part = OrderPart::default();
         let mut items = Vec::new();
