@@ -392,6 +392,20 @@ struct Graph {
 }
 
 impl Graph {
+    /// Makes room for `n` more keys at once (10M orders carry millions: growing the index by
+    /// doubling rehashes every key again each time).
+    fn reserve(&mut self, n: usize) {
+        let keys = &self.keys.keys;
+        self.keys.index.reserve(n, |&i| key_hash(&keys[i as usize]));
+        self.keys.keys.reserve(n);
+        self.parent.reserve(n);
+        self.given.reserve(n);
+        self.first_seen.reserve(n);
+        self.sources.reserve(n);
+        self.shared.reserve(n);
+        self.live.reserve(n);
+    }
+
     fn intern(&mut self, k: Key) -> usize {
         let given = matches!(k, Key::Given(_));
         let (i, new) = self.keys.intern(k);
@@ -560,7 +574,10 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
             triples.extend(others(t.member, source, t.email, EMAIL).map(|(k, o)| (p as u32, k, o)));
         }
     }
-    triples.sort_unstable();
+    {
+        use rayon::slice::ParallelSliceMut;
+        triples.par_sort_unstable();
+    }
     triples.dedup();
     let mut n = 0;
     for run in triples.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
@@ -603,8 +620,13 @@ fn distinct_identifiers<'a>(records: &Records<'a>) -> (Vec<RecordKeys<'a>>, Vec<
     let parts = 8 * rayon::current_num_threads().max(1);
     // Bits of the hash other than those hashbrown places and tags entries by.
     let part_of = |h: u64| ((h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % parts as u64) as usize;
-    let found: Vec<DistinctPart> =
-        (0..parts).into_par_iter().map(|p| DistinctPart::find(records, &hashes, |h| part_of(h) == p)).collect();
+    // Each partition's records, in record order (so no thread scans every hash to find its own).
+    let mut members: Vec<Vec<u32>> = vec![Vec::with_capacity(n / parts + n / parts / 8); parts];
+    for (i, &h) in hashes.iter().enumerate() {
+        members[part_of(h)].push(i as u32);
+    }
+    let found: Vec<DistinctPart> = members.par_iter().map(|mine| DistinctPart::find(records, &hashes, mine)).collect();
+    drop(members);
     // Number the tuples by their first record.
     let mut firsts: Vec<(u32, u32, u32)> = found
         .iter()
@@ -654,19 +676,17 @@ struct PartTuple {
 }
 
 impl DistinctPart {
-    /// The distinct tuples of the records whose hash `mine` accepts.
+    /// The distinct tuples of the records `mine` (indices, in record order).
     ///
     /// A tuple found is copied into the partition's arena, and later records are compared with
     /// that copy: a few megabytes per partition, instead of the first record's row somewhere in
     /// gigabytes of orders (a cache and TLB miss per record at 10M orders).
-    fn find(records: &Records, hashes: &[u64], mine: impl Fn(u64) -> bool) -> DistinctPart {
+    fn find(records: &Records, hashes: &[u64], mine: &[u32]) -> DistinctPart {
         let mut index: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-        let mut out = DistinctPart { tuples: Vec::new(), of_record: Vec::new() };
+        let mut out = DistinctPart { tuples: Vec::new(), of_record: Vec::with_capacity(mine.len()) };
         let mut arena: Vec<u8> = Vec::new();
-        for (i, &h) in hashes.iter().enumerate() {
-            if !mine(h) {
-                continue;
-            }
+        for &i in mine {
+            let (i, h) = (i as usize, hashes[i as usize]);
             let r = records.get(i);
             let id = ident(&r);
             let tuples = &mut out.tuples;
@@ -928,6 +948,8 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
     let t = std::time::Instant::now();
     let (distinct, of_record) = distinct_identifiers(&records);
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), tuples = distinct.len(), "distinct identifier tuples");
+    // A tuple has up to three keys (member, email, phone), usually two.
+    g.reserve(2 * distinct.len());
     let keys: Vec<TupleKeys> = distinct.iter().map(|r| tuple_keys(g, r, cfg.region())).collect();
     let sources: Vec<u32> = distinct.iter().map(|r| g.names.id(r.source)).collect();
     let mut shared = mark_shared(g, &keys, &sources, cfg.max_keys_per_identifier);
@@ -1029,7 +1051,9 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
     let seen = |i: u32| (g.first_seen[i as usize], &g.keys[i as usize]);
     // Live keys by root, each root's keys by (first seen, key); then roots by their earliest key.
     let mut order: Vec<u32> = (0..n as u32).filter(|&i| g.live[i as usize]).collect();
-    order.sort_unstable_by(|&a, &b| (roots[a as usize], seen(a)).cmp(&(roots[b as usize], seen(b))));
+    // Keys are distinct, so the order is total and a parallel sort gives the one order there is.
+    use rayon::slice::ParallelSliceMut;
+    order.par_sort_unstable_by(|&a, &b| (roots[a as usize], seen(a)).cmp(&(roots[b as usize], seen(b))));
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for (i, &k) in order.iter().enumerate() {
         match runs.last_mut() {
@@ -1037,7 +1061,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
             _ => runs.push((i, i + 1)),
         }
     }
-    runs.sort_unstable_by(|a, b| seen(order[a.0]).cmp(&seen(order[b.0])));
+    runs.par_sort_unstable_by(|a, b| seen(order[a.0]).cmp(&seen(order[b.0])));
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
     let mut claimed: HashSet<Text> = HashSet::default();
@@ -1079,10 +1103,26 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
 }
 
 fn identities(g: &Graph, comps: &Components) -> Vec<Identity> {
+    use rayon::prelude::*;
     // One row per (key, source); reserved exactly (a doubling vector of 2.5M rows is briefly 1.5x).
-    let rows = (0..g.keys.len()).filter(|&i| g.live[i]).map(|i| g.sources[i].ids().count()).sum();
+    let live: Vec<usize> = (0..g.keys.len()).filter(|&i| g.live[i]).collect();
+    let rows = live.par_iter().map(|&i| g.sources[i].ids().count()).sum();
     let mut out = Vec::with_capacity(rows);
-    for i in (0..g.keys.len()).filter(|&i| g.live[i]) {
+    // Built in parallel over ranges of keys and appended in key order, a block at a time (so the
+    // rows are not briefly twice in memory).
+    for block in live.chunks(1 << 18) {
+        let parts: Vec<Vec<Identity>> = block.par_chunks(1 << 13).map(|keys| identities_of(g, comps, keys)).collect();
+        for part in parts {
+            out.extend(part);
+        }
+    }
+    out
+}
+
+/// The identities rows of some live keys, in their order.
+fn identities_of(g: &Graph, comps: &Components, keys: &[usize]) -> Vec<Identity> {
+    let mut out = Vec::with_capacity(keys.len());
+    for &i in keys {
         let c = comps.of_key[i] as usize;
         let key = &g.keys[i];
         let rule = match key {

@@ -301,7 +301,12 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
             }
         });
         let mut writer = None;
-        for df in rx {
+        // Time this thread waited for row groups, and spent encoding them.
+        let (mut waited, mut encoding) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let mut clock = std::time::Instant::now();
+        for df in rx.iter() {
+            waited += clock.elapsed();
+            clock = std::time::Instant::now();
             let df = df.map_err(|e| err(e.to_string()))?;
             schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
             if writer.is_none() {
@@ -312,7 +317,15 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
                 writer = Some(w);
             }
             writer.as_mut().expect("created above").write_batch(&df).map_err(|e| err(e.to_string()))?;
+            encoding += clock.elapsed();
+            clock = std::time::Instant::now();
         }
+        tracing::debug!(
+            table = R::TABLE.name(),
+            waited_for_rows = waited.as_secs_f64(),
+            encoding = encoding.as_secs_f64(),
+            "row groups written"
+        );
         writer.expect("one group at least").finish().map_err(|e| err(e.to_string()))?;
         Ok(())
     })?;
