@@ -1076,7 +1076,7 @@ phone = "Phone"
         assert_eq!(o.email.as_deref(), Some("a@x.com"), "normalized");
         assert_eq!(items.len(), 2);
         assert_eq!((items[1].line_no, items[1].line_amount), (2, 7.5));
-        assert_eq!(c.units[0].lines, vec![2, 3]);
+        assert_eq!(c.units[0].lines.as_slice(), [2, 3]);
     }
 
     #[test]

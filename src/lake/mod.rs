@@ -310,13 +310,17 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
             let df = df.map_err(|e| err(e.to_string()))?;
             schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
             if writer.is_none() {
-                let w = ParquetWriter::new(file.as_file_mut())
+                let mut w = ParquetWriter::new(file.as_file_mut())
                     .with_compression(ParquetCompression::Zstd(None))
                     .batched(df.schema())
                     .map_err(|e| err(e.to_string()))?;
-                writer = Some(w);
+                let encoder = GroupEncoder::new(&mut w, df.schema());
+                writer = Some((w, encoder));
             }
-            writer.as_mut().expect("created above").write_batch(&df).map_err(|e| err(e.to_string()))?;
+            let (w, encoder) = writer.as_mut().expect("created above");
+            for (rows, pages) in encoder.encode(&df).map_err(|e| err(e.to_string()))? {
+                w.write_row_group(rows, &pages).map_err(|e| err(e.to_string()))?;
+            }
             encoding += clock.elapsed();
             clock = std::time::Instant::now();
         }
@@ -326,12 +330,81 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
             encoding = encoding.as_secs_f64(),
             "row groups written"
         );
-        writer.expect("one group at least").finish().map_err(|e| err(e.to_string()))?;
+        writer.expect("one group at least").0.finish().map_err(|e| err(e.to_string()))?;
         Ok(())
     })?;
     file.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tracing::debug!(table = R::TABLE.name(), rows = n, seconds = t.elapsed().as_secs_f64(), "table written");
     Ok(Staged { table: R::TABLE, path, file, rows: n })
+}
+
+/// Encodes and compresses row groups as polars' Parquet writer does, with the columns of a group
+/// compressed in parallel.
+///
+/// polars' `BatchedWriter::write_batch` encodes a group's columns in parallel but compresses their
+/// pages lazily, one column after another, on the thread that writes: at 10M orders that thread
+/// was the whole write's bottleneck (11 s of encoding, 0.2 s waiting for rows). Here each column
+/// is encoded and compressed by `polars-parquet`'s own functions (`array_to_columns`, `compress`)
+/// with the writer's settings, and the pages are handed to `write_row_group`; the file's bytes are
+/// those of `write_batch` (test `staged_write_matches_a_whole_frame_write`).
+struct GroupEncoder {
+    fields: Vec<polars_parquet::write::ParquetType>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    options: polars_parquet::write::WriteOptions,
+}
+
+impl GroupEncoder {
+    /// The settings of a writer made by `ParquetWriter::new(..).with_compression(Zstd(None))`
+    /// (its statistics and page size left at their defaults) for frames of `schema`.
+    fn new<W: std::io::Write>(
+        writer: &mut polars::io::parquet::write::BatchedWriter<W>,
+        schema: &Schema,
+    ) -> GroupEncoder {
+        use polars_parquet::write::{CompressionOptions, StatisticsOptions, Version, WriteOptions};
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        GroupEncoder {
+            fields: writer.parquet_schema().fields().to_vec(),
+            encodings: polars::io::parquet::write::get_encodings(&arrow).iter().cloned().collect(),
+            options: WriteOptions {
+                statistics: StatisticsOptions::default(),
+                version: Version::V1,
+                compression: CompressionOptions::Zstd(None),
+                data_page_size: None,
+            },
+        }
+    }
+
+    /// A frame's row groups (one per chunk): their row counts and each leaf column's pages.
+    fn encode(&self, df: &DataFrame) -> PolarsResult<Vec<(u64, Vec<Vec<polars_parquet::write::CompressedPage>>)>> {
+        use rayon::prelude::*;
+        let compression = self.options.compression;
+        let column = |((array, field), encoding): ((&ArrayRef, &polars_parquet::write::ParquetType), &Vec<_>)| {
+            let leaves = polars_parquet::write::array_to_columns(array, field.clone(), self.options, encoding)?;
+            leaves
+                .into_iter()
+                .map(|pages| {
+                    pages
+                        .map(|page| {
+                            polars_parquet::write::compress(page?, Vec::new(), compression).map_err(PolarsError::from)
+                        })
+                        .collect::<PolarsResult<Vec<_>>>()
+                })
+                .collect::<PolarsResult<Vec<_>>>()
+        };
+        df.iter_chunks(CompatLevel::newest(), false)
+            .filter(|batch| batch.len() > 0)
+            .map(|batch| {
+                let columns: Vec<Vec<Vec<_>>> = batch
+                    .columns()
+                    .par_iter()
+                    .zip(&self.fields)
+                    .zip(&self.encodings)
+                    .map(column)
+                    .collect::<PolarsResult<_>>()?;
+                Ok((batch.len() as u64, columns.into_iter().flatten().collect()))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
