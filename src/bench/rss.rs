@@ -83,6 +83,13 @@ pub fn for_log() -> (f64, f64) {
     (current_rss_mb().unwrap_or(0.0).round(), peak_rss_mb().unwrap_or(0.0).round())
 }
 
+/// Memory the system can give without swapping (`MemAvailable` of `/proc/meminfo`), in MB; None
+/// where the OS does not say.
+pub fn available_mb() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    kb_field(&text, "MemAvailable:").map(|kb| kb / 1024)
+}
+
 /// A `kB` field of `/proc/self/status`.
 fn status_kb(field: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -339,7 +339,9 @@ fn ingest_file(
             merge.merge_window(&mapping, window, lake, merger)?;
         }
         Body::Text { reader, first } => {
-            merger.reserve(lake, &mapping, estimated_records(&spec.path, &first));
+            let estimated = estimated_records(&spec.path, &first);
+            warn_if_short_of_memory(&shown, estimated * 2 / 3, lake);
+            merger.reserve(lake, &mapping, estimated);
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
@@ -367,6 +369,35 @@ fn ingest_file(
     lake.files.retain(|f| f.path != entry.path);
     lake.files.push(entry.clone());
     Ok(entry)
+}
+
+/// Memory an ingest holds per lake row, from the peak RSS of the 10M-row benchmarks (3.7 GB for
+/// 10M Taobao orders, 3.2 GB for 10M Shopify lines; `benches/README.md`): the lake is held as
+/// typed rows while merging and resolving identities.
+const LAKE_BYTES_PER_ROW: u64 = 380;
+
+/// The memory (MB) an ingest of `rows` more rows into a lake of `lake_rows` probably needs, when
+/// it exceeds `available_mb`.
+fn memory_shortfall(rows: usize, lake_rows: usize, available_mb: u64) -> Option<u64> {
+    let needed_mb = (rows + lake_rows) as u64 * LAKE_BYTES_PER_ROW / (1 << 20);
+    (needed_mb > available_mb).then_some(needed_mb)
+}
+
+/// Warns, before a file is read, when the lake will probably not fit in the memory available (a
+/// run that would end killed by the OS minutes later says so at its start).
+fn warn_if_short_of_memory(path: &str, rows: usize, lake: &Lake) {
+    let lake_rows = lake.orders.len() + lake.items.len() + lake.events.len() + lake.profiles.len();
+    let Some(available_mb) = crate::bench::rss::available_mb() else { return };
+    if let Some(needed_mb) = memory_shortfall(rows, lake_rows, available_mb) {
+        tracing::warn!(
+            file = %path,
+            estimated_rows = rows,
+            lake_rows,
+            needed_mb,
+            available_mb,
+            "this ingest probably needs more memory than is available: the lake is held in memory while it is merged and its identities resolved (about {LAKE_BYTES_PER_ROW} bytes per row); run it on a machine with more memory"
+        );
+    }
 }
 
 /// Records a text file probably holds, from its size and its first part's records (generously:
@@ -1191,6 +1222,15 @@ mod tests {
         let tables =
             Table::ALL.iter().map(|&t| std::fs::read(crate::lake::table_path(dir.path(), t)).unwrap()).collect();
         (r, tables, Lake::load(dir.path()).unwrap().rejects)
+    }
+
+    #[test]
+    fn memory_shortfall_counts_the_lake_and_the_file() {
+        // 10M rows at 380 bytes: 3 623 MB.
+        assert_eq!(memory_shortfall(10_000_000, 0, 4_000), None);
+        assert_eq!(memory_shortfall(10_000_000, 0, 3_000), Some(3_623));
+        assert_eq!(memory_shortfall(5_000_000, 5_000_000, 3_000), Some(3_623));
+        assert_eq!(memory_shortfall(0, 0, 0), None);
     }
 
     #[test]
