@@ -233,7 +233,7 @@ fn polars_bare(csv: &Path, out: &Path) -> PolarsResult<usize> {
         .try_into_reader_with_file_path(Some(csv.to_path_buf()))?
         .finish()?;
     let f = std::fs::File::create(out)?;
-    ParquetWriter::new(f).with_compression(ParquetCompression::Zstd(None)).finish(&mut df)?;
+    ParquetWriter::new(f).with_compression(crate::lake::COMPRESSION).finish(&mut df)?;
     Ok(df.height())
 }
 

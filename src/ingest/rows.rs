@@ -775,7 +775,7 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
     let net = p.net_amount.unwrap_or_else(|| round2(gross - discount - refund));
     let currency = p.currency.as_deref().or(c.m.file.currency.as_deref()).ok_or_else(|| c.missing("currency"))?;
     let order = Order {
-        order_id: order_id.into(),
+        order_id,
         channel: p.channel.as_deref().map_or_else(|| c.m.channel().into(), Sym::from),
         source: source.into(),
         store: p.store.or_else(|| c.m.file.store.as_deref().map(Text::from)),

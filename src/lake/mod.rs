@@ -55,14 +55,13 @@ pub fn write_atomic(
     Ok(())
 }
 
+/// The compression of every Parquet file custlens writes (zstd at its default level).
+pub const COMPRESSION: ParquetCompression = ParquetCompression::Zstd(None);
+
 /// Writes a frame as zstd Parquet, atomically.
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), LakeError> {
     write_atomic(path, |f| {
-        ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(df)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        ParquetWriter::new(f).with_compression(COMPRESSION).finish(df).map(|_| ()).map_err(|e| e.to_string())
     })
 }
 
@@ -311,7 +310,7 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
             schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
             if writer.is_none() {
                 let mut w = ParquetWriter::new(file.as_file_mut())
-                    .with_compression(ParquetCompression::Zstd(None))
+                    .with_compression(COMPRESSION)
                     .batched(df.schema())
                     .map_err(|e| err(e.to_string()))?;
                 let encoder = GroupEncoder::new(&mut w, df.schema());
@@ -346,7 +345,8 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
 /// was the whole write's bottleneck (11 s of encoding, 0.2 s waiting for rows). Here each column
 /// is encoded and compressed by `polars-parquet`'s own functions (`array_to_columns`, `compress`)
 /// with the writer's settings, and the pages are handed to `write_row_group`; the file's bytes are
-/// those of `write_batch` (test `staged_write_matches_a_whole_frame_write`).
+/// those of polars' own writer (tests `staged_write_matches_a_whole_frame_write`,
+/// `encoded_orders_match_polars_writer`).
 struct GroupEncoder {
     fields: Vec<polars_parquet::write::ParquetType>,
     encodings: Vec<Vec<polars_parquet::write::Encoding>>,
@@ -354,13 +354,13 @@ struct GroupEncoder {
 }
 
 impl GroupEncoder {
-    /// The settings of a writer made by `ParquetWriter::new(..).with_compression(Zstd(None))`
+    /// The settings of a writer made by `ParquetWriter::new(..).with_compression(COMPRESSION)`
     /// (its statistics and page size left at their defaults) for frames of `schema`.
     fn new<W: std::io::Write>(
         writer: &mut polars::io::parquet::write::BatchedWriter<W>,
         schema: &Schema,
     ) -> GroupEncoder {
-        use polars_parquet::write::{CompressionOptions, StatisticsOptions, Version, WriteOptions};
+        use polars_parquet::write::{StatisticsOptions, Version, WriteOptions};
         let arrow = schema.to_arrow(CompatLevel::newest());
         GroupEncoder {
             fields: writer.parquet_schema().fields().to_vec(),
@@ -368,7 +368,7 @@ impl GroupEncoder {
             options: WriteOptions {
                 statistics: StatisticsOptions::default(),
                 version: Version::V1,
-                compression: CompressionOptions::Zstd(None),
+                compression: COMPRESSION.into(),
                 data_page_size: None,
             },
         }
@@ -392,7 +392,7 @@ impl GroupEncoder {
                 .collect::<PolarsResult<Vec<_>>>()
         };
         df.iter_chunks(CompatLevel::newest(), false)
-            .filter(|batch| batch.len() > 0)
+            .filter(|batch| !batch.is_empty())
             .map(|batch| {
                 let columns: Vec<Vec<Vec<_>>> = batch
                     .columns()
