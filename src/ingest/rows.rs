@@ -778,7 +778,7 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
         order_id,
         channel: p.channel.as_deref().map_or_else(|| c.m.channel().into(), Sym::from),
         source: source.into(),
-        store: p.store.or_else(|| c.m.file.store.as_deref().map(Text::from)),
+        store: p.store.as_deref().or(c.m.file.store.as_deref()).map(Sym::from),
         customer_key: p.customer_key,
         customer_id: p.customer_id,
         status: status.into(),
