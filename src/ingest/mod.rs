@@ -371,9 +371,9 @@ fn ingest_file(
     Ok(entry)
 }
 
-/// Memory an ingest holds per lake row, from the peak RSS of the 10M-row benchmarks (3.7 GB for
-/// 10M Taobao orders, 3.2 GB for 10M Shopify lines; `benches/README.md`): the lake is held as
-/// typed rows while merging and resolving identities.
+/// Memory an ingest holds per lake row, from the peak RSS of the 10M-row benchmarks (3.6 GB for
+/// 10M Taobao orders, 3.1 GB for 10M Shopify lines; `benches/README.md`), rounded up: the lake
+/// is held as typed rows while merging and resolving identities.
 const LAKE_BYTES_PER_ROW: u64 = 380;
 
 /// The memory (MB) an ingest of `rows` more rows into a lake of `lake_rows` probably needs, when
