@@ -574,10 +574,7 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
             triples.extend(others(t.member, source, t.email, EMAIL).map(|(k, o)| (p as u32, k, o)));
         }
     }
-    {
-        use rayon::slice::ParallelSliceMut;
-        triples.par_sort_unstable();
-    }
+    rayon::slice::ParallelSliceMut::par_sort_unstable(triples.as_mut_slice());
     triples.dedup();
     let mut n = 0;
     for run in triples.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {

@@ -386,7 +386,7 @@ fn memory_shortfall(rows: usize, lake_rows: usize, available_mb: u64) -> Option<
 /// Warns, before a file is read, when the lake will probably not fit in the memory available (a
 /// run that would end killed by the OS minutes later says so at its start).
 fn warn_if_short_of_memory(path: &str, rows: usize, lake: &Lake) {
-    let lake_rows = lake.orders.len() + lake.items.len() + lake.events.len() + lake.profiles.len();
+    let lake_rows = lake.orders.len() + lake.items.len() + lake.events.len() + lake.profiles.len() + lake.tickets.len();
     let Some(available_mb) = crate::bench::rss::available_mb() else { return };
     if let Some(needed_mb) = memory_shortfall(rows, lake_rows, available_mb) {
         tracing::warn!(

@@ -299,8 +299,8 @@ impl<'a> Cells<'a> {
         FieldError { column: self.header(canon), reason: format!("{canon} is empty") }
     }
 
-    /// [`Cells::scoped_id`] as a [`Text`], built in place (inline up to 24 bytes: no allocation
-    /// for most order ids).
+    /// `source:id` for mapped sources, as given for canonical files; built in place as a [`Text`]
+    /// (inline up to 24 bytes: no allocation for most order ids).
     fn scoped_text(&self, source: &str, id: &str) -> Text {
         if self.m.name == "canonical" {
             return Text::from(id);
@@ -310,15 +310,6 @@ impl<'a> Cells<'a> {
         t.push(':');
         t.push_str(id);
         t
-    }
-
-    /// `source:id` for mapped sources; as given for canonical files.
-    fn scoped_id(&self, source: &str, id: String) -> String {
-        if self.m.name == "canonical" {
-            id
-        } else {
-            scoped(source, &id)
-        }
     }
 }
 
@@ -984,7 +975,7 @@ fn kind_by_rule(c: &Cells, r: &RawRecord) -> Option<String> {
 fn ticket(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let id = c.get(r, "ticket_id").ok_or_else(|| c.missing("ticket_id"))?;
     let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
-    let ticket_id = c.scoped_id(&source, id);
+    let ticket_id = c.scoped_text(&source, &id).to_string();
     let opened_at = c.ts(r, "opened_at")?.ok_or_else(|| c.missing("opened_at"))?;
     let kind = match (kind_by_rule(c, r), c.get(r, "kind")) {
         (Some(k), _) => k,
