@@ -64,6 +64,9 @@ pub struct Step {
     pub input: PathBuf,
     /// A folder for the output (Parquet file or lake); removed by the caller.
     pub out_dir: PathBuf,
+    /// custlens: `[ingest] spill` (default `auto`).
+    #[serde(default)]
+    pub spill: crate::config::Spill,
 }
 
 /// Runs a step in this process: seconds, rows, and the process's peak RSS since the last reset
@@ -86,7 +89,8 @@ pub fn measure(step: &Step) -> Result<Conversion, BenchError> {
                 .ok_or_else(|| BenchError::Invalid(format!("no adapter `{}`", step.format)))?
                 .name;
             let spec = InputSpec::new(step.input.clone(), Format::Adapter(format));
-            let report = ingest::ingest(&[spec], &step.out_dir.join("lake"), &IngestOptions::default())?;
+            let opts = IngestOptions { spill: step.spill, ..Default::default() };
+            let report = ingest::ingest(&[spec], &step.out_dir.join("lake"), &opts)?;
             let read: i64 = report.files.iter().map(|f| f.rows_read).sum();
             let mut c = conversion("custlens ingest", t.elapsed().as_secs_f64(), read as u64, file_mb);
             c.lake_rows = report.tables;
@@ -185,7 +189,13 @@ fn compare(
     let step = |tool, input: &Path, sub: &str| -> Result<Conversion, BenchError> {
         let out_dir = work.path().join(sub);
         std::fs::create_dir_all(&out_dir).map_err(|e| io(&out_dir, e))?;
-        let c = measure(&Step { tool, format: format.into(), input: input.to_path_buf(), out_dir: out_dir.clone() })?;
+        let c = measure(&Step {
+            tool,
+            format: format.into(),
+            input: input.to_path_buf(),
+            out_dir: out_dir.clone(),
+            spill: Default::default(),
+        })?;
         // Free the disk before the next step.
         let _ = std::fs::remove_dir_all(&out_dir);
         Ok(c)

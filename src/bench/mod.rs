@@ -293,6 +293,7 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
                 strict: cfg.ingest.strict,
                 identity: cfg.identity.clone(),
                 default_currency: cfg.currency.base.clone(),
+                spill: cfg.ingest.spill,
                 ..Default::default()
             },
         )?)

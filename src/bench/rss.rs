@@ -77,17 +77,60 @@ pub fn current_rss_mb() -> Option<f64> {
     status_kb("VmRSS:").map(|kb| kb as f64 / 1024.0)
 }
 
-/// Current and peak resident memory in whole MB, for the debug logs of long phases (ingest,
-/// identity); 0 where the OS does not say.
-pub fn for_log() -> (f64, f64) {
-    (current_rss_mb().unwrap_or(0.0).round(), peak_rss_mb().unwrap_or(0.0).round())
+/// Current resident memory, its anonymous part (`RssAnon`: heap and stacks, not the pages of
+/// mapped files such as a spilled lake's, which the kernel can write back and drop) and peak
+/// resident memory in whole MB, for the debug logs of long phases (ingest, identity); 0 where the
+/// OS does not say.
+pub fn for_log() -> (f64, f64, f64) {
+    let anon = status_kb("RssAnon:").map(|kb| kb as f64 / 1024.0);
+    (current_rss_mb().unwrap_or(0.0).round(), anon.unwrap_or(0.0).round(), peak_rss_mb().unwrap_or(0.0).round())
 }
 
-/// Memory the system can give without swapping (`MemAvailable` of `/proc/meminfo`), in MB; None
-/// where the OS does not say.
+/// Memory the process can still use without swapping, in MB: the system's `MemAvailable`
+/// (`/proc/meminfo`), or less when the process's memory cgroup (a container's, a job's) has a
+/// limit closer to its usage; None where the OS does not say.
 pub fn available_mb() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    kb_field(&text, "MemAvailable:").map(|kb| kb / 1024)
+    let system = kb_field(&text, "MemAvailable:")? / 1024;
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    Some(cgroup_room_mb(&cgroups, |path| std::fs::read_to_string(path).ok()).map_or(system, |c| c.min(system)))
+}
+
+/// The least room (limit − usage, in MB) of the memory cgroups that hold the process and their
+/// ancestors, from `/proc/self/cgroup` (cgroup v1 `N:memory:/path`, or v2 `0::/path`) and the
+/// files under `/sys/fs/cgroup` (`read` reads one); None without a limit.
+fn cgroup_room_mb(proc_cgroup: &str, read: impl Fn(&str) -> Option<String>) -> Option<u64> {
+    let number = |path: String| read(&path).and_then(|t| t.trim().parse::<u64>().ok());
+    let (v1, v2) = proc_cgroup.lines().fold((None, None), |(v1, v2), line| {
+        let mut f = line.splitn(3, ':');
+        match (f.next(), f.next(), f.next()) {
+            (_, Some(c), Some(p)) if c.split(',').any(|c| c == "memory") => (Some(p), v2),
+            (Some("0"), Some(""), Some(p)) => (v1, Some(p)),
+            _ => (v1, v2),
+        }
+    });
+    // (cgroup folder, its path, limit file, usage file); a v1 limit of "no limit" is a huge number.
+    let (root, path, limit, usage) = match (v1, v2) {
+        (Some(p), _) => ("/sys/fs/cgroup/memory", p, "memory.limit_in_bytes", "memory.usage_in_bytes"),
+        (None, Some(p)) => ("/sys/fs/cgroup", p, "memory.max", "memory.current"),
+        (None, None) => return None,
+    };
+    let mut room: Option<u64> = None;
+    let mut at = path.trim_end_matches('/');
+    loop {
+        let dir = format!("{root}{at}");
+        if let (Some(l), Some(u)) = (number(format!("{dir}/{limit}")), number(format!("{dir}/{usage}"))) {
+            if l < 1 << 60 {
+                let r = l.saturating_sub(u) >> 20;
+                room = Some(room.map_or(r, |x| x.min(r)));
+            }
+        }
+        match at.rfind('/') {
+            Some(i) => at = &at[..i],
+            None => break,
+        }
+    }
+    room
 }
 
 /// A `kB` field of `/proc/self/status`.
@@ -107,6 +150,34 @@ pub(crate) fn kb_field(text: &str, field: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroup_room_is_the_least_of_the_limits_on_the_way_up() {
+        let files = |files: &'static [(&'static str, &'static str)]| {
+            move |p: &str| files.iter().find(|(f, _)| *f == p).map(|(_, t)| t.to_string())
+        };
+        // v1: the job's own limit (1 GB, 400 MB used) under an unlimited parent.
+        let v1 = "12:pids:/\n4:memory:/jobs/a\n0::/\n";
+        let read = files(&[
+            ("/sys/fs/cgroup/memory/jobs/a/memory.limit_in_bytes", "1073741824\n"),
+            ("/sys/fs/cgroup/memory/jobs/a/memory.usage_in_bytes", "419430400\n"),
+            ("/sys/fs/cgroup/memory/jobs/memory.limit_in_bytes", "9223372036854771712\n"),
+            ("/sys/fs/cgroup/memory/jobs/memory.usage_in_bytes", "419430400\n"),
+        ]);
+        assert_eq!(cgroup_room_mb(v1, read), Some(624));
+        // v2: a parent's limit is tighter than the leaf's `max`.
+        let v2 = "0::/user/job\n";
+        let read = files(&[
+            ("/sys/fs/cgroup/user/job/memory.max", "max\n"),
+            ("/sys/fs/cgroup/user/job/memory.current", "104857600\n"),
+            ("/sys/fs/cgroup/user/memory.max", "314572800\n"),
+            ("/sys/fs/cgroup/user/memory.current", "209715200\n"),
+        ]);
+        assert_eq!(cgroup_room_mb(v2, read), Some(100));
+        // No limits anywhere, or no memory cgroup.
+        assert_eq!(cgroup_room_mb("0::/\n", |_: &str| Some("max".into())), None);
+        assert_eq!(cgroup_room_mb("", |_: &str| None), None);
+    }
 
     #[test]
     fn reads_kb_fields() {

@@ -282,6 +282,7 @@ fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
         strict: a.strict || cfg.ingest.strict,
         identity: cfg.identity.clone(),
         default_currency: cfg.currency.base.clone(),
+        spill: cfg.ingest.spill,
         ..Default::default()
     };
     tracing::info!(files = specs.len(), lake = %lake.display(), "ingest");

@@ -82,6 +82,24 @@ pub struct SourceConfig {
 pub struct IngestConfig {
     /// Stop at the first rejected row instead of writing it to `rejects`. Default false.
     pub strict: bool,
+    /// Where the lake's big tables are held while ingest merges and resolves them. Default `auto`.
+    pub spill: Spill,
+}
+
+/// `[ingest] spill`: whether ingest holds the lake's orders, lines, customers and identities in
+/// memory or spills them to disk-backed storage in the lake folder ([`crate::lake::store`]).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Spill {
+    /// Spill when the lake's estimated rows would not fit in the memory available (checked
+    /// before the lake is loaded and before each text file is read).
+    #[default]
+    Auto,
+    /// Always spill (the same lake; slower while everything fits in memory).
+    Always,
+    /// Never spill (a lake larger than memory ends with the OS killing the run; a warning says so
+    /// at the start).
+    Never,
 }
 
 /// `[analysis]`.

@@ -28,6 +28,7 @@
 //! ```
 
 use crate::lake::records::{Customer, Identity, Text};
+use crate::lake::store::Rows;
 use crate::lake::Lake;
 
 // FxHash: identity hashes millions of short keys; SipHash's DoS resistance buys nothing in a batch job.
@@ -603,7 +604,10 @@ fn ident<'a>(r: &RecordKeys<'a>) -> Ident<'a> {
 /// In parallel and with the result of one pass in record order: the records' tuple hashes are
 /// computed in parallel; the tuples are split by hash into partitions, each found distinct by a
 /// thread of its own (a tuple lives in one partition, so no two threads see it); the partitions'
-/// tuples are numbered by their first record, and each record looks its number up.
+/// tuples are numbered by their first record, and each record looks its number up. The records
+/// are read a block at a time, every partition taking its records of the block in parallel: each
+/// record is read once, near the others read then (a spilled lake's orders are read from disk
+/// once, in order, not once per partition).
 fn distinct_identifiers<'a>(records: &Records<'a>) -> (Vec<RecordKeys<'a>>, Vec<u32>) {
     use rayon::prelude::*;
     use std::hash::BuildHasher;
@@ -617,13 +621,22 @@ fn distinct_identifiers<'a>(records: &Records<'a>) -> (Vec<RecordKeys<'a>>, Vec<
     let parts = 8 * rayon::current_num_threads().max(1);
     // Bits of the hash other than those hashbrown places and tags entries by.
     let part_of = |h: u64| ((h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % parts as u64) as usize;
-    // Each partition's records, in record order (so no thread scans every hash to find its own).
-    let mut members: Vec<Vec<u32>> = vec![Vec::with_capacity(n / parts + n / parts / 8); parts];
-    for (i, &h) in hashes.iter().enumerate() {
-        members[part_of(h)].push(i as u32);
+    // Each partition's records of a block, in record order (so no thread scans every hash to
+    // find its own).
+    const BLOCK: usize = 1 << 16;
+    let mut members: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK / parts + BLOCK / parts / 4); parts];
+    let mut found: Vec<DistinctPart> = (0..parts).map(|_| DistinctPart::default()).collect();
+    for start in (0..n).step_by(BLOCK) {
+        members.iter_mut().for_each(Vec::clear);
+        for (i, &h) in hashes.iter().enumerate().skip(start).take(BLOCK) {
+            members[part_of(h)].push(i as u32);
+        }
+        found.par_iter_mut().zip(&members).for_each(|(part, mine)| part.add(records, &hashes, mine));
     }
-    let found: Vec<DistinctPart> = members.par_iter().map(|mine| DistinctPart::find(records, &hashes, mine)).collect();
     drop(members);
+    for part in &mut found {
+        (part.index, part.arena) = Default::default();
+    }
     // Number the tuples by their first record.
     let mut firsts: Vec<(u32, u32, u32)> = found
         .iter()
@@ -657,10 +670,15 @@ fn distinct_identifiers<'a>(records: &Records<'a>) -> (Vec<RecordKeys<'a>>, Vec<
 }
 
 /// The distinct tuples of the records of one hash partition.
+#[derive(Default)]
 struct DistinctPart {
     tuples: Vec<PartTuple>,
     /// The partition's records' tuples (local numbers), in record order.
     of_record: Vec<u32>,
+    /// The tuples by hash (local numbers).
+    index: hashbrown::HashTable<u32>,
+    /// The tuples' fields ([`store_ident`]).
+    arena: Vec<u8>,
 }
 
 /// A tuple found in a partition: its first record, earliest time, hash and place in the
@@ -673,26 +691,23 @@ struct PartTuple {
 }
 
 impl DistinctPart {
-    /// The distinct tuples of the records `mine` (indices, in record order).
+    /// Adds the records `mine` (indices, in record order, after those added before).
     ///
     /// A tuple found is copied into the partition's arena, and later records are compared with
     /// that copy: a few megabytes per partition, instead of the first record's row somewhere in
     /// gigabytes of orders (a cache and TLB miss per record at 10M orders).
-    fn find(records: &Records, hashes: &[u64], mine: &[u32]) -> DistinctPart {
-        let mut index: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-        let mut out = DistinctPart { tuples: Vec::new(), of_record: Vec::with_capacity(mine.len()) };
-        let mut arena: Vec<u8> = Vec::new();
+    fn add(&mut self, records: &Records, hashes: &[u64], mine: &[u32]) {
+        let DistinctPart { tuples, of_record, index, arena } = self;
         for &i in mine {
             let (i, h) = (i as usize, hashes[i as usize]);
             let r = records.get(i);
             let id = ident(&r);
-            let tuples = &mut out.tuples;
             let same = |&l: &u32| {
                 let t = &tuples[l as usize];
                 t.hash == h && stored_ident_is(&arena[t.at as usize..], &id)
             };
-            let local = match index.find(h, same) {
-                Some(&l) => {
+            let local = match index.find(h, same).copied() {
+                Some(l) => {
                     let t = &mut tuples[l as usize];
                     t.ts = t.ts.min(r.ts);
                     l
@@ -700,14 +715,13 @@ impl DistinctPart {
                 None => {
                     let l = tuples.len() as u32;
                     tuples.push(PartTuple { first: i as u32, ts: r.ts, hash: h, at: arena.len() as u64 });
-                    store_ident(&mut arena, &id);
+                    store_ident(arena, &id);
                     index.insert_unique(h, l, |&l| tuples[l as usize].hash);
                     l
                 }
             };
-            out.of_record.push(local);
+            of_record.push(local);
         }
-        out
     }
 }
 
@@ -822,11 +836,14 @@ impl RecordNodes {
 /// - `given_now`: customer ids given by inputs of this ingest; ids recorded with rule `given` in the
 ///   lake's `identities` are kept too. Any other stored id is recomputed.
 /// - `cfg`: the shared-placeholder threshold.
+///
+/// The `customers` and `identities` tables are stored like `orders` (in memory, or spilled to
+/// disk: [`crate::lake::store`]); growing a spilled table is the only error.
 pub fn resolve<S: std::hash::BuildHasher>(
     lake: &mut Lake,
     given_now: &std::collections::HashSet<String, S>,
     cfg: &IdentityConfig,
-) {
+) -> std::io::Result<()> {
     let mut given_ids: HashSet<String> =
         lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.to_string()).collect();
     given_ids.extend(given_now.iter().cloned());
@@ -851,8 +868,14 @@ pub fn resolve<S: std::hash::BuildHasher>(
             }
         }
     }
-    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(nodes = g.live.iter().filter(|&&l| l).count(), rss_mb, peak_rss_mb, "identity graph built");
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(
+        nodes = g.live.iter().filter(|&&l| l).count(),
+        rss_mb,
+        anon_mb,
+        peak_rss_mb,
+        "identity graph built"
+    );
     let t = std::time::Instant::now();
     let previous = previous_ids(lake);
     let (comps, merges) = component_ids(&mut g, &previous);
@@ -864,8 +887,8 @@ pub fn resolve<S: std::hash::BuildHasher>(
             .into_iter()
             .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
     );
-    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "component ids");
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "component ids");
     let group_comp = nodes.components(&comps);
     let id_of = |record: usize| {
         let c = group_comp[nodes.group_of[record] as usize];
@@ -888,10 +911,12 @@ pub fn resolve<S: std::hash::BuildHasher>(
         p.customer_id = id_of(profiles_at + i).map(str::to_string);
     }
     let t = std::time::Instant::now();
-    lake.identities = identities(&g, &comps);
-    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "identities table");
-    lake.customers = customers(lake, g, &comps, &nodes, group_comp);
+    lake.identities = identities(&g, &comps, lake.orders.empty_like()?)?;
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "identities table");
+    let out = lake.orders.empty_like()?;
+    lake.customers = customers(lake, g, &comps, &nodes, group_comp, out)?;
+    Ok(())
 }
 
 /// The records identity resolution reads, by number: orders, events, tickets, profiles.
@@ -957,11 +982,12 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
             shared += 1;
         }
     }
-    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
     tracing::debug!(
         seconds = t.elapsed().as_secs_f64(),
         distinct = distinct.len(),
         rss_mb,
+        anon_mb,
         peak_rss_mb,
         "shared values"
     );
@@ -1099,12 +1125,13 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
     (comps, merges)
 }
 
-fn identities(g: &Graph, comps: &Components) -> Vec<Identity> {
+/// The `identities` rows, appended to `out` (empty).
+fn identities(g: &Graph, comps: &Components, mut out: Rows<Identity>) -> std::io::Result<Rows<Identity>> {
     use rayon::prelude::*;
     // One row per (key, source); reserved exactly (a doubling vector of 2.5M rows is briefly 1.5x).
     let live: Vec<usize> = (0..g.keys.len()).filter(|&i| g.live[i]).collect();
     let rows = live.par_iter().map(|&i| g.sources[i].ids().count()).sum();
-    let mut out = Vec::with_capacity(rows);
+    out.try_reserve(rows)?;
     // Built in parallel over ranges of keys and appended in key order, a block at a time (so the
     // rows are not briefly twice in memory).
     for block in live.chunks(1 << 18) {
@@ -1113,7 +1140,7 @@ fn identities(g: &Graph, comps: &Components) -> Vec<Identity> {
             out.extend(part);
         }
     }
-    out
+    Ok(out)
 }
 
 /// The identities rows of some live keys, in their order.
@@ -1158,16 +1185,23 @@ impl<T> Default for Latest<T> {
 impl<T> Latest<T> {
     /// Keeps `v` when it is present and at least as recent.
     fn offer(&mut self, ts: i64, v: Option<T>) {
+        self.offer_as(ts, v, |v| v);
+    }
+
+    /// [`Latest::offer`] of a value converted only when kept.
+    fn offer_as<V>(&mut self, ts: i64, v: Option<V>, into: impl FnOnce(V) -> T) {
         if let Some(v) = v {
             if self.at.is_none_or(|a| ts >= a) {
                 self.at = Some(ts);
-                self.value = Some(v);
+                self.value = Some(into(v));
             }
         }
     }
 }
 
-/// One customer's sightings; strings borrowed from the graph's keys and the lake's rows.
+/// One customer's sightings; contacts borrowed from the graph's keys, the name copied (inline up
+/// to 24 bytes): a borrowed one would be read again from its row when the customer is built, a
+/// random read per customer in gigabytes of orders, from disk when they are spilled.
 #[derive(Default)]
 struct Acc<'a> {
     first_seen: Option<i64>,
@@ -1176,7 +1210,7 @@ struct Acc<'a> {
     sources: IdSet,
     email: Latest<&'a str>,
     phone: Latest<&'a str>,
-    name: Latest<&'a str>,
+    name: Latest<Text>,
     email_opt_in: Latest<bool>,
     sms_opt_in: Latest<bool>,
     unsubscribed_at: Option<i64>,
@@ -1287,7 +1321,7 @@ impl<'a> LastName<'a> {
     }
 }
 
-/// One row per customer, accumulated per component.
+/// One row per customer, accumulated per component, appended to `out` (empty).
 /// `group_comp`: each node group's component ([`RecordNodes::components`]).
 fn customers(
     lake: &Lake,
@@ -1295,7 +1329,8 @@ fn customers(
     comps: &Components,
     nodes: &RecordNodes,
     group_comp: Vec<u32>,
-) -> Vec<Customer> {
+    mut out: Rows<Customer>,
+) -> std::io::Result<Rows<Customer>> {
     let names = std::mem::take(&mut g.names);
     // Only the keys and their shared flags are read from here: free the rest before the
     // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
@@ -1326,7 +1361,7 @@ fn customers(
         .collect();
     drop(comp_of);
     let (mut accs, names): (Vec<Accs>, Vec<Names>) = found.into_iter().unzip();
-    let mut out = Vec::with_capacity(comps.ids.len());
+    out.try_reserve(comps.ids.len())?;
     Accs::drain_parts(&mut accs, |c, a| {
         let names = &names[(c / Accs::CHUNK) % parts];
         let email_opt_in = email_consent(&a);
@@ -1342,13 +1377,13 @@ fn customers(
             sources: names.sorted(&a.sources).join(";").into(),
             email: a.email.value.map(Into::into),
             phone: a.phone.value.map(Into::into),
-            name: a.name.value.map(Into::into),
+            name: a.name.value,
             email_opt_in,
             sms_opt_in,
             unsubscribed_at: a.unsubscribed_at,
         })
     });
-    out
+    Ok(out)
 }
 
 /// Accumulates the customers whose component `owns` accepts from every record, in record order.
@@ -1375,7 +1410,7 @@ fn accumulate<'a>(
         let a = acc.at(c);
         a.seen(o.created_at, source, contact);
         a.channels.insert(channel);
-        a.name.offer(o.created_at, o.name.as_deref());
+        a.name.offer_as(o.created_at, o.name.as_deref(), Text::from);
         a.email_opt_in.offer(o.created_at, o.email_opt_in);
         a.sms_opt_in.offer(o.created_at, o.sms_opt_in);
     }
@@ -1410,7 +1445,7 @@ fn accumulate<'a>(
         // An undated profile's contacts are used only when no dated record has any.
         let ts = p.updated_at.unwrap_or(i64::MIN);
         a.seen_undated(ts, source, contact, p.updated_at.is_some());
-        a.name.offer(ts, p.name.as_deref());
+        a.name.offer_as(ts, p.name.as_deref(), Text::from);
         match p.updated_at {
             Some(at) => {
                 a.email_opt_in.offer(at, p.email_opt_in);
@@ -1513,7 +1548,8 @@ mod tests {
                 order("3", "pos", Some("M1"), None, Some("13900000001"), 30),
                 order("4", "pos", Some("M2"), None, Some("13900000002"), 5),
                 order("5", "shop", None, Some("b@x.com"), None, 40),
-            ],
+            ]
+            .into(),
             ..Default::default()
         }
     }
@@ -1521,7 +1557,7 @@ mod tests {
     #[test]
     fn links_by_email_and_phone_across_sources() {
         let mut l = lake();
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         let id = |oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
         assert_eq!(id("shop:1"), id("taobao:2"));
         assert_eq!(id("shop:1"), id("pos:3"));
@@ -1539,15 +1575,15 @@ mod tests {
         let mut a = lake();
         let mut b = lake();
         b.orders.reverse();
-        resolve(&mut a, &HashSet::default(), &IdentityConfig::default());
-        resolve(&mut b, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut a, &HashSet::default(), &IdentityConfig::default()).unwrap();
+        resolve(&mut b, &HashSet::default(), &IdentityConfig::default()).unwrap();
         a.sort();
         b.sort();
         assert_eq!(a.orders, b.orders);
         assert_eq!(a.identities, b.identities);
         // Re-resolving a resolved lake changes nothing.
         let before = a.orders.clone();
-        resolve(&mut a, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut a, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(a.orders, before);
     }
 
@@ -1558,13 +1594,13 @@ mod tests {
         o1.customer_id = Some("CUST-1".into());
         let mut o2 = order("2", "canonical", None, Some("same@x.com"), None, 2);
         o2.customer_id = Some("CUST-2".into());
-        l.orders = vec![o1, o2];
+        l.orders = vec![o1, o2].into();
         let given: HashSet<String> = ["CUST-1".to_string(), "CUST-2".to_string()].into_iter().collect();
-        resolve(&mut l, &given, &IdentityConfig::default());
+        resolve(&mut l, &given, &IdentityConfig::default()).unwrap();
         let ids: Vec<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids, vec!["CUST-1", "CUST-2"]);
         // Stored with rule `given`, so a later resolve keeps them without being told again.
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(l.orders[1].customer_id.as_deref(), Some("CUST-2"));
     }
 
@@ -1584,7 +1620,7 @@ mod tests {
             campaign_id: None,
             sku: None,
         });
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         let c = l.customers.iter().find(|c| c.email.as_deref() == Some("b@x.com")).unwrap();
         assert_eq!((c.email_opt_in, c.unsubscribed_at), (Some(false), Some(50)));
     }
@@ -1613,7 +1649,7 @@ mod tests {
         let consent = |profiles: Vec<Profile>, order_opt_in: Option<bool>, unsubscribe_at: Option<i64>| {
             let mut o = order("1", "shop", None, Some("a@x.com"), None, 100);
             o.email_opt_in = order_opt_in;
-            let mut l = Lake { orders: vec![o], profiles, ..Default::default() };
+            let mut l = Lake { orders: vec![o].into(), profiles, ..Default::default() };
             if let Some(ts) = unsubscribe_at {
                 l.events.push(Event {
                     event_id: "e".into(),
@@ -1629,7 +1665,7 @@ mod tests {
                     sku: None,
                 });
             }
-            resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+            resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
             assert_eq!(l.customers.len(), 1, "the profile joins the order's customer by email");
             assert_eq!(l.profiles[0].customer_id.as_deref(), l.orders[0].customer_id.as_deref());
             (l.customers[0].email_opt_in, l.customers[0].first_seen_at)
@@ -1649,7 +1685,7 @@ mod tests {
     #[test]
     fn an_undated_profile_alone_is_a_customer_without_first_seen() {
         let mut l = Lake { profiles: vec![profile("1", "solo@x.com", true, None)], ..Default::default() };
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(l.customers.len(), 1);
         assert_eq!((l.customers[0].first_seen_at, l.customers[0].email_opt_in), (None, Some(true)));
         assert_eq!(l.customers[0].name.as_deref(), Some("Ann"));
@@ -1664,13 +1700,13 @@ mod tests {
         // M1 also shows its real phone once, shared with an online order.
         l.orders.push(order("9", "pos", Some("M1"), None, Some("13900000009"), 9));
         l.orders.push(order("10", "shop", None, Some("m1@x.com"), Some("13900000009"), 10));
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 7, "seven members, M1 linked to its online self, no merge through the store phone");
         assert!(l.identities.iter().any(|i| i.key == "+864008208820" && i.rule == "shared_ignored"));
         assert!(l.customers.iter().all(|c| c.phone.as_deref() != Some("+864008208820")));
         let relaxed = IdentityConfig { max_keys_per_identifier: 10, ..IdentityConfig::default() };
-        resolve(&mut l, &HashSet::default(), &relaxed);
+        resolve(&mut l, &HashSet::default(), &relaxed).unwrap();
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 1, "without the guard everyone merges");
     }
@@ -1684,7 +1720,7 @@ mod tests {
         for i in 10..13 {
             l.orders.push(order(&i.to_string(), "pos", None, None, Some("4008205550"), i as i64));
         }
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 9, "six members and three separate guests");
     }
@@ -1695,10 +1731,11 @@ mod tests {
             orders: vec![
                 order("1", "shop", None, Some("x@a.com"), None, 10),
                 order("2", "pos", Some("M7"), None, Some("13900000007"), 20),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         let id =
             |l: &Lake, oid: &str| l.orders.iter().find(|o| o.order_id == oid).unwrap().customer_id.clone().unwrap();
         let (x, m) = (id(&l, "shop:1"), id(&l, "pos:2"));
@@ -1706,7 +1743,7 @@ mod tests {
         // A new order shows the same person's email and phone together: the customers merge.
         l.orders.push(order("3", "shop", None, Some("x@a.com"), Some("13900000007"), 30));
         l.orders.push(order("4", "shop", None, Some("new@a.com"), None, 40));
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(id(&l, "shop:1"), x, "the earliest customer keeps its id");
         assert_eq!(id(&l, "pos:2"), x);
         assert_eq!(id(&l, "shop:4"), "C000000003", "new customers continue the numbering");
@@ -1716,7 +1753,7 @@ mod tests {
         );
         // Re-resolving changes nothing.
         let before = l.orders.clone();
-        resolve(&mut l, &HashSet::default(), &IdentityConfig::default());
+        resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(l.orders, before);
         assert_eq!(l.merges.len(), 1);
     }
@@ -1727,12 +1764,13 @@ mod tests {
             orders: vec![
                 order("1", "shop", None, Some("a@x.com"), Some("13900000001"), 1),
                 order("2", "shop", None, Some("b@x.com"), Some("13900000001"), 2),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
         let n = |cfg: &IdentityConfig| {
             let mut l = base();
-            resolve(&mut l, &HashSet::default(), cfg);
+            resolve(&mut l, &HashSet::default(), cfg).unwrap();
             l.orders.iter().map(|o| o.customer_id.clone()).collect::<std::collections::BTreeSet<_>>().len()
         };
         assert_eq!(n(&IdentityConfig::default()), 1, "the shared phone links them");

@@ -22,7 +22,7 @@ pub mod rows;
 pub mod stream;
 
 use crate::config::mapping::{Encoding, FileKind, Mapping, MappingError, MappingFile};
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, Spill};
 use crate::identity;
 use crate::lake::records::{FileEntry, Item, Reject};
 use crate::lake::{Lake, LakeError};
@@ -121,6 +121,9 @@ pub struct IngestOptions {
     pub default_currency: Option<String>,
     /// Bytes per part of a text file (default [`stream::PART_BYTES`]); results do not depend on it.
     pub part_bytes: Option<usize>,
+    /// Whether the lake's big tables are spilled to disk (`[ingest] spill`); results do not
+    /// depend on it.
+    pub spill: Spill,
 }
 
 /// What an ingest did.
@@ -241,17 +244,17 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
 /// Ingests the inputs into the lake at `lake_dir`.
 pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Result<IngestReport, IngestError> {
     let t = std::time::Instant::now();
-    let mut lake = Lake::load(lake_dir)?;
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake loaded");
+    let mut lake = load_lake(lake_dir, opts.spill)?;
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), spilled = lake.is_spilled(), "lake loaded");
     let mut merger = Merger::new(&mut lake);
     let mut report = IngestReport::default();
     let erased: HashSet<(String, String)> =
         lake.tombstones.iter().map(|t| (t.key_type.clone(), t.key_sha256.clone())).collect();
     for spec in specs {
         let t = std::time::Instant::now();
-        let entry = ingest_file(spec, opts, &mut lake, &mut merger, &erased)?;
-        let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
-        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "read, converted and merged");
+        let entry = ingest_file(spec, opts, lake_dir, &mut lake, &mut merger, &erased)?;
+        let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "read, converted and merged");
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
@@ -259,13 +262,13 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     let given = std::mem::take(&mut merger.given);
     drop(merger);
     let t = std::time::Instant::now();
-    identity::resolve(&mut lake, &given, &opts.identity);
-    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "identities resolved");
+    identity::resolve(&mut lake, &given, &opts.identity).map_err(|e| spill_error(lake_dir, e))?;
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "identities resolved");
     let t = std::time::Instant::now();
     let written = lake.write_releasing(lake_dir)?;
-    let (rss_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, peak_rss_mb, "lake written");
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
 }
@@ -306,6 +309,7 @@ fn is_erased(unit: &Unit, erased: &HashSet<(String, String)>) -> bool {
 fn ingest_file(
     spec: &InputSpec,
     opts: &IngestOptions,
+    lake_dir: &Path,
     lake: &mut Lake,
     merger: &mut Merger,
     erased: &HashSet<(String, String)>,
@@ -340,8 +344,8 @@ fn ingest_file(
         }
         Body::Text { reader, first } => {
             let estimated = estimated_records(&spec.path, &first);
-            warn_if_short_of_memory(&shown, estimated * 2 / 3, lake);
-            merger.reserve(lake, &mapping, estimated);
+            make_room(&shown, estimated * 2 / 3, lake, opts.spill, lake_dir)?;
+            merger.reserve(lake, &mapping, estimated).map_err(|e| spill_error(lake_dir, e))?;
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
@@ -383,21 +387,65 @@ fn memory_shortfall(rows: usize, lake_rows: usize, available_mb: u64) -> Option<
     (needed_mb > available_mb).then_some(needed_mb)
 }
 
-/// Warns, before a file is read, when the lake will probably not fit in the memory available (a
-/// run that would end killed by the OS minutes later says so at its start).
-fn warn_if_short_of_memory(path: &str, rows: usize, lake: &Lake) {
+/// Before a file is read: when the lake will probably not fit in the memory available, spills
+/// its big tables to disk ([`Lake::spill`], `[ingest] spill = "auto"`), or warns
+/// (`spill = "never"`: a run that would end killed by the OS minutes later says so at its start).
+fn make_room(path: &str, rows: usize, lake: &mut Lake, spill: Spill, lake_dir: &Path) -> Result<(), IngestError> {
+    if lake.is_spilled() {
+        return Ok(());
+    }
     let lake_rows = lake.orders.len() + lake.items.len() + lake.events.len() + lake.profiles.len() + lake.tickets.len();
-    let Some(available_mb) = crate::bench::rss::available_mb() else { return };
-    if let Some(needed_mb) = memory_shortfall(rows, lake_rows, available_mb) {
+    let Some(available_mb) = crate::bench::rss::available_mb() else { return Ok(()) };
+    let Some(needed_mb) = memory_shortfall(rows, lake_rows, available_mb) else { return Ok(()) };
+    if spill == Spill::Never {
         tracing::warn!(
             file = %path,
             estimated_rows = rows,
             lake_rows,
             needed_mb,
             available_mb,
-            "this ingest probably needs more memory than is available: the lake is held in memory while it is merged and its identities resolved (about {LAKE_BYTES_PER_ROW} bytes per row); run it on a machine with more memory"
+            "this ingest probably needs more memory than is available: the lake is held in memory while it is merged and its identities resolved (about {LAKE_BYTES_PER_ROW} bytes per row); set [ingest] spill = \"auto\" or run it on a machine with more memory"
         );
+        return Ok(());
     }
+    tracing::info!(
+        file = %path,
+        estimated_rows = rows,
+        lake_rows,
+        needed_mb,
+        available_mb,
+        dir = %lake_dir.display(),
+        "the lake will not fit in memory: its orders, lines, customers and identities are spilled to disk-backed storage in the lake folder"
+    );
+    Ok(lake.spill(lake_dir)?)
+}
+
+/// Loads the lake, its big tables spilled to disk when `spill` says so (for `auto`: when their
+/// rows alone would not fit in the memory available).
+fn load_lake(dir: &Path, spill: Spill) -> Result<Lake, IngestError> {
+    let now = match spill {
+        Spill::Always => true,
+        Spill::Never => false,
+        Spill::Auto => {
+            let big = [Table::Orders, Table::OrderItems, Table::Events, Table::Profiles, Table::Tickets];
+            let rows: usize = crate::lake::row_counts(dir)?
+                .into_iter()
+                .filter(|(t, _)| big.iter().any(|b| b.name() == t))
+                .map(|(_, n)| n)
+                .sum();
+            crate::bench::rss::available_mb().is_some_and(|mb| memory_shortfall(rows, 0, mb).is_some())
+        }
+    };
+    if now {
+        tracing::info!(dir = %dir.display(), "the lake's orders, lines, customers and identities are spilled to disk-backed storage in the lake folder");
+        return Ok(Lake::load_spilled(dir, dir)?);
+    }
+    Ok(Lake::load(dir)?)
+}
+
+/// A spill file that could not grow.
+fn spill_error(dir: &Path, e: std::io::Error) -> IngestError {
+    IngestError::Lake(LakeError::Spill { dir: dir.to_path_buf(), message: e.to_string() })
 }
 
 /// Records a text file probably holds, from its size and its first part's records (generously:
@@ -893,6 +941,10 @@ struct Merger {
     /// Stored orders: indices into `lake.orders`, hashed by the `order_id` they point at, so the
     /// index holds no copy of the ids (at 10M orders a copy per index is a gigabyte).
     orders: hashbrown::HashTable<u32>,
+    /// Per stored order (by index): the hash of its id. A lookup reads a stored order only when
+    /// the hashes agree, and the index grows without reading any: a spilled lake's orders are
+    /// on disk, where every needless read of a row is a page read.
+    order_hashes: Vec<u64>,
     /// Per stored order (by index): given by an input of this ingest already.
     orders_given: Vec<bool>,
     /// Per stored order (by index): the number of the last file that gave it (0: none).
@@ -907,6 +959,8 @@ struct Merger {
     /// `item_index` by the `order_id` of the run's first line. Replaced lines stay in
     /// `lake.items` until [`Merger::apply_items`] drops the runs listed in `items_replaced`.
     item_runs: Vec<(u32, u32)>,
+    /// Per run: the hash of its order id (as `order_hashes`).
+    run_hashes: Vec<u64>,
     item_index: hashbrown::HashTable<u32>,
     items_replaced: Vec<(u32, u32)>,
     /// Customer ids given by inputs (canonical files), kept as is by identity resolution.
@@ -930,6 +984,7 @@ impl Merger {
         let mut merger = Merger {
             seen: Default::default(),
             orders: hashbrown::HashTable::with_capacity(lake.orders.len()),
+            order_hashes: Vec::with_capacity(lake.orders.len()),
             orders_given: vec![false; lake.orders.len()],
             orders_file: vec![0; lake.orders.len()],
             file_no: 0,
@@ -938,11 +993,13 @@ impl Merger {
             events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
             item_runs: Vec::new(),
+            run_hashes: Vec::new(),
             item_index: hashbrown::HashTable::new(),
             items_replaced: Vec::new(),
             given: HashSet::new(),
         };
         for (i, o) in lake.orders.iter().enumerate() {
+            merger.order_hashes.push(id_hash(&o.order_id));
             // A lake holds each order once; if an edited one repeats an id, the last row is kept.
             match merger.order_entry(lake, &o.order_id) {
                 hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = i as u32,
@@ -963,23 +1020,22 @@ impl Merger {
 
     /// The index entry of an order id (indices point into `lake.orders`).
     fn order_entry<'a>(&'a mut self, lake: &Lake, id: &str) -> hashbrown::hash_table::Entry<'a, u32> {
-        let orders = &lake.orders;
-        self.orders.entry(
-            id_hash(id),
-            |&i| orders[i as usize].order_id == id,
-            |&i| id_hash(&orders[i as usize].order_id),
-        )
+        let (orders, hashes, h) = (&lake.orders, &self.order_hashes, id_hash(id));
+        self.orders.entry(h, |&i| hashes[i as usize] == h && orders[i as usize].order_id == id, |&i| hashes[i as usize])
     }
 
     /// The stored index of an order id.
     fn order_index(&self, lake: &Lake, id: &str) -> Option<usize> {
-        self.orders.find(id_hash(id), |&i| lake.orders[i as usize].order_id == id).map(|&i| i as usize)
+        let h = id_hash(id);
+        let hashes = &self.order_hashes;
+        self.orders.find(h, |&i| hashes[i as usize] == h && lake.orders[i as usize].order_id == id).map(|&i| i as usize)
     }
 
     /// The stored lines of an order id.
     fn item_run<'l>(&self, items: &'l [Item], id: &str) -> Option<&'l [Item]> {
-        let runs = &self.item_runs;
-        self.item_index.find(id_hash(id), |&r| items[runs[r as usize].0 as usize].order_id == id).map(|&r| {
+        let (runs, hashes, h) = (&self.item_runs, &self.run_hashes, id_hash(id));
+        let same = |&r: &u32| hashes[r as usize] == h && items[runs[r as usize].0 as usize].order_id == id;
+        self.item_index.find(h, same).map(|&r| {
             let (start, len) = runs[r as usize];
             &items[start as usize..(start + len) as usize]
         })
@@ -987,11 +1043,11 @@ impl Merger {
 
     /// Points the order id at a run of `items` (which must start with a line of that order).
     fn set_item_run(&mut self, items: &[Item], id: &str, run: (u32, u32)) {
-        let runs = &self.item_runs;
+        let (runs, hashes, h) = (&self.item_runs, &self.run_hashes, id_hash(id));
         let entry = self.item_index.entry(
-            id_hash(id),
-            |&r| items[runs[r as usize].0 as usize].order_id == id,
-            |&r| id_hash(&items[runs[r as usize].0 as usize].order_id),
+            h,
+            |&r| hashes[r as usize] == h && items[runs[r as usize].0 as usize].order_id == id,
+            |&r| hashes[r as usize],
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(e) => {
@@ -1002,6 +1058,7 @@ impl Merger {
             hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert(self.item_runs.len() as u32);
                 self.item_runs.push(run);
+                self.run_hashes.push(h);
             }
         }
     }
@@ -1058,11 +1115,11 @@ impl Merger {
                 let outcome = match stored_order {
                     None => {
                         let i = lake.orders.len() as u32;
+                        let h = id_hash(&order.order_id);
                         lake.orders.push(order);
-                        let orders = &lake.orders;
-                        self.orders.insert_unique(id_hash(&orders[i as usize].order_id), i, |&j| {
-                            id_hash(&orders[j as usize].order_id)
-                        });
+                        self.order_hashes.push(h);
+                        let hashes = &self.order_hashes;
+                        self.orders.insert_unique(h, i, |&j| hashes[j as usize]);
                         self.orders_given.push(true);
                         self.orders_file.push(self.file_no);
                         Outcome::New
@@ -1130,21 +1187,25 @@ impl Merger {
     /// Makes room for about `n` more records of the mapping's table (and, for a line-item file,
     /// as many lines) at once: growing a multi-gigabyte vector or map by doubling copies it, and
     /// the copy is what sets the peak memory (at 10M line items a gigabyte).
-    fn reserve(&mut self, lake: &mut Lake, m: &Mapping, n: usize) {
+    fn reserve(&mut self, lake: &mut Lake, m: &Mapping, n: usize) -> std::io::Result<()> {
         let table = m.table;
         if table == Table::Orders {
             if m.file.grain == crate::config::mapping::Grain::LineItem {
-                lake.items.reserve(n);
+                lake.items.try_reserve(n)?;
             }
-            lake.orders.reserve(n);
-            let orders = &lake.orders;
-            self.orders.reserve(n, |&j| id_hash(&orders[j as usize].order_id));
+            lake.orders.try_reserve(n)?;
+            let hashes = &self.order_hashes;
+            self.orders.reserve(n, |&j| hashes[j as usize]);
+            self.order_hashes.reserve(n);
             self.orders_given.reserve(n);
             self.orders_file.reserve(n);
+        } else if table == Table::OrderItems {
+            lake.items.try_reserve(n)?;
         } else if table == Table::Events {
             lake.events.reserve(n);
             self.events.reserve(n);
         }
+        Ok(())
     }
 
     /// Starts merging the next file.
@@ -1254,6 +1315,46 @@ mod tests {
                 assert!(a == b, "table {} differs with parts of {bytes} bytes", Table::ALL[i].name());
             }
         }
+    }
+
+    #[test]
+    fn a_spilled_lake_is_the_in_memory_lake() {
+        let cfg_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/custlens.toml");
+        let cfg = Config::load(Some(&cfg_path), &[]).unwrap();
+        let specs = plan_inputs(&cfg, &[], None, None).unwrap();
+        let opts = |spill| IngestOptions {
+            identity: cfg.identity.clone(),
+            default_currency: cfg.currency.base.clone(),
+            spill,
+            // Small parts: windows outgrow the rows reserved per file, so spilled tables grow.
+            part_bytes: Some(4096),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (memory, disk) = (dir.path().join("memory"), dir.path().join("disk"));
+        let bytes = |lake: &Path| -> Vec<Vec<u8>> {
+            Table::ALL.iter().map(|&t| std::fs::read(crate::lake::table_path(lake, t)).unwrap()).collect()
+        };
+        // A fresh lake, then the same files again onto it (loaded spilled: duplicates, updates).
+        for round in ["fresh", "again"] {
+            let a = ingest(&specs, &memory, &opts(Spill::Never)).unwrap();
+            let b = ingest(&specs, &disk, &opts(Spill::Always)).unwrap();
+            assert_eq!(a.files, b.files, "{round}");
+            assert_eq!(a.tables, b.tables, "{round}");
+            for (t, (x, y)) in Table::ALL.iter().zip(bytes(&memory).iter().zip(&bytes(&disk))) {
+                assert!(x == y, "table {} differs when spilled ({round})", t.name());
+            }
+            // Spill files have no names: nothing is left in the lake folder.
+            let names: Vec<_> = std::fs::read_dir(&disk).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert!(names.iter().all(|n| Table::ALL.iter().any(|t| n.to_str() == Some(t.name()))), "{names:?}");
+        }
+        // A lake spilled after loading (as `auto` does before a file) writes the same bytes.
+        let mut lake = Lake::load(&memory).unwrap();
+        lake.spill(&dir.path().join("spill")).unwrap();
+        assert!(lake.is_spilled() && lake.customers.is_spilled() && !lake.orders.is_empty());
+        let copy = dir.path().join("copy");
+        lake.write(&copy).unwrap();
+        assert!(bytes(&memory) == bytes(&copy));
     }
 
     #[test]

@@ -7,12 +7,14 @@
 //! validated against [`crate::schema`] on the way in and out.
 
 pub mod records;
+pub mod store;
 pub mod sym;
 
 use crate::schema::{self, Table};
 use polars::prelude::*;
 use records::*;
 use std::path::{Path, PathBuf};
+use store::Rows;
 
 /// Lake IO failures, naming the table and file.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,8 @@ pub enum LakeError {
     Missing { table: &'static str, lake: PathBuf },
     #[error("lake file {path} does not match the canonical schema: {source}")]
     Schema { path: PathBuf, source: schema::SchemaError },
+    #[error("cannot spill the lake's rows to {dir}: {message} (free disk space there, or set [ingest] spill = \"never\" on a machine with the memory)")]
+    Spill { dir: PathBuf, message: String },
 }
 
 /// A temporary file in `dir` for an atomic write, readable by everyone like a normal new file
@@ -118,19 +122,49 @@ fn read_table<R: Row>(lake: &Path) -> Result<Vec<R>, LakeError> {
     R::from_frame(&df).map_err(|e| rerr(e.to_string()))
 }
 
-/// All lake tables in memory, as typed rows.
+/// Creates the folder of spill files.
+fn spill_folder(dir: &Path) -> Result<(), LakeError> {
+    std::fs::create_dir_all(dir).map_err(|e| LakeError::Spill { dir: dir.to_path_buf(), message: e.to_string() })
+}
+
+/// [`read_table`] into rows spilled to `spill_dir`, one row group's worth of rows at a time.
+fn read_table_spilled<R: Row>(lake: &Path, spill_dir: &Path) -> Result<Rows<R>, LakeError> {
+    let mut rows = Rows::default();
+    let serr = |e: std::io::Error| LakeError::Spill { dir: spill_dir.to_path_buf(), message: e.to_string() };
+    rows.spill(spill_dir).map_err(serr)?;
+    let path = table_path(lake, R::TABLE);
+    if !path.exists() {
+        return Ok(rows);
+    }
+    let rerr = |message: String| LakeError::Read { table: R::TABLE.name(), path: path.clone(), message };
+    let open = || std::fs::File::open(&path).map_err(|e| rerr(e.to_string()));
+    let n = ParquetReader::new(open()?).num_rows().map_err(|e| rerr(e.to_string()))?;
+    rows.try_reserve(n).map_err(serr)?;
+    const SLICE: usize = 512 * 512;
+    for offset in (0..n).step_by(SLICE) {
+        let df = ParquetReader::new(open()?)
+            .with_slice(Some((offset, SLICE.min(n - offset))))
+            .finish()
+            .map_err(|e| rerr(e.to_string()))?;
+        schema::validate(R::TABLE, &df).map_err(|source| LakeError::Schema { path: path.clone(), source })?;
+        rows.extend(R::from_frame(&df).map_err(|e| rerr(e.to_string()))?);
+    }
+    Ok(rows)
+}
+
+/// All lake tables as typed rows: in memory, the big ones possibly spilled to disk ([`store`]).
 #[derive(Debug, Default, Clone)]
 pub struct Lake {
-    pub orders: Vec<Order>,
-    pub items: Vec<Item>,
+    pub orders: Rows<Order>,
+    pub items: Rows<Item>,
     pub products: Vec<Product>,
     pub profiles: Vec<Profile>,
     pub events: Vec<Event>,
     pub tickets: Vec<Ticket>,
     pub rejects: Vec<Reject>,
     pub files: Vec<FileEntry>,
-    pub customers: Vec<Customer>,
-    pub identities: Vec<Identity>,
+    pub customers: Rows<Customer>,
+    pub identities: Rows<Identity>,
     pub merges: Vec<CustomerMerge>,
     pub tombstones: Vec<Tombstone>,
 }
@@ -139,19 +173,56 @@ impl Lake {
     /// Loads every table that exists (missing tables are empty).
     pub fn load(dir: &Path) -> Result<Lake, LakeError> {
         Ok(Lake {
-            orders: read_table(dir)?,
-            items: read_table(dir)?,
+            orders: read_table(dir)?.into(),
+            items: read_table(dir)?.into(),
             products: read_table(dir)?,
             profiles: read_table(dir)?,
             events: read_table(dir)?,
             tickets: read_table(dir)?,
             rejects: read_table(dir)?,
             files: read_table(dir)?,
-            customers: read_table(dir)?,
-            identities: read_table(dir)?,
+            customers: read_table(dir)?.into(),
+            identities: read_table(dir)?.into(),
             merges: read_table(dir)?,
             tombstones: read_table(dir)?,
         })
+    }
+
+    /// [`Lake::load`] with the big tables (orders, lines, customers, identities) spilled to
+    /// disk-backed storage in `spill_dir` ([`store`]), read a slice of rows at a time so a
+    /// table is never whole in memory.
+    pub fn load_spilled(dir: &Path, spill_dir: &Path) -> Result<Lake, LakeError> {
+        spill_folder(spill_dir)?;
+        Ok(Lake {
+            orders: read_table_spilled(dir, spill_dir)?,
+            items: read_table_spilled(dir, spill_dir)?,
+            products: read_table(dir)?,
+            profiles: read_table(dir)?,
+            events: read_table(dir)?,
+            tickets: read_table(dir)?,
+            rejects: read_table(dir)?,
+            files: read_table(dir)?,
+            customers: read_table_spilled(dir, spill_dir)?,
+            identities: read_table_spilled(dir, spill_dir)?,
+            merges: read_table(dir)?,
+            tombstones: read_table(dir)?,
+        })
+    }
+
+    /// Moves the big tables (orders, lines, customers, identities) to disk-backed storage in
+    /// `spill_dir` ([`store`]); the tables that identity resolution builds follow them.
+    pub fn spill(&mut self, spill_dir: &Path) -> Result<(), LakeError> {
+        spill_folder(spill_dir)?;
+        let err = |e: std::io::Error| LakeError::Spill { dir: spill_dir.to_path_buf(), message: e.to_string() };
+        self.orders.spill(spill_dir).map_err(err)?;
+        self.items.spill(spill_dir).map_err(err)?;
+        self.customers.spill(spill_dir).map_err(err)?;
+        self.identities.spill(spill_dir).map_err(err)
+    }
+
+    /// Whether the big tables are spilled to disk ([`Lake::spill`]).
+    pub fn is_spilled(&self) -> bool {
+        self.orders.is_spilled()
     }
 
     /// Sorts every table by its key, so equal content gives equal files.
@@ -216,16 +287,16 @@ impl Lake {
             || -> Result<Vec<Staged>, LakeError> {
                 Ok(vec![
                     stage(dir, items, release)?,
-                    stage(dir, products, release)?,
-                    stage(dir, profiles, release)?,
+                    stage_vec(dir, products, release)?,
+                    stage_vec(dir, profiles, release)?,
                     stage(dir, customers, release)?,
                     stage(dir, identities, release)?,
-                    stage(dir, merges, release)?,
-                    stage(dir, tombstones, release)?,
-                    stage(dir, events, release)?,
-                    stage(dir, tickets, release)?,
-                    stage(dir, rejects, release)?,
-                    stage(dir, files, release)?,
+                    stage_vec(dir, merges, release)?,
+                    stage_vec(dir, tombstones, release)?,
+                    stage_vec(dir, events, release)?,
+                    stage_vec(dir, tickets, release)?,
+                    stage_vec(dir, rejects, release)?,
+                    stage_vec(dir, files, release)?,
                 ])
             },
         );
@@ -265,11 +336,19 @@ fn row_groups(n: usize) -> Vec<usize> {
     lens
 }
 
+/// [`stage`] for a table held in a `Vec`.
+fn stage_vec<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged, LakeError> {
+    let mut held: Rows<R> = std::mem::take(rows).into();
+    let staged = stage(dir, &mut held, release);
+    *rows = held.into_vec();
+    staged
+}
+
 /// Writes a table as zstd Parquet to a temporary file in its folder, one row group at a time:
 /// the rows of a group become Arrow columns (consumed when `release`) on a thread of their own,
 /// and are checked against the schema and compressed here while the next group is built (at most
 /// one more waits between them).
-fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> Result<Staged, LakeError> {
+fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Rows<R>, release: bool) -> Result<Staged, LakeError> {
     let t = std::time::Instant::now();
     let path = table_path(dir, R::TABLE);
     let err = |message: String| LakeError::Write { path: path.clone(), message };
@@ -277,7 +356,7 @@ fn stage<R: Row + Send + Sync>(dir: &Path, rows: &mut Vec<R>, release: bool) -> 
     std::fs::create_dir_all(folder).map_err(|e| err(e.to_string()))?;
     let mut file = temp_file_in(folder).map_err(|e| err(e.to_string()))?;
     let n = rows.len();
-    let owned = if release { std::mem::take(rows) } else { Vec::new() };
+    let owned = if release { std::mem::take(rows) } else { Rows::default() };
     let shared: &[R] = rows;
     // One thread turns rows into row groups while this one validates and writes the previous
     // group, so conversion and compression overlap.
@@ -525,7 +604,7 @@ mod tests {
         let path = table_path(whole.path(), Table::Orders);
         write_parquet(&path, &mut Order::to_frame(&rows).unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut lake = Lake { orders: rows, ..Default::default() };
+        let mut lake = Lake { orders: rows.into(), ..Default::default() };
         lake.write_tables(dir.path(), true).unwrap();
         assert!(std::fs::read(table_path(dir.path(), Table::Orders)).unwrap() == std::fs::read(&path).unwrap());
     }
