@@ -262,7 +262,7 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     let given = std::mem::take(&mut merger.given);
     drop(merger);
     let t = std::time::Instant::now();
-    identity::resolve(&mut lake, &given, &opts.identity).map_err(|e| spill_error(lake_dir, e))?;
+    identity::resolve(&mut lake, &given, &opts.identity).map_err(|e| LakeError::spill(lake_dir, e))?;
     let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "identities resolved");
     let t = std::time::Instant::now();
@@ -345,7 +345,7 @@ fn ingest_file(
         Body::Text { reader, first } => {
             let estimated = estimated_records(&spec.path, &first);
             make_room(&shown, estimated * 2 / 3, lake, opts.spill, lake_dir)?;
-            merger.reserve(lake, &mapping, estimated).map_err(|e| spill_error(lake_dir, e))?;
+            merger.reserve(lake, &mapping, estimated).map_err(|e| LakeError::spill(lake_dir, e))?;
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
@@ -441,11 +441,6 @@ fn load_lake(dir: &Path, spill: Spill) -> Result<Lake, IngestError> {
         return Ok(Lake::load_spilled(dir, dir)?);
     }
     Ok(Lake::load(dir)?)
-}
-
-/// A spill file that could not grow.
-fn spill_error(dir: &Path, e: std::io::Error) -> IngestError {
-    IngestError::Lake(LakeError::Spill { dir: dir.to_path_buf(), message: e.to_string() })
 }
 
 /// Records a text file probably holds, from its size and its first part's records (generously:

@@ -31,6 +31,13 @@ pub enum LakeError {
     Spill { dir: PathBuf, message: String },
 }
 
+impl LakeError {
+    /// A spill file in `dir` that could not be made or grown.
+    pub fn spill(dir: &Path, e: std::io::Error) -> LakeError {
+        LakeError::Spill { dir: dir.to_path_buf(), message: e.to_string() }
+    }
+}
+
 /// A temporary file in `dir` for an atomic write, readable by everyone like a normal new file
 /// (tempfile's default is owner-only).
 pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
@@ -124,13 +131,13 @@ fn read_table<R: Row>(lake: &Path) -> Result<Vec<R>, LakeError> {
 
 /// Creates the folder of spill files.
 fn spill_folder(dir: &Path) -> Result<(), LakeError> {
-    std::fs::create_dir_all(dir).map_err(|e| LakeError::Spill { dir: dir.to_path_buf(), message: e.to_string() })
+    std::fs::create_dir_all(dir).map_err(|e| LakeError::spill(dir, e))
 }
 
 /// [`read_table`] into rows spilled to `spill_dir`, one row group's worth of rows at a time.
 fn read_table_spilled<R: Row>(lake: &Path, spill_dir: &Path) -> Result<Rows<R>, LakeError> {
     let mut rows = Rows::default();
-    let serr = |e: std::io::Error| LakeError::Spill { dir: spill_dir.to_path_buf(), message: e.to_string() };
+    let serr = |e| LakeError::spill(spill_dir, e);
     rows.spill(spill_dir).map_err(serr)?;
     let path = table_path(lake, R::TABLE);
     if !path.exists() {
@@ -213,7 +220,7 @@ impl Lake {
     /// `spill_dir` ([`store`]); the tables that identity resolution builds follow them.
     pub fn spill(&mut self, spill_dir: &Path) -> Result<(), LakeError> {
         spill_folder(spill_dir)?;
-        let err = |e: std::io::Error| LakeError::Spill { dir: spill_dir.to_path_buf(), message: e.to_string() };
+        let err = |e| LakeError::spill(spill_dir, e);
         self.orders.spill(spill_dir).map_err(err)?;
         self.items.spill(spill_dir).map_err(err)?;
         self.customers.spill(spill_dir).map_err(err)?;
