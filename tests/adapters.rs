@@ -232,6 +232,23 @@ fn event_and_ticket_exports_land_with_their_customers() {
     assert!(has("klaviyo", "other", &jane), "an unknown metric is kept as `other`");
     assert!(has("klaviyo", "unsubscribe", &dave), "the old metric name");
     assert!(rows.iter().any(|r| r.0 == "klaviyo" && r.1 == "add_to_cart" && r.4.as_deref() == Some("MUG-1")));
+    // A Klaviyo export mixes channels: on-site metrics are `web`, SMS ones `sms`, the rest `email`.
+    let channel_of = |ty: &str| {
+        let i = (0..events.height()).find(|&i| rows[i].0 == "klaviyo" && rows[i].1 == ty).unwrap();
+        strs(&events, "channel")[i].clone().unwrap()
+    };
+    assert_eq!(channel_of("add_to_cart"), "web");
+    assert_eq!(channel_of("email_open"), "email");
+    let sms_unsub = (0..events.height())
+        .find(|&i| rows[i].0 == "klaviyo" && rows[i].1 == "unsubscribe" && rows[i].2 == jane)
+        .expect("Unsubscribed from SMS Marketing is an unsubscribe");
+    assert_eq!(strs(&events, "channel")[sms_unsub].as_deref(), Some("sms"));
+    // … which withdraws Jane's SMS consent (and not her email consent).
+    let customers = read(&lake.join("customers/part-0.parquet"));
+    let i = strs(&customers, "customer_id").iter().position(|c| c.as_deref() == Some(jane.as_str())).unwrap();
+    let sms_opt_in = customers.column("sms_opt_in").unwrap().bool().unwrap().get(i);
+    assert_eq!(sms_opt_in, Some(false));
+    assert!(customers.column("unsubscribed_at").unwrap().is_null().get(i).unwrap());
     let ga4: Vec<_> = rows.iter().filter(|r| r.0 == "ga4").collect();
     assert_eq!(ga4.len(), 2, "the anonymous page view is a reject");
     assert!(ga4

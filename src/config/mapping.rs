@@ -202,6 +202,11 @@ pub struct MappingFile {
     /// Source event name → canonical event type.
     #[serde(default)]
     pub event_types: BTreeMap<String, String>,
+    /// Source event name → the channel of its events, where it is not the file's `channel` (a
+    /// Klaviyo export holds email, SMS and on-site events: `"Added to Cart" = "web"`). A mapped
+    /// `channel` column still wins.
+    #[serde(default)]
+    pub event_channels: BTreeMap<String, String>,
     /// Source ticket type → canonical kind.
     #[serde(default)]
     pub kinds: BTreeMap<String, String>,
@@ -385,6 +390,12 @@ impl MappingFile {
                 ));
             }
         }
+        if let Some((from, _)) = self.event_channels.iter().find(|(_, to)| to.trim().is_empty()) {
+            return Err(invalid(
+                &format!("event_channels.{from}"),
+                "is empty; give a channel such as email, sms or web".into(),
+            ));
+        }
         for (from, to) in &self.kinds {
             if !TICKET_KINDS.contains(&to.as_str()) {
                 return Err(invalid(
@@ -515,6 +526,7 @@ impl Mapping {
             columns,
             status: BTreeMap::new(),
             event_types: BTreeMap::new(),
+            event_channels: BTreeMap::new(),
             kinds: BTreeMap::new(),
         };
         let mut m = file.check(name)?;
@@ -589,6 +601,14 @@ status_detail = "订单关闭原因"
     fn bad_status_target_is_named() {
         let err = check(&base().replace("\"completed\"", "\"done\"")).unwrap_err();
         assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "status.交易成功"), "{err}");
+    }
+
+    #[test]
+    fn empty_event_channel_is_named() {
+        let with = |extra: &str| check(&format!("{}\n[event_channels]\n{extra}\n", base()));
+        assert_eq!(with("\"Added to Cart\" = \"web\"").unwrap().file.event_channels["Added to Cart"], "web");
+        let err = with("\"Added to Cart\" = \" \"").unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "event_channels.Added to Cart"), "{err}");
     }
 
     #[test]

@@ -376,7 +376,24 @@ sku = "event_properties.SKU"
 "Added to Cart" = "add_to_cart"
 "Viewed Product" = "view_item"
 "Active on Site" = "page_view"
+"Received SMS" = "sms_sent"
+"Clicked SMS" = "sms_click"
+"Unsubscribed from SMS Marketing" = "unsubscribe"
+"Subscribed to SMS Marketing" = "subscribe"
 "*" = "other"
+
+# The file's channel is email; on-site and SMS metrics are not.
+[event_channels]
+"Placed Order" = "web"
+"Ordered Product" = "web"
+"Started Checkout" = "web"
+"Added to Cart" = "web"
+"Viewed Product" = "web"
+"Active on Site" = "web"
+"Received SMS" = "sms"
+"Clicked SMS" = "sms"
+"Unsubscribed from SMS Marketing" = "sms"
+"Subscribed to SMS Marketing" = "sms"
 "#;
 
 const GA4: &str = r#"

@@ -918,6 +918,7 @@ fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
 fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let ts = c.ts(r, "ts")?.ok_or_else(|| c.missing("ts"))?;
     let raw_type = c.get(r, "event_type").ok_or_else(|| c.missing("event_type"))?;
+    let type_channel = c.m.file.event_channels.get(&raw_type).cloned();
     let event_type = map_vocab(c, "event_type", raw_type, &c.m.file.event_types, EVENT_TYPES, "event_types")?;
     let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
     let (email, phone) = (c.email(r), c.phone(r));
@@ -929,7 +930,7 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         });
     }
     let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
-    let channel = c.get(r, "channel").unwrap_or_else(|| c.m.channel().to_string());
+    let channel = c.get(r, "channel").or(type_channel).unwrap_or_else(|| c.m.channel().to_string());
     let (campaign_id, sku) = (c.get(r, "campaign_id"), c.get(r, "sku"));
     let mut h = Sha256::new();
     for part in [
