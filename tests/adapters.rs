@@ -427,7 +427,8 @@ fn jd_export() {
     assert_eq!(
         lines(&items, o),
         vec![
-            line(1, "100012345678", "不粘锅炒锅 32cm", 1, 199.0, 199.0),
+            // 货号, the shop's own code; the second line has none: JD's 商品ID.
+            line(1, "GUO-32", "不粘锅炒锅 32cm", 1, 199.0, 199.0),
             line(2, "100087654321", "硅胶铲套装", 1, 29.0, 29.0)
         ]
     );
@@ -455,7 +456,8 @@ fn pinduoduo_export() {
     assert_eq!(created(&orders, o), "2024-05-01T04:00:01+00:00");
     assert_eq!(ts(&orders, o, "completed_at").as_deref(), Some("2024-05-06T02:00:00+00:00"));
     assert_eq!(text(&orders, o, "name"), None);
-    assert_eq!(lines(&items, o), vec![line(1, "987654321001", "304不锈钢保温杯 500ml", 2, 29.9, 59.8)]);
+    // 商家编码-规格维度, the shop's own code for the variant.
+    assert_eq!(lines(&items, o), vec![line(1, "BWB-500-W", "304不锈钢保温杯 500ml", 2, 29.9, 59.8)]);
     // 售后状态 退款成功 → refunded, whatever the order status.
     assert_eq!(
         order(&orders, "pinduoduo:240502-038271946559876"),

@@ -196,6 +196,10 @@ pub struct MappingFile {
     /// (e.g. `name = ["First Name", "Last Name"]`). A column is in `columns` or here, not both.
     #[serde(default)]
     pub concat: BTreeMap<String, Vec<String>>,
+    /// Canonical column mapped in `columns` → source headers read in turn where its cell is
+    /// empty (JD: `sku = "货号"`, the shop's own code, else `sku = ["商品ID"]`, the platform's).
+    #[serde(default)]
+    pub fallbacks: BTreeMap<String, Vec<String>>,
     /// Source status → canonical status; a key `value|detail` matches `status` with `status_detail`.
     #[serde(default)]
     pub status: BTreeMap<String, String>,
@@ -418,6 +422,20 @@ impl MappingFile {
                 return Err(invalid(&format!("concat.{canon}"), "needs one or more non-empty source headers".into()));
             }
         }
+        for (canon, headers) in &self.fallbacks {
+            if !self.columns.contains_key(canon) {
+                return Err(invalid(
+                    &format!("fallbacks.{canon}"),
+                    format!("`{canon}` is not mapped in [columns]; a fallback follows a column"),
+                ));
+            }
+            if headers.is_empty() || headers.iter().any(|p| p.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("fallbacks.{canon}"),
+                    "needs one or more non-empty source headers".into(),
+                ));
+            }
+        }
         for canon in self.column_transforms.keys() {
             if !self.columns.contains_key(canon) && !self.concat.contains_key(canon) {
                 return Err(invalid(
@@ -519,6 +537,7 @@ impl Mapping {
             transforms: Vec::new(),
             column_transforms: BTreeMap::new(),
             concat: BTreeMap::new(),
+            fallbacks: BTreeMap::new(),
             constants: BTreeMap::new(),
             values: BTreeMap::new(),
             kind_rules: Vec::new(),
@@ -601,6 +620,16 @@ status_detail = "订单关闭原因"
     fn bad_status_target_is_named() {
         let err = check(&base().replace("\"completed\"", "\"done\"")).unwrap_err();
         assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "status.交易成功"), "{err}");
+    }
+
+    #[test]
+    fn fallbacks_follow_a_mapped_column() {
+        let with = |extra: &str| check(&format!("{}\n[fallbacks]\n{extra}\n", base()));
+        assert_eq!(with("customer_key = [\"买家昵称\"]").unwrap().file.fallbacks["customer_key"], vec!["买家昵称"]);
+        let err = with("email = [\"邮箱\"]").unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "fallbacks.email"), "{err}");
+        let err = with("customer_key = []").unwrap_err();
+        assert!(err.to_string().contains("non-empty"), "{err}");
     }
 
     #[test]

@@ -689,7 +689,7 @@ transforms = ["strip_excel_formula", "strip_leading_tab", "strip_leading_quote",
 
 [columns]
 order_id = "订单号"
-sku = "商品ID"
+sku = "货号"
 product_name = "商品名称"
 quantity = "订购数量"
 unit_price = "京东价"
@@ -701,6 +701,11 @@ customer_key = "下单帐号"
 name = "客户姓名"
 phone = "联系电话"
 shipping = "运费金额"
+
+# 货号 is the shop's own item code (the one its catalog and other channels use); where a shop
+# left it empty, JD's 商品ID.
+[fallbacks]
+sku = ["商品ID"]
 
 [status]
 "等待付款" = "pending_payment"
@@ -737,13 +742,18 @@ completed_at = "确认收货时间"
 status = "订单状态"
 status_detail = "售后状态"
 product_name = "商品"
-sku = "样式ID"
+sku = "商家编码-规格维度"
 quantity = "商品数量(件)"
 line_amount = "商品总价(元)"
 shipping = "邮费(元)"
 discount = "店铺优惠折扣(元)"
 name = "收货人"
 phone = "手机"
+
+# The shop's own codes (per variant, then per product), where it filled them; else Pinduoduo's
+# 样式ID.
+[fallbacks]
+sku = ["商家编码-商品维度", "样式ID"]
 
 [status]
 "待支付" = "pending_payment"

@@ -1313,6 +1313,39 @@ mod tests {
     }
 
     #[test]
+    fn a_sku_falls_back_to_the_next_code_with_a_value() {
+        // Pinduoduo: the shop's variant code, else its product code, else the platform's 样式ID.
+        let m = adapters::by_name("pinduoduo").unwrap().mapping().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pinduoduo_orders.csv");
+        let text = std::fs::read_to_string(fixture).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = |name: &str| header.split(',').position(|h| h == name).unwrap();
+        let (id, variant, product) = (at("订单号"), at("商家编码-规格维度"), at("商家编码-商品维度"));
+        let mut csv = format!("{header}\n");
+        for (n, blank) in [vec![], vec![variant], vec![variant, product]].into_iter().enumerate() {
+            let mut cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+            cells[id] = format!("{}{n}", cells[id]);
+            blank.iter().for_each(|&i| cells[i].clear());
+            csv.push_str(&cells.join(","));
+            csv.push('\n');
+        }
+        let table = read_with(csv.as_bytes(), &m, Path::new("input.csv"), None).unwrap();
+        let skus: Vec<Option<String>> = rows::convert(&m, &table, "input")
+            .unwrap()
+            .units
+            .iter()
+            .map(|u| match &u.data {
+                UnitData::Order(_, items) => items[0].sku.as_ref().map(|s| s.to_string()),
+                _ => unreachable!("an orders file"),
+            })
+            .collect();
+        let want = ["BWB-500-W", "BWB-500", "987654321001"].map(|s| Some(s.to_string()));
+        assert_eq!(skus, want);
+    }
+
+    #[test]
     fn a_spilled_lake_is_the_in_memory_lake() {
         let cfg_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/custlens.toml");
         let cfg = Config::load(Some(&cfg_path), &[]).unwrap();

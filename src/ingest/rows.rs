@@ -95,6 +95,8 @@ const UNMASKED_ONLY: &[&str] = &["customer_key", "customer_id", "email", "name"]
 enum Origin<'a> {
     /// One header position.
     Cell(usize),
+    /// `[fallbacks]`: header positions read in turn until one has a value.
+    First(Vec<usize>),
     /// `[concat]`: the positions of its parts present in the header.
     Joined(Vec<usize>),
     /// `[constants]`: the same value on every record.
@@ -134,6 +136,17 @@ impl<'a> Cells<'a> {
             }
             joined.insert(canon.as_str(), found);
         }
+        // A column with fallbacks reads the first of its headers (itself, then the fallbacks
+        // present) with a value; a missing header is skipped.
+        let mut first = rustc_hash::FxHashMap::default();
+        for (canon, headers) in &m.file.fallbacks {
+            let primary = index.get(canon.as_str()).copied();
+            let found: Vec<usize> = primary.into_iter().chain(headers.iter().filter_map(|h| table.index(h))).collect();
+            if !found.is_empty() {
+                missing.retain(|s| !s.ends_with(&format!("(for {canon})")));
+                first.insert(canon.as_str(), found);
+            }
+        }
         let required = crate::config::mapping::required_columns(m.table);
         let fatal: Vec<&String> =
             missing.iter().filter(|s| required.iter().any(|r| s.ends_with(&format!("(for {r})")))).collect();
@@ -151,7 +164,9 @@ impl<'a> Cells<'a> {
         }
         let mut mapped: Vec<(usize, &str)> = index.iter().map(|(c, i)| (*i, *c)).collect();
         mapped.extend(joined.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
+        mapped.extend(first.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
         mapped.sort();
+        mapped.dedup();
         let column = |canon: &'a str, origin: Origin<'a>| Column {
             origin,
             extra: m.file.column_transforms.get(canon).map_or(&[][..], Vec::as_slice),
@@ -166,6 +181,9 @@ impl<'a> Cells<'a> {
         }
         for (canon, parts) in joined {
             columns.insert(canon, column(canon, Origin::Joined(parts)));
+        }
+        for (canon, parts) in first {
+            columns.insert(canon, column(canon, Origin::First(parts)));
         }
         for (canon, v) in &m.file.constants {
             columns.entry(canon.as_str()).or_insert_with(|| column(canon, Origin::Constant(v)));
@@ -216,6 +234,7 @@ impl<'a> Cells<'a> {
         let col = self.columns.get(canon)?;
         match &col.origin {
             Origin::Cell(i) => self.cell(rec, col, *i).map(Cow::Borrowed),
+            Origin::First(parts) => parts.iter().find_map(|&i| self.cell(rec, col, i)).map(Cow::Borrowed),
             Origin::Joined(parts) => {
                 let cells: Vec<&str> = parts.iter().filter_map(|&i| self.cell(rec, col, i)).collect();
                 (!cells.is_empty()).then(|| Cow::Owned(cells.join(" ")))
