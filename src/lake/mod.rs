@@ -134,6 +134,14 @@ fn spill_folder(dir: &Path) -> Result<(), LakeError> {
     std::fs::create_dir_all(dir).map_err(|e| LakeError::spill(dir, e))
 }
 
+/// [`read_table`] into [`Rows`]: in memory, or spilled to `spill_dir` ([`read_table_spilled`]).
+fn read_big_table<R: Row>(lake: &Path, spill_dir: Option<&Path>) -> Result<Rows<R>, LakeError> {
+    match spill_dir {
+        None => Ok(read_table(lake)?.into()),
+        Some(dir) => read_table_spilled(lake, dir),
+    }
+}
+
 /// [`read_table`] into rows spilled to `spill_dir`, one row group's worth of rows at a time.
 fn read_table_spilled<R: Row>(lake: &Path, spill_dir: &Path) -> Result<Rows<R>, LakeError> {
     let mut rows = Rows::default();
@@ -179,20 +187,7 @@ pub struct Lake {
 impl Lake {
     /// Loads every table that exists (missing tables are empty).
     pub fn load(dir: &Path) -> Result<Lake, LakeError> {
-        Ok(Lake {
-            orders: read_table(dir)?.into(),
-            items: read_table(dir)?.into(),
-            products: read_table(dir)?,
-            profiles: read_table(dir)?,
-            events: read_table(dir)?,
-            tickets: read_table(dir)?,
-            rejects: read_table(dir)?,
-            files: read_table(dir)?,
-            customers: read_table(dir)?.into(),
-            identities: read_table(dir)?.into(),
-            merges: read_table(dir)?,
-            tombstones: read_table(dir)?,
-        })
+        Lake::load_into(dir, None)
     }
 
     /// [`Lake::load`] with the big tables (orders, lines, customers, identities) spilled to
@@ -200,17 +195,22 @@ impl Lake {
     /// table is never whole in memory.
     pub fn load_spilled(dir: &Path, spill_dir: &Path) -> Result<Lake, LakeError> {
         spill_folder(spill_dir)?;
+        Lake::load_into(dir, Some(spill_dir))
+    }
+
+    /// Loads every table, the big ones spilled to `spill_dir` when given.
+    fn load_into(dir: &Path, spill_dir: Option<&Path>) -> Result<Lake, LakeError> {
         Ok(Lake {
-            orders: read_table_spilled(dir, spill_dir)?,
-            items: read_table_spilled(dir, spill_dir)?,
+            orders: read_big_table(dir, spill_dir)?,
+            items: read_big_table(dir, spill_dir)?,
             products: read_table(dir)?,
             profiles: read_table(dir)?,
             events: read_table(dir)?,
             tickets: read_table(dir)?,
             rejects: read_table(dir)?,
             files: read_table(dir)?,
-            customers: read_table_spilled(dir, spill_dir)?,
-            identities: read_table_spilled(dir, spill_dir)?,
+            customers: read_big_table(dir, spill_dir)?,
+            identities: read_big_table(dir, spill_dir)?,
             merges: read_table(dir)?,
             tombstones: read_table(dir)?,
         })
