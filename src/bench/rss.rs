@@ -98,7 +98,9 @@ pub fn available_mb() -> Option<u64> {
 
 /// The least room (limit − usage, in MB) of the memory cgroups that hold the process and their
 /// ancestors, from `/proc/self/cgroup` (cgroup v1 `N:memory:/path`, or v2 `0::/path`) and the
-/// files under `/sys/fs/cgroup` (`read` reads one); None without a limit.
+/// files under `/sys/fs/cgroup` (`read` reads one); None without a limit. Usage counts the page
+/// cache too; its inactive file pages (`memory.stat`), which the kernel drops first, are not
+/// counted (as `docker stats` does).
 fn cgroup_room_mb(proc_cgroup: &str, read: impl Fn(&str) -> Option<String>) -> Option<u64> {
     let number = |path: String| read(&path).and_then(|t| t.trim().parse::<u64>().ok());
     let (v1, v2) = proc_cgroup.lines().fold((None, None), |(v1, v2), line| {
@@ -110,9 +112,11 @@ fn cgroup_room_mb(proc_cgroup: &str, read: impl Fn(&str) -> Option<String>) -> O
         }
     });
     // (cgroup folder, its path, limit file, usage file); a v1 limit of "no limit" is a huge number.
-    let (root, path, limit, usage) = match (v1, v2) {
-        (Some(p), _) => ("/sys/fs/cgroup/memory", p, "memory.limit_in_bytes", "memory.usage_in_bytes"),
-        (None, Some(p)) => ("/sys/fs/cgroup", p, "memory.max", "memory.current"),
+    let (root, path, limit, usage, inactive) = match (v1, v2) {
+        (Some(p), _) => {
+            ("/sys/fs/cgroup/memory", p, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+        }
+        (None, Some(p)) => ("/sys/fs/cgroup", p, "memory.max", "memory.current", "inactive_file"),
         (None, None) => return None,
     };
     let mut room: Option<u64> = None;
@@ -121,7 +125,11 @@ fn cgroup_room_mb(proc_cgroup: &str, read: impl Fn(&str) -> Option<String>) -> O
         let dir = format!("{root}{at}");
         if let (Some(l), Some(u)) = (number(format!("{dir}/{limit}")), number(format!("{dir}/{usage}"))) {
             if l < 1 << 60 {
-                let r = l.saturating_sub(u) >> 20;
+                let stat = read(&format!("{dir}/memory.stat")).unwrap_or_default();
+                let cache = stat
+                    .lines()
+                    .find_map(|line| line.strip_prefix(inactive)?.strip_prefix(' ')?.trim().parse::<u64>().ok());
+                let r = l.saturating_sub(u.saturating_sub(cache.unwrap_or(0))) >> 20;
                 room = Some(room.map_or(r, |x| x.min(r)));
             }
         }
@@ -160,7 +168,12 @@ mod tests {
         let v1 = "12:pids:/\n4:memory:/jobs/a\n0::/\n";
         let read = files(&[
             ("/sys/fs/cgroup/memory/jobs/a/memory.limit_in_bytes", "1073741824\n"),
-            ("/sys/fs/cgroup/memory/jobs/a/memory.usage_in_bytes", "419430400\n"),
+            ("/sys/fs/cgroup/memory/jobs/a/memory.usage_in_bytes", "524288000\n"),
+            // 100 MB of the usage is inactive page cache.
+            (
+                "/sys/fs/cgroup/memory/jobs/a/memory.stat",
+                "cache 200000000\ninactive_file 1\ntotal_inactive_file 104857600\n",
+            ),
             ("/sys/fs/cgroup/memory/jobs/memory.limit_in_bytes", "9223372036854771712\n"),
             ("/sys/fs/cgroup/memory/jobs/memory.usage_in_bytes", "419430400\n"),
         ]);
