@@ -82,8 +82,10 @@ pub fn current_rss_mb() -> Option<f64> {
 /// resident memory in whole MB, for the debug logs of long phases (ingest, identity); 0 where the
 /// OS does not say.
 pub fn for_log() -> (f64, f64, f64) {
-    let anon = status_kb("RssAnon:").map(|kb| kb as f64 / 1024.0);
-    (current_rss_mb().unwrap_or(0.0).round(), anon.unwrap_or(0.0).round(), peak_rss_mb().unwrap_or(0.0).round())
+    // One read of `/proc/self/status` for the three fields.
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mb = |field| kb_field(&text, field).map_or(0.0, |kb| (kb as f64 / 1024.0).round());
+    (mb("VmRSS:"), mb("RssAnon:"), mb("VmHWM:"))
 }
 
 /// Memory the process can still use without swapping, in MB: the system's `MemAvailable`

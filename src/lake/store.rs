@@ -128,11 +128,6 @@ impl<T> Rows<T> {
             disk => Rows(disk).into_iter().collect(),
         }
     }
-
-    /// Drops every row (a spilled table keeps its file).
-    pub fn clear(&mut self) {
-        self.retain(|_| false);
-    }
 }
 
 impl<T> Deref for Rows<T> {
