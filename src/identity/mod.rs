@@ -27,7 +27,7 @@
 //! assert_eq!(normalize_phone("1******6198", cn), None); // masked
 //! ```
 
-use crate::lake::records::{Customer, Identity, Text};
+use crate::lake::records::{Customer, EventId, Identity, Text};
 use crate::lake::store::Rows;
 use crate::lake::Lake;
 
@@ -462,7 +462,23 @@ struct RecordKeys<'a> {
     email: Option<&'a str>,
     phone: Option<&'a str>,
     /// The record's own key when nothing else can link it (its order id, or the event's id).
-    fallback: Option<&'a str>,
+    fallback: Option<Fallback<'a>>,
+}
+
+/// A record's own key: text, or an event id (held as its digest, printed when needed).
+#[derive(Clone, Copy)]
+enum Fallback<'a> {
+    Text(&'a str),
+    Event(&'a EventId),
+}
+
+impl Fallback<'_> {
+    fn to_text(self) -> Text {
+        match self {
+            Fallback::Text(s) => s.into(),
+            Fallback::Event(id) => id.with_str(|s| Text::from(s)),
+        }
+    }
 }
 
 /// Identifier kinds that link records (`[identity] keys`).
@@ -901,9 +917,11 @@ pub fn resolve<S: std::hash::BuildHasher>(
         .enumerate()
         .with_min_len(1 << 14)
         .for_each(|(i, o)| o.customer_id = id_of(i).map(Into::into));
-    for (i, e) in lake.events.iter_mut().enumerate() {
-        e.customer_id = id_of(events_at + i).map(str::to_string);
-    }
+    lake.events
+        .par_iter_mut()
+        .enumerate()
+        .with_min_len(1 << 14)
+        .for_each(|(i, e)| e.customer_id = id_of(events_at + i).map(Into::into));
     for (i, t) in lake.tickets.iter_mut().enumerate() {
         t.customer_id = id_of(tickets_at + i).map(str::to_string);
     }
@@ -948,19 +966,19 @@ impl<'a> Records<'a> {
         }
         let l = self.lake;
         if let Some(o) = l.orders.get(i) {
-            return keys!(o, o.created_at, Some(o.order_id.as_str()));
+            return keys!(o, o.created_at, Some(Fallback::Text(&o.order_id)));
         }
         i -= l.orders.len();
         if let Some(e) = l.events.get(i) {
-            return keys!(e, e.ts, Some(e.event_id.as_str()));
+            return keys!(e, e.ts, Some(Fallback::Event(&e.event_id)));
         }
         i -= l.events.len();
         if let Some(t) = l.tickets.get(i) {
-            return keys!(t, t.opened_at, t.order_id.as_deref());
+            return keys!(t, t.opened_at, t.order_id.as_deref().map(Fallback::Text));
         }
         let p = &l.profiles[i - l.tickets.len()];
         // An undated profile counts as seen after every dated record.
-        keys!(p, p.updated_at.unwrap_or(i64::MAX), Some(p.profile_id.as_str()))
+        keys!(p, p.updated_at.unwrap_or(i64::MAX), Some(Fallback::Text(&p.profile_id)))
     }
 }
 
@@ -1009,7 +1027,7 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
         let r = records.get(record);
         let (linkable, placeholders) = tuple_nodes(g, &distinct[i], &keys[i], given_ids, cfg);
         if linkable.is_empty() {
-            let own: Vec<usize> = r.fallback.map(|f| g.intern(Key::Order(f.into()))).into_iter().collect();
+            let own: Vec<usize> = r.fallback.map(|f| g.intern(Key::Order(f.to_text()))).into_iter().collect();
             add_nodes(g, &own, &placeholders, r.ts, r.source, &mut out.nodes);
             let group = out.close_group();
             out.group_of.push(group);
@@ -1423,7 +1441,7 @@ fn accumulate<'a>(
         // Consent events: `subscribe` is a dated opt-in, `unsubscribe` an opt-out, for SMS when
         // the event's channel is `sms`, else for email.
         let sms = e.channel == "sms";
-        match (e.event_type.as_str(), sms) {
+        match (&*e.event_type, sms) {
             ("unsubscribe", false) => a.unsubscribed_at = Some(a.unsubscribed_at.map_or(e.ts, |u| u.max(e.ts))),
             ("unsubscribe", true) => a.sms_opt_in.offer(e.ts, Some(false)),
             ("subscribe", false) => a.email_opt_in.offer(e.ts, Some(true)),

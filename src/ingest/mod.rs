@@ -24,7 +24,7 @@ pub mod stream;
 use crate::config::mapping::{Encoding, FileKind, Mapping, MappingError, MappingFile};
 use crate::config::{Config, SourceConfig, Spill};
 use crate::identity;
-use crate::lake::records::{FileEntry, Item, Reject};
+use crate::lake::records::{EventId, FileEntry, Item, Reject};
 use crate::lake::{Lake, LakeError};
 use crate::schema::Table;
 use rows::{Unit, UnitData};
@@ -415,7 +415,7 @@ fn make_room(path: &str, rows: usize, lake: &mut Lake, spill: Spill, lake_dir: &
         needed_mb,
         available_mb,
         dir = %lake_dir.display(),
-        "the lake will not fit in memory: its orders, lines, customers and identities are spilled to disk-backed storage in the lake folder"
+        "the lake will not fit in memory: its orders, lines, events, customers and identities are spilled to disk-backed storage in the lake folder"
     );
     Ok(lake.spill(lake_dir)?)
 }
@@ -437,7 +437,7 @@ fn load_lake(dir: &Path, spill: Spill) -> Result<Lake, IngestError> {
         }
     };
     if now {
-        tracing::info!(dir = %dir.display(), "the lake's orders, lines, customers and identities are spilled to disk-backed storage in the lake folder");
+        tracing::info!(dir = %dir.display(), "the lake's orders, lines, events, customers and identities are spilled to disk-backed storage in the lake folder");
         return Ok(Lake::load_spilled(dir, dir)?);
     }
     Ok(Lake::load(dir)?)
@@ -495,9 +495,21 @@ struct FileMerge<'e> {
 }
 
 /// Parts read and converted, in file order.
-type Window = Vec<(read::RawTable, Result<rows::Converted, String>)>;
+type Window = Vec<ConvertedPart>;
 
-/// Converts a window of parts in parallel (`first_window`: it holds the file's first part).
+/// A converted part, with what the merge still needs of its records.
+struct ConvertedPart {
+    /// The part's records: without their cells, and only in a file grouped by order (whose
+    /// merge can reject a unit and then quotes its lines' raw text); none in any other file.
+    table: read::RawTable,
+    /// Records read (the count before `table.records` was emptied).
+    records: usize,
+    converted: Result<rows::Converted, String>,
+}
+
+/// Converts a window of parts in parallel (`first_window`: it holds the file's first part), and
+/// frees each part's cells as soon as it is converted: the parsed cells of a window of JSONL are
+/// a hundred megabytes, held while the window waits for the merge and while it is merged.
 fn convert_window(
     m: &Mapping,
     tables: Vec<read::RawTable>,
@@ -506,12 +518,22 @@ fn convert_window(
     first_window: bool,
 ) -> Window {
     use rayon::prelude::*;
-    let converted: Vec<Result<rows::Converted, String>> = tables
-        .par_iter()
+    let keep_raw = rows::grouped_by_order(m);
+    tables
+        .into_par_iter()
         .enumerate()
-        .map(|(i, t)| rows::convert_part(m, t, path, phones, first_window && i == 0))
-        .collect();
-    tables.into_iter().zip(converted).collect()
+        .map(|(i, mut table)| {
+            let converted = rows::convert_part(m, &table, path, phones, first_window && i == 0);
+            let records = table.records.len();
+            if keep_raw {
+                table.records.iter_mut().for_each(|r| r.fields = Default::default());
+            } else {
+                table.records = Vec::new();
+            }
+            table.cell_issues = Default::default();
+            ConvertedPart { table, records, converted }
+        })
+        .collect()
 }
 
 /// Reads a text file's parts in windows (two per thread), decodes and reads them in parallel,
@@ -609,9 +631,9 @@ impl FileMerge<'_> {
         merger: &mut Merger,
     ) -> Result<(), IngestError> {
         let path = self.entry.path.clone();
-        for (table, c) in window {
-            let c = c.map_err(|message| IngestError::File { path: path.clone(), message })?;
-            self.entry.rows_read += (table.records.len() + table.rejects.len()) as i64;
+        for ConvertedPart { table, records, converted } in window {
+            let c = converted.map_err(|message| IngestError::File { path: path.clone(), message })?;
+            self.entry.rows_read += (records + table.rejects.len()) as i64;
             let mut rejects: Vec<Reject> = table
                 .rejects
                 .iter()
@@ -948,7 +970,9 @@ struct Merger {
     file_no: u32,
     products: rustc_hash::FxHashMap<String, usize>,
     profiles: rustc_hash::FxHashMap<String, usize>,
-    events: rustc_hash::FxHashSet<String>,
+    /// Every stored event by its id's 128 bits ([`EventId::key`], as two words: 24 bytes an entry,
+    /// not a copy of the id), and whether an input of this ingest gave it already.
+    events: rustc_hash::FxHashMap<(u64, u64), bool>,
     tickets: rustc_hash::FxHashMap<String, usize>,
     /// Each order's lines as one run of `lake.items` (`(start, len)`, `len > 0`), found through
     /// `item_index` by the `order_id` of the run's first line. Replaced lines stay in
@@ -960,6 +984,12 @@ struct Merger {
     items_replaced: Vec<(u32, u32)>,
     /// Customer ids given by inputs (canonical files), kept as is by identity resolution.
     given: HashSet<String>,
+}
+
+/// An event id's key in the merge index.
+fn event_key(id: &EventId) -> (u64, u64) {
+    let k = id.key();
+    ((k >> 64) as u64, k as u64)
 }
 
 /// The hash of an order id in the merge indexes (and in `rows`' grouping of line-item rows).
@@ -985,7 +1015,7 @@ impl Merger {
             file_no: 0,
             products: index(lake.products.iter().map(|p| &p.sku).collect()),
             profiles: index(lake.profiles.iter().map(|p| &p.profile_id).collect()),
-            events: lake.events.iter().map(|e| e.event_id.clone()).collect(),
+            events: lake.events.iter().map(|e| (event_key(&e.event_id), false)).collect(),
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
             item_runs: Vec::new(),
             run_hashes: Vec::new(),
@@ -1087,6 +1117,8 @@ impl Merger {
         // Seen earlier in this ingest: identical content is a duplicate; a different version (a
         // later export with a newer status or refund) replaces it and counts as updated.
         let again = match (&unit.data, stored_order) {
+            // Events, the other big table, likewise.
+            (UnitData::Event(e), _) => self.events.get(&event_key(&e.event_id)) == Some(&true),
             // Orders, the big table, keep the flag beside their index instead of a second key set.
             (UnitData::Order(..), Some(i)) => {
                 self.orders_file[i] = self.file_no;
@@ -1097,7 +1129,7 @@ impl Merger {
         };
         let given = match &unit.data {
             UnitData::Order(o, _) => o.customer_id.as_ref().map(|c| c.to_string()),
-            UnitData::Event(e) => e.customer_id.clone(),
+            UnitData::Event(e) => e.customer_id.as_ref().map(|c| c.to_string()),
             UnitData::Ticket(t) => t.customer_id.clone(),
             UnitData::Profile(p) => p.customer_id.clone(),
             _ => None,
@@ -1162,14 +1194,13 @@ impl Merger {
                 }
                 upsert(&mut self.tickets, &mut lake.tickets, unit.key, t)
             }
-            UnitData::Event(e) => {
-                if self.events.insert(unit.key) {
+            UnitData::Event(e) => match self.events.insert(event_key(&e.event_id), true) {
+                None => {
                     lake.events.push(e);
                     Outcome::New
-                } else {
-                    Outcome::Unchanged
                 }
-            }
+                Some(_) => Outcome::Unchanged,
+            },
         };
         match outcome {
             Outcome::Unchanged if again => entry.duplicate += n,
@@ -1197,7 +1228,7 @@ impl Merger {
         } else if table == Table::OrderItems {
             lake.items.try_reserve(n)?;
         } else if table == Table::Events {
-            lake.events.reserve(n);
+            lake.events.try_reserve(n)?;
             self.events.reserve(n);
         }
         Ok(())

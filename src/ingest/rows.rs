@@ -12,7 +12,7 @@
 use super::parse::{clean_str, looks_masked, parse_bool, parse_count, parse_money, parse_timestamp};
 use super::read::{CellIssue, RawRecord, RawTable};
 use crate::config::mapping::{Grain, Mapping, Transform};
-use crate::lake::records::{Event, Item, Order, Product, Profile, Reject, Sym, Text, Ticket};
+use crate::lake::records::{Event, EventId, Item, Order, Product, Profile, Reject, Sym, Text, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -937,10 +937,10 @@ fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
 fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
     let ts = c.ts(r, "ts")?.ok_or_else(|| c.missing("ts"))?;
     let raw_type = c.get(r, "event_type").ok_or_else(|| c.missing("event_type"))?;
-    let type_channel = c.m.file.event_channels.get(&raw_type).cloned();
+    let type_channel = c.m.file.event_channels.get(&raw_type).map(|ch| Sym::from(ch.as_str()));
     let event_type = map_vocab(c, "event_type", raw_type, &c.m.file.event_types, EVENT_TYPES, "event_types")?;
-    let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
-    let (email, phone) = (c.email(r), c.phone(r));
+    let (customer_key, customer_id) = (c.get_text(r, "customer_key"), c.get_text(r, "customer_id"));
+    let (email, phone) = (c.email(r).map(Text::from), c.phone(r).map(Text::from));
     if !identifiable(&customer_key, &customer_id, &email, &phone) {
         return Err(FieldError {
             column: c.header("email").or_else(|| c.header("customer_key")),
@@ -948,17 +948,21 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
                 .into(),
         });
     }
-    let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
-    let channel = c.get(r, "channel").or(type_channel).unwrap_or_else(|| c.m.channel().to_string());
-    let (campaign_id, sku) = (c.get(r, "campaign_id"), c.get(r, "sku"));
+    let source = c.get_text(r, "source").map_or_else(|| Sym::from(c.m.file.source.as_str()), |s| Sym::from(s.as_str()));
+    let channel = c
+        .get_text(r, "channel")
+        .map(|ch| Sym::from(ch.as_str()))
+        .or(type_channel)
+        .unwrap_or_else(|| Sym::from(c.m.channel()));
+    let (campaign_id, sku) = (c.get_text(r, "campaign_id"), c.get_text(r, "sku"));
     let mut h = Sha256::new();
     for part in [
-        Some(source.as_str()),
+        Some(&*source),
         customer_key.as_deref(),
         customer_id.as_deref(),
         email.as_deref(),
         phone.as_deref(),
-        Some(channel.as_str()),
+        Some(&*channel),
         Some(event_type.as_str()),
         campaign_id.as_deref(),
         sku.as_deref(),
@@ -967,9 +971,9 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         h.update([0x1f]);
     }
     h.update(ts.to_le_bytes());
-    let event_id = hex(&h.finalize()[..16]);
+    let digest: [u8; 16] = h.finalize()[..16].try_into().expect("16 bytes");
     let e = Event {
-        event_id: event_id.clone(),
+        event_id: EventId::from_digest(digest),
         source,
         customer_key,
         customer_id,
@@ -977,11 +981,12 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         phone,
         ts,
         channel,
-        event_type,
+        event_type: Sym::from(event_type.as_str()),
         campaign_id,
         sku,
     };
-    Ok(Unit { key: event_id, lines: smallvec::smallvec![r.line], data: UnitData::Event(e) })
+    // The merge deduplicates events on their id (`Unit::key` stays empty: no string per event).
+    Ok(Unit { key: String::new(), lines: smallvec::smallvec![r.line], data: UnitData::Event(e) })
 }
 
 /// The first `kind_rules` entry whose column contains its text (case-insensitive).

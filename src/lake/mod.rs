@@ -174,7 +174,7 @@ pub struct Lake {
     pub items: Rows<Item>,
     pub products: Vec<Product>,
     pub profiles: Vec<Profile>,
-    pub events: Vec<Event>,
+    pub events: Rows<Event>,
     pub tickets: Vec<Ticket>,
     pub rejects: Vec<Reject>,
     pub files: Vec<FileEntry>,
@@ -190,7 +190,7 @@ impl Lake {
         Lake::load_into(dir, None)
     }
 
-    /// [`Lake::load`] with the big tables (orders, lines, customers, identities) spilled to
+    /// [`Lake::load`] with the big tables (orders, lines, events, customers, identities) spilled to
     /// disk-backed storage in `spill_dir` ([`store`]), read a slice of rows at a time so a
     /// table is never whole in memory.
     pub fn load_spilled(dir: &Path, spill_dir: &Path) -> Result<Lake, LakeError> {
@@ -205,7 +205,7 @@ impl Lake {
             items: read_big_table(dir, spill_dir)?,
             products: read_table(dir)?,
             profiles: read_table(dir)?,
-            events: read_table(dir)?,
+            events: read_big_table(dir, spill_dir)?,
             tickets: read_table(dir)?,
             rejects: read_table(dir)?,
             files: read_table(dir)?,
@@ -216,13 +216,14 @@ impl Lake {
         })
     }
 
-    /// Moves the big tables (orders, lines, customers, identities) to disk-backed storage in
+    /// Moves the big tables (orders, lines, events, customers, identities) to disk-backed storage in
     /// `spill_dir` ([`store`]); the tables that identity resolution builds follow them.
     pub fn spill(&mut self, spill_dir: &Path) -> Result<(), LakeError> {
         spill_folder(spill_dir)?;
         let err = |e| LakeError::spill(spill_dir, e);
         self.orders.spill(spill_dir).map_err(err)?;
         self.items.spill(spill_dir).map_err(err)?;
+        self.events.spill(spill_dir).map_err(err)?;
         self.customers.spill(spill_dir).map_err(err)?;
         self.identities.spill(spill_dir).map_err(err)
     }
@@ -300,7 +301,7 @@ impl Lake {
                     stage(dir, identities, release)?,
                     stage_vec(dir, merges, release)?,
                     stage_vec(dir, tombstones, release)?,
-                    stage_vec(dir, events, release)?,
+                    stage(dir, events, release)?,
                     stage_vec(dir, tickets, release)?,
                     stage_vec(dir, rejects, release)?,
                     stage_vec(dir, files, release)?,

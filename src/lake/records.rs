@@ -4,7 +4,7 @@ pub use super::sym::Sym;
 use crate::schema::{FrameBuilder, FrameReader, Table};
 use polars::prelude::*;
 
-/// The string type of the big tables' rows (`orders`, `order_items`, `identities`, `customers`): strings up to 24 bytes
+/// The string type of the big tables' rows (`orders`, `order_items`, `events`, `identities`, `customers`): strings up to 24 bytes
 /// (ids, statuses, currencies, phones, most emails and names) are held inline instead of in a heap
 /// allocation of their own, which at 10M orders saves gigabytes and as many allocations.
 pub type Text = compact_str::CompactString;
@@ -114,17 +114,132 @@ pub struct Profile {
 /// An `events` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub event_id: String,
-    pub source: String,
-    pub customer_key: Option<String>,
-    pub customer_id: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+    pub event_id: EventId,
+    pub source: Sym,
+    pub customer_key: Option<Text>,
+    pub customer_id: Option<Text>,
+    pub email: Option<Text>,
+    pub phone: Option<Text>,
     pub ts: i64,
-    pub channel: String,
-    pub event_type: String,
-    pub campaign_id: Option<String>,
-    pub sku: Option<String>,
+    pub channel: Sym,
+    pub event_type: Sym,
+    pub campaign_id: Option<Text>,
+    pub sku: Option<Text>,
+}
+
+/// An `events` row's id, written to the lake as text.
+///
+/// Ingest makes every event's id from a SHA-256 of its content: the first 16 bytes as 32
+/// lowercase hex digits. Held as those 16 bytes, the id is inline in the row (24 bytes) instead of
+/// a 32-byte string on the heap per event, so a spilled events table ([`super::store`]) is on disk
+/// whole, and the merge index holds the bytes, not a copy of the text. Any other text (an edited
+/// lake) is kept as it is. Ids compare, order and print as their text.
+///
+/// ```
+/// use custlens::lake::records::EventId;
+/// let id = EventId::from("00ff00000000000000000000000000a1");
+/// assert_eq!(id, EventId::from_digest([0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1]));
+/// assert_eq!(id.to_string(), "00ff00000000000000000000000000a1");
+/// assert_eq!(EventId::from("e-1").to_string(), "e-1");
+/// assert!(id < EventId::from("e-1")); // as "00ff…" < "e-1"
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EventId(IdRepr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum IdRepr {
+    Digest([u8; 16]),
+    Other(Text),
+}
+
+impl EventId {
+    /// The id of a content digest (its 32 hex digits).
+    pub fn from_digest(digest: [u8; 16]) -> EventId {
+        EventId(IdRepr::Digest(digest))
+    }
+
+    /// Calls `f` with the id's text (formatted on the stack for a digest).
+    pub fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match &self.0 {
+            IdRepr::Digest(d) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut buf = [0u8; 32];
+                for (i, b) in d.iter().enumerate() {
+                    buf[2 * i] = HEX[(b >> 4) as usize];
+                    buf[2 * i + 1] = HEX[(b & 15) as usize];
+                }
+                f(std::str::from_utf8(&buf).expect("hex digits"))
+            }
+            IdRepr::Other(t) => f(t),
+        }
+    }
+
+    /// 128 bits that identify the id in a hash index: a digest's own bytes, or the first 16 bytes
+    /// of a SHA-256 of any other text (which meets a digest with a chance of 2^-128).
+    pub fn key(&self) -> u128 {
+        match &self.0 {
+            IdRepr::Digest(d) => u128::from_be_bytes(*d),
+            IdRepr::Other(t) => {
+                use sha2::Digest;
+                let h = sha2::Sha256::digest(t.as_bytes());
+                u128::from_be_bytes(h[..16].try_into().expect("16 bytes"))
+            }
+        }
+    }
+}
+
+impl From<&str> for EventId {
+    /// 32 lowercase hex digits are held as their 16 bytes; any other text as it is.
+    fn from(s: &str) -> EventId {
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let b = s.as_bytes();
+        if b.len() == 32 {
+            let mut d = [0u8; 16];
+            let all = (0..16).all(|i| match (nibble(b[2 * i]), nibble(b[2 * i + 1])) {
+                (Some(hi), Some(lo)) => {
+                    d[i] = hi << 4 | lo;
+                    true
+                }
+                _ => false,
+            });
+            if all {
+                return EventId::from_digest(d);
+            }
+        }
+        EventId(IdRepr::Other(s.into()))
+    }
+}
+
+impl Ord for EventId {
+    fn cmp(&self, other: &EventId) -> std::cmp::Ordering {
+        match (&self.0, &other.0) {
+            // Lowercase hex digits order as the nibbles they stand for.
+            (IdRepr::Digest(a), IdRepr::Digest(b)) => a.cmp(b),
+            _ => self.with_str(|a| other.with_str(|b| a.cmp(b))),
+        }
+    }
+}
+
+impl PartialOrd for EventId {
+    fn partial_cmp(&self, other: &EventId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.with_str(|s| f.write_str(s))
+    }
+}
+
+impl std::fmt::Debug for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.with_str(|s| s.fmt(f))
+    }
 }
 
 /// A `tickets` row.
@@ -412,7 +527,7 @@ impl Row for Profile {
 impl Row for Event {
     const TABLE: Table = Table::Events;
     fn push(&self, b: &mut FrameBuilder) {
-        b.str("event_id", Some(&self.event_id));
+        self.event_id.with_str(|id| b.str("event_id", Some(id)));
         b.str("source", Some(&self.source));
         b.str("customer_key", self.customer_key.as_deref());
         b.str("customer_id", self.customer_id.as_deref());
@@ -431,14 +546,14 @@ impl Row for Event {
             .map(|i| {
                 Ok(Event {
                     event_id: req(event_id[i].clone(), "event_id")?,
-                    source: req(source[i].clone(), "source")?,
+                    source: req(source[i], "source")?,
                     customer_key: customer_key[i].clone(),
                     customer_id: customer_id[i].clone(),
                     email: email[i].clone(),
                     phone: phone[i].clone(),
                     ts: req(ts[i], "ts")?,
-                    channel: req(channel[i].clone(), "channel")?,
-                    event_type: req(event_type[i].clone(), "event_type")?,
+                    channel: req(channel[i], "channel")?,
+                    event_type: req(event_type[i], "event_type")?,
                     campaign_id: campaign_id[i].clone(),
                     sku: sku[i].clone(),
                 })
@@ -668,6 +783,34 @@ mod tests {
         assert_eq!(std::mem::size_of::<Order>(), 256);
         assert_eq!(std::mem::size_of::<Item>(), 112);
         assert_eq!(std::mem::size_of::<Identity>(), 64);
+        assert_eq!(std::mem::size_of::<EventId>(), 24);
+        assert_eq!(std::mem::size_of::<Event>(), 192);
+    }
+
+    /// Ids order, compare and print as their text, whether held as a digest or as text.
+    #[test]
+    fn event_ids_behave_as_their_text() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut texts: Vec<String> = (0..300)
+            .map(|i| match i % 5 {
+                0 => format!("{:032x}", rng.gen::<u128>()).to_uppercase(), // not lowercase: kept as text
+                1 => format!("{:031x}", rng.gen::<u64>()),                 // 31 digits
+                2 => format!("e{}", rng.gen::<u16>()),
+                _ => format!("{:032x}", rng.gen::<u128>() >> (rng.gen::<u32>() % 128)),
+            })
+            .collect();
+        texts.push(String::new());
+        let ids: Vec<EventId> = texts.iter().map(|t| EventId::from(t.as_str())).collect();
+        assert!(ids.iter().filter(|id| matches!(id.0, IdRepr::Digest(_))).count() >= 100);
+        for (a, ta) in ids.iter().zip(&texts) {
+            assert_eq!(&a.to_string(), ta);
+            for (b, tb) in ids.iter().zip(&texts) {
+                assert_eq!(a.cmp(b), ta.cmp(tb), "{ta} vs {tb}");
+                assert_eq!(a == b, ta == tb);
+                assert_eq!(a.key() == b.key(), ta == tb);
+            }
+        }
     }
 
     #[test]
