@@ -925,9 +925,11 @@ pub fn resolve<S: std::hash::BuildHasher>(
     for (i, t) in lake.tickets.iter_mut().enumerate() {
         t.customer_id = id_of(tickets_at + i).map(str::to_string);
     }
-    for (i, p) in lake.profiles.iter_mut().enumerate() {
-        p.customer_id = id_of(profiles_at + i).map(str::to_string);
-    }
+    lake.profiles
+        .par_iter_mut()
+        .enumerate()
+        .with_min_len(1 << 14)
+        .for_each(|(i, p)| p.customer_id = id_of(profiles_at + i).map(Into::into));
     let t = std::time::Instant::now();
     lake.identities = identities(&g, &comps, lake.orders.empty_like()?)?;
     let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
@@ -1645,7 +1647,7 @@ mod tests {
 
     fn profile(id: &str, email: &str, email_opt_in: bool, updated_at: Option<i64>) -> Profile {
         Profile {
-            profile_id: format!("list:{id}"),
+            profile_id: format!("list:{id}").into(),
             source: "list".into(),
             customer_key: None,
             customer_id: None,
@@ -1667,7 +1669,7 @@ mod tests {
         let consent = |profiles: Vec<Profile>, order_opt_in: Option<bool>, unsubscribe_at: Option<i64>| {
             let mut o = order("1", "shop", None, Some("a@x.com"), None, 100);
             o.email_opt_in = order_opt_in;
-            let mut l = Lake { orders: vec![o].into(), profiles, ..Default::default() };
+            let mut l = Lake { orders: vec![o].into(), profiles: profiles.into(), ..Default::default() };
             if let Some(ts) = unsubscribe_at {
                 l.events.push(Event {
                     event_id: "e".into(),
@@ -1702,7 +1704,7 @@ mod tests {
 
     #[test]
     fn an_undated_profile_alone_is_a_customer_without_first_seen() {
-        let mut l = Lake { profiles: vec![profile("1", "solo@x.com", true, None)], ..Default::default() };
+        let mut l = Lake { profiles: vec![profile("1", "solo@x.com", true, None)].into(), ..Default::default() };
         resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(l.customers.len(), 1);
         assert_eq!((l.customers[0].first_seen_at, l.customers[0].email_opt_in), (None, Some(true)));

@@ -24,7 +24,7 @@ pub mod stream;
 use crate::config::mapping::{Encoding, FileKind, Mapping, MappingError, MappingFile};
 use crate::config::{Config, SourceConfig, Spill};
 use crate::identity;
-use crate::lake::records::{EventId, FileEntry, Item, Reject};
+use crate::lake::records::{FileEntry, Item, Reject};
 use crate::lake::{Lake, LakeError};
 use crate::schema::Table;
 use rows::{Unit, UnitData};
@@ -415,7 +415,7 @@ fn make_room(path: &str, rows: usize, lake: &mut Lake, spill: Spill, lake_dir: &
         needed_mb,
         available_mb,
         dir = %lake_dir.display(),
-        "the lake will not fit in memory: its orders, lines, events, customers and identities are spilled to disk-backed storage in the lake folder"
+        "the lake will not fit in memory: its orders, lines, events, profiles, customers and identities are spilled to disk-backed storage in the lake folder"
     );
     Ok(lake.spill(lake_dir)?)
 }
@@ -437,7 +437,7 @@ fn load_lake(dir: &Path, spill: Spill) -> Result<Lake, IngestError> {
         }
     };
     if now {
-        tracing::info!(dir = %dir.display(), "the lake's orders, lines, events, customers and identities are spilled to disk-backed storage in the lake folder");
+        tracing::info!(dir = %dir.display(), "the lake's orders, lines, events, profiles, customers and identities are spilled to disk-backed storage in the lake folder");
         return Ok(Lake::load_spilled(dir, dir)?);
     }
     Ok(Lake::load(dir)?)
@@ -955,13 +955,8 @@ fn apply_overrides(m: &mut Mapping, spec: &InputSpec) -> Result<(), IngestError>
 /// Merges units into the lake and counts what happened to each record.
 struct Merger {
     seen: rustc_hash::FxHashSet<(Table, String)>,
-    /// Stored orders: indices into `lake.orders`, hashed by the `order_id` they point at, so the
-    /// index holds no copy of the ids (at 10M orders a copy per index is a gigabyte).
-    orders: hashbrown::HashTable<u32>,
-    /// Per stored order (by index): the hash of its id. A lookup reads a stored order only when
-    /// the hashes agree, and the index grows without reading any: a spilled lake's orders are
-    /// on disk, where every needless read of a row is a page read.
-    order_hashes: Vec<u64>,
+    /// Stored orders by `order_id`.
+    orders: IdIndex,
     /// Per stored order (by index): given by an input of this ingest already.
     orders_given: Vec<bool>,
     /// Per stored order (by index): the number of the last file that gave it (0: none).
@@ -969,16 +964,20 @@ struct Merger {
     /// The number of the file being merged (from 1).
     file_no: u32,
     products: rustc_hash::FxHashMap<String, usize>,
-    profiles: rustc_hash::FxHashMap<String, usize>,
-    /// Every stored event by its id's 128 bits ([`EventId::key`], as two words: 24 bytes an entry,
-    /// not a copy of the id), and whether an input of this ingest gave it already.
-    events: rustc_hash::FxHashMap<(u64, u64), bool>,
+    /// Stored profiles by `profile_id`.
+    profiles: IdIndex,
+    /// Per stored profile (by index): given by an input of this ingest already.
+    profiles_given: Vec<bool>,
+    /// Stored events by `event_id`.
+    events: IdIndex,
+    /// Per stored event (by index): given by an input of this ingest already.
+    events_given: Vec<bool>,
     tickets: rustc_hash::FxHashMap<String, usize>,
     /// Each order's lines as one run of `lake.items` (`(start, len)`, `len > 0`), found through
     /// `item_index` by the `order_id` of the run's first line. Replaced lines stay in
     /// `lake.items` until [`Merger::apply_items`] drops the runs listed in `items_replaced`.
     item_runs: Vec<(u32, u32)>,
-    /// Per run: the hash of its order id (as `order_hashes`).
+    /// Per run: the hash of its order id (as [`IdIndex`] keeps them).
     run_hashes: Vec<u64>,
     item_index: hashbrown::HashTable<u32>,
     items_replaced: Vec<(u32, u32)>,
@@ -986,10 +985,59 @@ struct Merger {
     given: HashSet<String>,
 }
 
-/// An event id's key in the merge index.
-fn event_key(id: &EventId) -> (u64, u64) {
-    let k = id.key();
-    ((k >> 64) as u64, k as u64)
+/// The rows of a big table (orders, profiles, events) found by their id, with no copy of the ids
+/// (at 10M orders a copy is a gigabyte): row numbers, hashed by the id of the row they point at,
+/// and each row's 64-bit id hash. A lookup reads a stored row only when the hashes agree, and the
+/// index grows without reading any: a spilled table's rows are on disk, where every needless read
+/// of a row is a page read. 4 bytes a slot and 8 a row: a table of 10M events takes 170 MB, where
+/// a map from their 128-bit ids took 400 MB.
+#[derive(Default)]
+struct IdIndex {
+    rows: hashbrown::HashTable<u32>,
+    /// Per row: the hash of its id.
+    hashes: Vec<u64>,
+}
+
+impl IdIndex {
+    /// The index of a table of `n` rows, row `i`'s id hashing to `hash_of(i)`, `same(i, j)` telling
+    /// whether rows `i` and `j` have one id. A table holds each id once; if an edited lake repeats
+    /// one, the id finds its last row.
+    fn new(n: usize, hash_of: impl Fn(usize) -> u64, same: impl Fn(usize, usize) -> bool) -> IdIndex {
+        let mut index = IdIndex { rows: hashbrown::HashTable::with_capacity(n), hashes: Vec::with_capacity(n) };
+        for i in 0..n {
+            let h = hash_of(i);
+            index.hashes.push(h);
+            let hashes = &index.hashes;
+            match index.rows.entry(h, |&j| hashes[j as usize] == h && same(i, j as usize), |&j| hashes[j as usize]) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = i as u32,
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+            }
+        }
+        index
+    }
+
+    /// The row whose id hashes to `h` and for which `is` holds.
+    fn find(&self, h: u64, is: impl Fn(usize) -> bool) -> Option<usize> {
+        let hashes = &self.hashes;
+        self.rows.find(h, |&i| hashes[i as usize] == h && is(i as usize)).map(|&i| i as usize)
+    }
+
+    /// Adds the table's next row, whose id (hashing to `h`) is not in the index.
+    fn push_new(&mut self, h: u64) {
+        let i = self.hashes.len() as u32;
+        self.hashes.push(h);
+        let hashes = &self.hashes;
+        self.rows.insert_unique(h, i, |&j| hashes[j as usize]);
+    }
+
+    /// Makes room for `n` more rows.
+    fn reserve(&mut self, n: usize) {
+        let hashes = &self.hashes;
+        self.rows.reserve(n, |&j| hashes[j as usize]);
+        self.hashes.reserve(n);
+    }
 }
 
 /// The hash of an order id in the merge indexes (and in `rows`' grouping of line-item rows).
@@ -1008,14 +1056,27 @@ impl Merger {
         }
         let mut merger = Merger {
             seen: Default::default(),
-            orders: hashbrown::HashTable::with_capacity(lake.orders.len()),
-            order_hashes: Vec::with_capacity(lake.orders.len()),
+            orders: IdIndex::new(
+                lake.orders.len(),
+                |i| id_hash(&lake.orders[i].order_id),
+                |i, j| lake.orders[i].order_id == lake.orders[j].order_id,
+            ),
             orders_given: vec![false; lake.orders.len()],
             orders_file: vec![0; lake.orders.len()],
             file_no: 0,
             products: index(lake.products.iter().map(|p| &p.sku).collect()),
-            profiles: index(lake.profiles.iter().map(|p| &p.profile_id).collect()),
-            events: lake.events.iter().map(|e| (event_key(&e.event_id), false)).collect(),
+            profiles: IdIndex::new(
+                lake.profiles.len(),
+                |i| id_hash(&lake.profiles[i].profile_id),
+                |i, j| lake.profiles[i].profile_id == lake.profiles[j].profile_id,
+            ),
+            profiles_given: vec![false; lake.profiles.len()],
+            events: IdIndex::new(
+                lake.events.len(),
+                |i| lake.events[i].event_id.hash64(),
+                |i, j| lake.events[i].event_id == lake.events[j].event_id,
+            ),
+            events_given: vec![false; lake.events.len()],
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
             item_runs: Vec::new(),
             run_hashes: Vec::new(),
@@ -1023,16 +1084,6 @@ impl Merger {
             items_replaced: Vec::new(),
             given: HashSet::new(),
         };
-        for (i, o) in lake.orders.iter().enumerate() {
-            merger.order_hashes.push(id_hash(&o.order_id));
-            // A lake holds each order once; if an edited one repeats an id, the last row is kept.
-            match merger.order_entry(lake, &o.order_id) {
-                hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = i as u32,
-                hashbrown::hash_table::Entry::Vacant(e) => {
-                    e.insert(i as u32);
-                }
-            }
-        }
         let mut start = 0;
         while start < lake.items.len() {
             let id = &lake.items[start].order_id;
@@ -1043,17 +1094,9 @@ impl Merger {
         merger
     }
 
-    /// The index entry of an order id (indices point into `lake.orders`).
-    fn order_entry<'a>(&'a mut self, lake: &Lake, id: &str) -> hashbrown::hash_table::Entry<'a, u32> {
-        let (orders, hashes, h) = (&lake.orders, &self.order_hashes, id_hash(id));
-        self.orders.entry(h, |&i| hashes[i as usize] == h && orders[i as usize].order_id == id, |&i| hashes[i as usize])
-    }
-
     /// The stored index of an order id.
     fn order_index(&self, lake: &Lake, id: &str) -> Option<usize> {
-        let h = id_hash(id);
-        let hashes = &self.order_hashes;
-        self.orders.find(h, |&i| hashes[i as usize] == h && lake.orders[i as usize].order_id == id).map(|&i| i as usize)
+        self.orders.find(id_hash(id), |i| lake.orders[i].order_id == id)
     }
 
     /// The stored lines of an order id.
@@ -1110,28 +1153,32 @@ impl Merger {
             UnitData::Event(_) => Table::Events,
             UnitData::Ticket(_) => Table::Tickets,
         };
-        let stored_order = match &unit.data {
+        let stored = match &unit.data {
             UnitData::Order(o, _) => self.order_index(lake, &o.order_id),
+            UnitData::Profile(p) => {
+                self.profiles.find(id_hash(&p.profile_id), |i| lake.profiles[i].profile_id == p.profile_id)
+            }
+            UnitData::Event(e) => self.events.find(e.event_id.hash64(), |i| lake.events[i].event_id == e.event_id),
             _ => None,
         };
         // Seen earlier in this ingest: identical content is a duplicate; a different version (a
         // later export with a newer status or refund) replaces it and counts as updated.
-        let again = match (&unit.data, stored_order) {
-            // Events, the other big table, likewise.
-            (UnitData::Event(e), _) => self.events.get(&event_key(&e.event_id)) == Some(&true),
-            // Orders, the big table, keep the flag beside their index instead of a second key set.
+        let again = match (&unit.data, stored) {
+            // The big tables keep the flag beside their index instead of a second key set.
             (UnitData::Order(..), Some(i)) => {
                 self.orders_file[i] = self.file_no;
                 std::mem::replace(&mut self.orders_given[i], true)
             }
-            (UnitData::Order(..), None) => false,
+            (UnitData::Profile(_), Some(i)) => std::mem::replace(&mut self.profiles_given[i], true),
+            (UnitData::Event(_), Some(i)) => std::mem::replace(&mut self.events_given[i], true),
+            (UnitData::Order(..) | UnitData::Profile(_) | UnitData::Event(_), None) => false,
             _ => !self.seen.insert((table, unit.key.clone())),
         };
         let given = match &unit.data {
             UnitData::Order(o, _) => o.customer_id.as_ref().map(|c| c.to_string()),
             UnitData::Event(e) => e.customer_id.as_ref().map(|c| c.to_string()),
+            UnitData::Profile(p) => p.customer_id.as_ref().map(|c| c.to_string()),
             UnitData::Ticket(t) => t.customer_id.clone(),
-            UnitData::Profile(p) => p.customer_id.clone(),
             _ => None,
         };
         self.given.extend(given);
@@ -1139,14 +1186,10 @@ impl Merger {
             UnitData::Order(mut order, items) => {
                 let items_same =
                     items.is_empty() || self.item_run(&lake.items, &order.order_id).is_some_and(|s| *s == items);
-                let outcome = match stored_order {
+                let outcome = match stored {
                     None => {
-                        let i = lake.orders.len() as u32;
-                        let h = id_hash(&order.order_id);
+                        self.orders.push_new(id_hash(&order.order_id));
                         lake.orders.push(order);
-                        self.order_hashes.push(h);
-                        let hashes = &self.order_hashes;
-                        self.orders.insert_unique(h, i, |&j| hashes[j as usize]);
                         self.orders_given.push(true);
                         self.orders_file.push(self.file_no);
                         Outcome::New
@@ -1178,14 +1221,25 @@ impl Merger {
                 }
             },
             UnitData::Product(p) => upsert(&mut self.products, &mut lake.products, unit.key, p),
-            UnitData::Profile(mut p) => {
-                if let Some(&i) = self.profiles.get(&unit.key) {
+            UnitData::Profile(mut p) => match stored {
+                None => {
+                    self.profiles.push_new(id_hash(&p.profile_id));
+                    lake.profiles.push(p);
+                    self.profiles_given.push(true);
+                    Outcome::New
+                }
+                Some(i) => {
                     if p.customer_id.is_none() {
                         p.customer_id = lake.profiles[i].customer_id.clone();
                     }
+                    if p == lake.profiles[i] {
+                        Outcome::Unchanged
+                    } else {
+                        lake.profiles[i] = p;
+                        Outcome::Updated
+                    }
                 }
-                upsert(&mut self.profiles, &mut lake.profiles, unit.key, p)
-            }
+            },
             UnitData::Ticket(mut t) => {
                 if let Some(&i) = self.tickets.get(&unit.key) {
                     if t.customer_id.is_none() {
@@ -1194,11 +1248,14 @@ impl Merger {
                 }
                 upsert(&mut self.tickets, &mut lake.tickets, unit.key, t)
             }
-            UnitData::Event(e) => match self.events.insert(event_key(&e.event_id), true) {
+            UnitData::Event(e) => match stored {
                 None => {
+                    self.events.push_new(e.event_id.hash64());
                     lake.events.push(e);
+                    self.events_given.push(true);
                     Outcome::New
                 }
+                // An event's id is a hash of all its fields: the same id is the same event.
                 Some(_) => Outcome::Unchanged,
             },
         };
@@ -1220,9 +1277,7 @@ impl Merger {
                 lake.items.try_reserve(n)?;
             }
             lake.orders.try_reserve(n)?;
-            let hashes = &self.order_hashes;
-            self.orders.reserve(n, |&j| hashes[j as usize]);
-            self.order_hashes.reserve(n);
+            self.orders.reserve(n);
             self.orders_given.reserve(n);
             self.orders_file.reserve(n);
         } else if table == Table::OrderItems {
@@ -1230,6 +1285,11 @@ impl Merger {
         } else if table == Table::Events {
             lake.events.try_reserve(n)?;
             self.events.reserve(n);
+            self.events_given.reserve(n);
+        } else if table == Table::Profiles {
+            lake.profiles.try_reserve(n)?;
+            self.profiles.reserve(n);
+            self.profiles_given.reserve(n);
         }
         Ok(())
     }
@@ -1376,6 +1436,26 @@ mod tests {
         assert_eq!(skus, want);
     }
 
+    /// The merge index finds each id's row (the last of a repeated id), also when hashes collide.
+    #[test]
+    fn id_index_finds_rows_by_id() {
+        let mut ids: Vec<String> = ["a", "b", "a", "c"].map(String::from).to_vec();
+        // Every id hashes alike: rows are told apart by their ids alone.
+        for hash in [|s: &str| id_hash(s), |_: &str| 7] {
+            let mut index = IdIndex::new(ids.len(), |i| hash(&ids[i]), |i, j| ids[i] == ids[j]);
+            let find = |index: &IdIndex, ids: &[String], id: &str| index.find(hash(id), |i| ids[i] == id);
+            assert_eq!(find(&index, &ids, "a"), Some(2));
+            assert_eq!(find(&index, &ids, "b"), Some(1));
+            assert_eq!(find(&index, &ids, "d"), None);
+            index.reserve(10);
+            index.push_new(hash("d"));
+            ids.push("d".into());
+            assert_eq!(find(&index, &ids, "d"), Some(4));
+            assert_eq!(find(&index, &ids, "c"), Some(3));
+            ids.pop();
+        }
+    }
+
     #[test]
     fn a_spilled_lake_is_the_in_memory_lake() {
         let cfg_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/custlens.toml");
@@ -1411,6 +1491,7 @@ mod tests {
         let mut lake = Lake::load(&memory).unwrap();
         lake.spill(&dir.path().join("spill")).unwrap();
         assert!(lake.is_spilled() && lake.customers.is_spilled() && !lake.orders.is_empty());
+        assert!(lake.events.is_spilled() && lake.profiles.is_spilled() && !lake.events.is_empty());
         let copy = dir.path().join("copy");
         lake.write(&copy).unwrap();
         assert!(bytes(&memory) == bytes(&copy));

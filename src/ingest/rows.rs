@@ -907,31 +907,37 @@ fn map_vocab(
 /// A profile row: keyed by the source's customer id, else the email, else the phone, so a later
 /// export of the same list replaces it.
 fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
-    let (customer_key, customer_id) = (c.get(r, "customer_key"), c.get(r, "customer_id"));
+    let (customer_key, customer_id) = (c.get_text(r, "customer_key"), c.get_text(r, "customer_id"));
     let country = c.get(r, "country").map(|v| v.to_uppercase());
     let (email, phone) = (c.email(r), c.phone_in(r, country.as_deref().and_then(crate::identity::phone_region)));
-    let id = customer_key.clone().or_else(|| email.clone()).or_else(|| phone.clone()).ok_or_else(|| FieldError {
+    let (email, phone) = (email.map(Text::from), phone.map(Text::from));
+    let id = customer_key.as_ref().or(email.as_ref()).or(phone.as_ref()).ok_or_else(|| FieldError {
         column: c.header("email").or_else(|| c.header("customer_key")),
         reason: "no usable customer identifier (customer_key, a valid email or a valid phone — national numbers need phone_region)".into(),
     })?;
-    let source = c.get(r, "source").unwrap_or_else(|| c.m.file.source.clone());
+    let source = c.get_text(r, "source").map_or_else(|| Sym::from(c.m.file.source.as_str()), |s| Sym::from(s.as_str()));
+    let mut profile_id = Text::with_capacity(source.len() + 1 + id.len());
+    profile_id.push_str(&source);
+    profile_id.push(':');
+    profile_id.push_str(id);
     let p = Profile {
-        profile_id: scoped(&source, &id),
+        profile_id,
         source,
         customer_key,
         customer_id,
         email,
         phone,
-        name: c.get(r, "name"),
-        country,
+        name: c.get_text(r, "name"),
+        country: country.map(|v| Sym::from(v.as_str())),
         email_opt_in: c.flag(r, "email_opt_in")?,
         sms_opt_in: c.flag(r, "sms_opt_in")?,
-        tags: c.get(r, "tags"),
+        tags: c.get_text(r, "tags"),
         total_spent: c.money(r, "total_spent")?,
         total_orders: c.count(r, "total_orders")?,
         updated_at: c.ts(r, "updated_at")?,
     };
-    Ok(Unit { key: p.profile_id.clone(), lines: smallvec::smallvec![r.line], data: UnitData::Profile(p) })
+    // The merge finds profiles by their id (`Unit::key` stays empty: no string per profile).
+    Ok(Unit { key: String::new(), lines: smallvec::smallvec![r.line], data: UnitData::Profile(p) })
 }
 
 fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {

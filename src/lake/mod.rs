@@ -173,7 +173,7 @@ pub struct Lake {
     pub orders: Rows<Order>,
     pub items: Rows<Item>,
     pub products: Vec<Product>,
-    pub profiles: Vec<Profile>,
+    pub profiles: Rows<Profile>,
     pub events: Rows<Event>,
     pub tickets: Vec<Ticket>,
     pub rejects: Vec<Reject>,
@@ -190,7 +190,7 @@ impl Lake {
         Lake::load_into(dir, None)
     }
 
-    /// [`Lake::load`] with the big tables (orders, lines, events, customers, identities) spilled to
+    /// [`Lake::load`] with the big tables (orders, lines, events, profiles, customers, identities) spilled to
     /// disk-backed storage in `spill_dir` ([`store`]), read a slice of rows at a time so a
     /// table is never whole in memory.
     pub fn load_spilled(dir: &Path, spill_dir: &Path) -> Result<Lake, LakeError> {
@@ -204,7 +204,7 @@ impl Lake {
             orders: read_big_table(dir, spill_dir)?,
             items: read_big_table(dir, spill_dir)?,
             products: read_table(dir)?,
-            profiles: read_table(dir)?,
+            profiles: read_big_table(dir, spill_dir)?,
             events: read_big_table(dir, spill_dir)?,
             tickets: read_table(dir)?,
             rejects: read_table(dir)?,
@@ -216,7 +216,7 @@ impl Lake {
         })
     }
 
-    /// Moves the big tables (orders, lines, events, customers, identities) to disk-backed storage in
+    /// Moves the big tables (orders, lines, events, profiles, customers, identities) to disk-backed storage in
     /// `spill_dir` ([`store`]); the tables that identity resolution builds follow them.
     pub fn spill(&mut self, spill_dir: &Path) -> Result<(), LakeError> {
         spill_folder(spill_dir)?;
@@ -224,6 +224,7 @@ impl Lake {
         self.orders.spill(spill_dir).map_err(err)?;
         self.items.spill(spill_dir).map_err(err)?;
         self.events.spill(spill_dir).map_err(err)?;
+        self.profiles.spill(spill_dir).map_err(err)?;
         self.customers.spill(spill_dir).map_err(err)?;
         self.identities.spill(spill_dir).map_err(err)
     }
@@ -241,7 +242,7 @@ impl Lake {
         self.orders.par_sort_unstable_by(|a, b| a.order_id.cmp(&b.order_id));
         self.items.par_sort_unstable_by(|a, b| (&a.order_id, a.line_no).cmp(&(&b.order_id, b.line_no)));
         self.products.sort_by(|a, b| a.sku.cmp(&b.sku));
-        self.profiles.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
+        self.profiles.par_sort_unstable_by(|a, b| a.profile_id.cmp(&b.profile_id));
         self.events.par_sort_unstable_by(|a, b| (a.ts, &a.event_id).cmp(&(b.ts, &b.event_id)));
         self.tickets.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
         self.rejects.sort_by(|a, b| (&a.source_file, a.line).cmp(&(&b.source_file, b.line)));
@@ -296,7 +297,7 @@ impl Lake {
                 Ok(vec![
                     stage(dir, items, release)?,
                     stage_vec(dir, products, release)?,
-                    stage_vec(dir, profiles, release)?,
+                    stage(dir, profiles, release)?,
                     stage(dir, customers, release)?,
                     stage(dir, identities, release)?,
                     stage_vec(dir, merges, release)?,

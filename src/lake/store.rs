@@ -3,7 +3,7 @@
 //! memory runs short).
 //!
 //! ## Method
-//! Ingest holds the lake's orders, lines, events, customers and identities as typed rows while it merges
+//! Ingest holds the lake's orders, lines, events, profiles, customers and identities as typed rows while it merges
 //! files and resolves identities (~360 bytes per row at the peak). When that would not fit in the
 //! memory available, [`Rows::spill`] moves a table's rows into a file-backed mapping: the same
 //! bytes, the same slice, so every algorithm over `&[T]` runs unchanged, but its pages are the
