@@ -27,7 +27,7 @@
 //! assert_eq!(normalize_phone("1******6198", cn), None); // masked
 //! ```
 
-use crate::lake::records::{Customer, EventId, Identity, Text};
+use crate::lake::records::{Customer, EventId, Identity, Sym, Text};
 use crate::lake::store::Rows;
 use crate::lake::Lake;
 
@@ -268,7 +268,8 @@ fn is_e164(t: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Key {
     Given(Text),
-    Member(Text, Text),
+    /// A member key of a source (sources are few: interned).
+    Member(Sym, Text),
     Email(Text),
     Phone(Text),
     /// An order (or another record) with no usable identifier of its own: a customer of its own,
@@ -381,8 +382,10 @@ impl std::ops::Index<usize> for Keys {
 #[derive(Default)]
 struct Graph {
     keys: Keys,
-    parent: Vec<usize>,
-    given: Vec<Option<usize>>,
+    /// Union-find parents (key ids: 4 bytes, not 8, at millions of keys).
+    parent: Vec<u32>,
+    /// Per key: the `Given` key its component holds ([`NO_GIVEN`]: none).
+    given: Vec<u32>,
     first_seen: Vec<i64>,
     /// The sources each key was seen in (ids of `names`).
     sources: Vec<IdSet>,
@@ -411,8 +414,8 @@ impl Graph {
         let given = matches!(k, Key::Given(_));
         let (i, new) = self.keys.intern(k);
         if new {
-            self.given.push(given.then_some(i));
-            self.parent.push(i);
+            self.given.push(if given { i as u32 } else { NO_GIVEN });
+            self.parent.push(i as u32);
             self.first_seen.push(i64::MAX);
             self.sources.push(IdSet::default());
             self.shared.push(false);
@@ -429,11 +432,17 @@ impl Graph {
     }
 
     fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
+        while self.parent[i] as usize != i {
+            self.parent[i] = self.parent[self.parent[i] as usize];
+            i = self.parent[i] as usize;
         }
         i
+    }
+
+    /// The `Given` key of a root's component.
+    fn given_of(&self, root: usize) -> Option<usize> {
+        let g = self.given[root];
+        (g != NO_GIVEN).then_some(g as usize)
     }
 
     fn union(&mut self, a: usize, b: usize) {
@@ -441,16 +450,21 @@ impl Graph {
         if ra == rb {
             return;
         }
-        if let (Some(x), Some(y)) = (self.given[ra], self.given[rb]) {
+        if let (Some(x), Some(y)) = (self.given_of(ra), self.given_of(rb)) {
             if x != y {
                 return;
             }
         }
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.parent[child] = root;
-        self.given[root] = self.given[root].or(self.given[child]);
+        self.parent[child] = root as u32;
+        if self.given[root] == NO_GIVEN {
+            self.given[root] = self.given[child];
+        }
     }
 }
+
+/// `Graph::given` of a component without a `Given` key.
+const NO_GIVEN: u32 = u32::MAX;
 
 /// The identifiers of one record.
 #[derive(Clone, Copy)]
@@ -553,18 +567,18 @@ impl IdentityConfig {
 /// A distinct identifier tuple's keys, interned: member key, normalized email and phone.
 #[derive(Clone, Copy, Default)]
 struct TupleKeys {
-    member: Option<usize>,
-    email: Option<usize>,
-    phone: Option<usize>,
+    member: Option<u32>,
+    email: Option<u32>,
+    phone: Option<u32>,
 }
 
 /// Interns a tuple's member key and normalized email and phone.
 fn tuple_keys(g: &mut Graph, r: &RecordKeys, region: Option<PhoneRegion>) -> TupleKeys {
     let member = r.customer_key.map(str::trim).filter(|k| !k.is_empty());
     TupleKeys {
-        member: member.map(|k| g.intern(Key::Member(r.source.into(), k.into()))),
-        email: r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e.into()))),
-        phone: r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p.into()))),
+        member: member.map(|k| g.intern(Key::Member(r.source.into(), k.into())) as u32),
+        email: r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e.into())) as u32),
+        phone: r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p.into())) as u32),
     }
 }
 
@@ -581,14 +595,14 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
     const PHONE: u32 = u32::MAX - 1;
     let mut triples: Vec<(u32, u32, u32)> = Vec::new();
     for (t, &source) in tuples.iter().zip(sources) {
-        let others = |a: Option<usize>, a_kind: u32, b: Option<usize>, b_kind: u32| {
-            [(a, a_kind), (b, b_kind)].into_iter().filter_map(|(o, kind)| o.map(|o| (kind, o as u32)))
+        let others = |a: Option<u32>, a_kind: u32, b: Option<u32>, b_kind: u32| {
+            [(a, a_kind), (b, b_kind)].into_iter().filter_map(|(o, kind)| o.map(|o| (kind, o)))
         };
         if let Some(e) = t.email {
-            triples.extend(others(t.member, source, t.phone, PHONE).map(|(k, o)| (e as u32, k, o)));
+            triples.extend(others(t.member, source, t.phone, PHONE).map(|(k, o)| (e, k, o)));
         }
         if let Some(p) = t.phone {
-            triples.extend(others(t.member, source, t.email, EMAIL).map(|(k, o)| (p as u32, k, o)));
+            triples.extend(others(t.member, source, t.email, EMAIL).map(|(k, o)| (p, k, o)));
         }
     }
     rayon::slice::ParallelSliceMut::par_sort_unstable(triples.as_mut_slice());
@@ -790,9 +804,10 @@ fn tuple_nodes(
     if let Some(id) = r.given.filter(|id| given_ids.contains(*id)) {
         nodes.push(g.intern(Key::Given(id.into())));
     }
-    nodes.extend(keys.member.filter(|_| cfg.links(KeyKind::MemberId)));
-    nodes.extend(keys.email.filter(|_| cfg.links(KeyKind::Email)));
-    nodes.extend(keys.phone.filter(|_| cfg.links(KeyKind::Phone)));
+    let linked = |key: Option<u32>, kind| key.filter(|_| cfg.links(kind)).map(|k| k as usize);
+    nodes.extend(linked(keys.member, KeyKind::MemberId));
+    nodes.extend(linked(keys.email, KeyKind::Email));
+    nodes.extend(linked(keys.phone, KeyKind::Phone));
     nodes.into_iter().partition(|&n| !g.shared[n])
 }
 
@@ -1113,7 +1128,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
     for (c, &(start, end)) in runs.iter().enumerate() {
         let m = &order[start..end];
         let root = roots[m[0] as usize] as usize;
-        let id = if let Some(gn) = g.given[root] {
+        let id = if let Some(gn) = g.given_of(root) {
             g.keys[gn].text()
         } else {
             let old: Vec<&Text> = m.iter().filter_map(|&i| previous.get(&g.keys[i as usize])).collect();
@@ -1286,25 +1301,37 @@ impl<'a> Acc<'a> {
 
 /// A small set of name ids: ids below 64 as bits (every realistic count of sources and
 /// channels), any others listed. No allocation per identifier or customer for the usual sets.
+/// 16 bytes (one per identifier: 12M of them for 5M customers).
 #[derive(Default, Clone)]
 struct IdSet {
     bits: u64,
-    more: Vec<u32>,
+    // Boxed: 8 bytes where a `Vec` takes 24, in a set kept per identifier whose list is
+    // almost never there.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<u32>>>,
 }
 
 impl IdSet {
     fn insert(&mut self, id: u32) {
         if id < 64 {
             self.bits |= 1 << id;
-        } else if !self.more.contains(&id) {
-            self.more.push(id);
+        } else {
+            let more = self.more.get_or_insert_with(Default::default);
+            if !more.contains(&id) {
+                more.push(id);
+            }
         }
     }
 
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..64).filter(|b| self.bits >> b & 1 == 1).chain(self.more.iter().copied())
+        (0..64).filter(|b| self.bits >> b & 1 == 1).chain(self.more.iter().flat_map(|m| m.iter().copied()))
     }
 }
+
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(
+    std::mem::size_of::<IdSet>() == 16 && std::mem::size_of::<TupleKeys>() == 24 && std::mem::size_of::<Key>() == 32
+);
 
 /// A record's normalized email and phone (shared placeholders excluded).
 type Contact<'g> = (Option<&'g str>, Option<&'g str>);
