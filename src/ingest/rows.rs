@@ -35,8 +35,8 @@ pub type Lines = smallvec::SmallVec<[u64; 2]>;
 /// A deduplication unit and the physical lines it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
-    /// The key the lake deduplicates on (sku, event id, ticket id, the order id of lines); empty
-    /// for an order, whose key is its `order_id` (see [`Unit::id`]).
+    /// The key the lake deduplicates on (sku, ticket id, the order id of lines); empty for an
+    /// order, a profile or an event, which the merge finds by their own ids (see [`Unit::id`]).
     pub key: String,
     /// Its records' lines (most units have one or two: no heap allocation for those).
     pub lines: Lines,
@@ -44,7 +44,7 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// The key the lake deduplicates on.
+    /// The key the lake deduplicates on (an order's id; empty for a profile or an event).
     pub fn id(&self) -> &str {
         match &self.data {
             UnitData::Order(o, _) => &o.order_id,
