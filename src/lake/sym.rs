@@ -8,9 +8,9 @@
 //! interner to resolve, so every `o.status == "refunded"` and every `&o.source` borrowed as `&str`
 //! would need it passed along; a process-wide table lets a `Sym` deref to `&str` like the string
 //! it replaces. Values are never removed (a batch process interns a few dozen), so only columns
-//! with few values use it: mapped statuses, sources, channels, currency codes, key types, rules
-//! and the `;`-joined sources and channels of a customer. A file with millions of distinct
-//! channels would keep each in memory once, until the process ends.
+//! with few values use it: mapped statuses, sources, channels, currency codes, event types,
+//! countries, key types, rules and the `;`-joined sources and channels of a customer. A file with
+//! millions of distinct channels would keep each in memory once, until the process ends.
 
 use std::sync::{OnceLock, RwLock};
 
