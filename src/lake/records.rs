@@ -133,8 +133,8 @@ pub struct Event {
 /// Ingest makes every event's id from a SHA-256 of its content: the first 16 bytes as 32
 /// lowercase hex digits. Held as those 16 bytes, the id is inline in the row (24 bytes) instead of
 /// a 32-byte string on the heap per event, so a spilled events table ([`super::store`]) is on disk
-/// whole, and the merge index holds the bytes, not a copy of the text. Any other text (an edited
-/// lake) is kept as it is. Ids compare, order and print as their text.
+/// whole, and the merge index takes 8 of the bytes as the id's hash ([`EventId::hash64`]). Any
+/// other text (an edited lake) is kept as it is. Ids compare, order and print as their text.
 ///
 /// ```
 /// use custlens::lake::records::EventId;
