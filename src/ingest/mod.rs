@@ -408,15 +408,7 @@ fn make_room(path: &str, rows: usize, lake: &mut Lake, spill: Spill, lake_dir: &
     if lake.is_spilled() {
         return Ok(());
     }
-    let counted = [
-        (Table::Orders, lake.orders.len()),
-        (Table::OrderItems, lake.items.len()),
-        (Table::Events, lake.events.len()),
-        (Table::Profiles, lake.profiles.len()),
-        (Table::Tickets, lake.tickets.len()),
-    ];
-    debug_assert!(counted.iter().map(|c| c.0).eq(COUNTED));
-    let lake_rows = counted.into_iter().map(|(t, n)| memory_rows(t, n)).sum();
+    let lake_rows = COUNTED.iter().map(|&t| memory_rows(t, lake.len(t))).sum();
     let Some(available_mb) = crate::bench::rss::available_mb() else { return Ok(()) };
     let Some(needed_mb) = memory_shortfall(rows, lake_rows, available_mb) else { return Ok(()) };
     if spill == Spill::Never {

@@ -229,6 +229,24 @@ impl Lake {
         self.identities.spill(spill_dir).map_err(err)
     }
 
+    /// The number of rows of a table.
+    pub fn len(&self, table: Table) -> usize {
+        match table {
+            Table::Orders => self.orders.len(),
+            Table::OrderItems => self.items.len(),
+            Table::Products => self.products.len(),
+            Table::Profiles => self.profiles.len(),
+            Table::Customers => self.customers.len(),
+            Table::Identities => self.identities.len(),
+            Table::CustomerMerges => self.merges.len(),
+            Table::Tombstones => self.tombstones.len(),
+            Table::Events => self.events.len(),
+            Table::Tickets => self.tickets.len(),
+            Table::Rejects => self.rejects.len(),
+            Table::Files => self.files.len(),
+        }
+    }
+
     /// Whether the big tables are spilled to disk ([`Lake::spill`]).
     pub fn is_spilled(&self) -> bool {
         self.orders.is_spilled()
