@@ -19,6 +19,7 @@
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
+//! - [`memory`]: how soon the allocator returns freed memory (sooner once the lake spills).
 //! - [`bench`](mod@bench): the `custlens bench` harness: cached generated data, per-stage time, rows/s, peak RSS.
 //! - [`cli`]: clap arguments and exit codes.
 
@@ -34,6 +35,7 @@ pub mod identity;
 pub mod ingest;
 pub mod lake;
 pub mod marketing;
+pub mod memory;
 pub mod output;
 pub mod pipeline;
 pub mod sample;

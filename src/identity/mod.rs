@@ -396,18 +396,20 @@ struct Graph {
 }
 
 impl Graph {
-    /// Makes room for `n` more keys at once (10M orders carry millions: growing the index by
-    /// doubling rehashes every key again each time).
-    fn reserve(&mut self, n: usize) {
+    /// Makes room for `n` more keys at once in the index (10M orders carry millions: growing the
+    /// index by doubling rehashes every key again each time), and for `most` in the arrays: their
+    /// room is only address space until used, and growing one past its room copies it (briefly
+    /// both copies: hundreds of MB at a customer list's ~2.5 keys per record).
+    fn reserve(&mut self, n: usize, most: usize) {
         let keys = &self.keys.keys;
         self.keys.index.reserve(n, |&i| key_hash(&keys[i as usize]));
-        self.keys.keys.reserve(n);
-        self.parent.reserve(n);
-        self.given.reserve(n);
-        self.first_seen.reserve(n);
-        self.sources.reserve(n);
-        self.shared.reserve(n);
-        self.live.reserve(n);
+        self.keys.keys.reserve(most);
+        self.parent.reserve(most);
+        self.given.reserve(most);
+        self.first_seen.reserve(most);
+        self.sources.reserve(most);
+        self.shared.reserve(most);
+        self.live.reserve(most);
     }
 
     fn intern(&mut self, k: Key) -> usize {
@@ -593,7 +595,12 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
     // Kinds: a member key counts per source (the source's name id); emails and phones per kind.
     const EMAIL: u32 = u32::MAX;
     const PHONE: u32 = u32::MAX - 1;
-    let mut triples: Vec<(u32, u32, u32)> = Vec::new();
+    // Reserved exactly: a doubling vector of 100M+ bytes is briefly 1.5x its size.
+    let pairs = |t: &TupleKeys| {
+        let n = [t.member, t.email, t.phone].iter().filter(|k| k.is_some()).count();
+        (t.email.is_some() as usize + t.phone.is_some() as usize) * n.saturating_sub(1)
+    };
+    let mut triples: Vec<(u32, u32, u32)> = Vec::with_capacity(tuples.iter().map(pairs).sum());
     for (t, &source) in tuples.iter().zip(sources) {
         let others = |a: Option<u32>, a_kind: u32, b: Option<u32>, b_kind: u32| {
             [(a, a_kind), (b, b_kind)].into_iter().filter_map(|(o, kind)| o.map(|o| (kind, o)))
@@ -883,12 +890,23 @@ pub fn resolve<S: std::hash::BuildHasher>(
     given_now: &std::collections::HashSet<String, S>,
     cfg: &IdentityConfig,
 ) -> std::io::Result<()> {
+    resolve_in_passes(lake, given_now, cfg, None)
+}
+
+/// [`resolve`], building the customers `per_pass` at a time (None: [`customers_per_pass`]).
+fn resolve_in_passes<S: std::hash::BuildHasher>(
+    lake: &mut Lake,
+    given_now: &std::collections::HashSet<String, S>,
+    cfg: &IdentityConfig,
+    per_pass: Option<usize>,
+) -> std::io::Result<()> {
     let mut given_ids: HashSet<String> =
         lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.to_string()).collect();
     given_ids.extend(given_now.iter().cloned());
     let t = std::time::Instant::now();
     lake.sort();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "lake sorted");
     let mut g = Graph::default();
     let (n_orders, n_events, n_tickets) = (lake.orders.len(), lake.events.len(), lake.tickets.len());
     let nodes = record_nodes(lake, &mut g, &given_ids, cfg);
@@ -958,7 +976,8 @@ pub fn resolve<S: std::hash::BuildHasher>(
     let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "identities table");
     let out = lake.orders.empty_like()?;
-    lake.customers = customers(lake, g, &comps, &nodes, group_comp, out)?;
+    let per_pass = per_pass.unwrap_or_else(|| customers_per_pass(comps.ids.len(), lake.orders.is_spilled()));
+    lake.customers = customers(lake, g, &comps, &nodes, group_comp, per_pass, out)?;
     Ok(())
 }
 
@@ -1012,9 +1031,18 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
     let records = Records { lake };
     let t = std::time::Instant::now();
     let (distinct, of_record) = distinct_identifiers(&records);
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), tuples = distinct.len(), "distinct identifier tuples");
-    // A tuple has up to three keys (member, email, phone), usually two.
-    g.reserve(2 * distinct.len());
+    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        tuples = distinct.len(),
+        rss_mb,
+        anon_mb,
+        peak_rss_mb,
+        "distinct identifier tuples"
+    );
+    // A tuple has up to three keys (member, email, phone), usually two; its records may add
+    // their own (given ids, record keys).
+    g.reserve(2 * distinct.len(), 3 * distinct.len() + records.len() / 4);
     // Tuples are numbered by their first record: these reads are in record order.
     let (mut keys, mut sources) = (Vec::with_capacity(distinct.len()), Vec::with_capacity(distinct.len()));
     for d in &distinct {
@@ -1141,6 +1169,8 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
     for (c, &(start, end)) in runs.iter().enumerate() {
         let m = &order[start..end];
         let root = roots[m[0] as usize] as usize;
+        // A new id is above every previous one: only given and previous ids can be claimed again.
+        let mut minted = false;
         let id = if let Some(gn) = g.given_of(root) {
             g.keys[gn].text()
         } else {
@@ -1158,11 +1188,15 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
                 }
                 None => {
                     next += 1;
+                    minted = true;
                     compact_str::format_compact!("C{next:09}")
                 }
             }
         };
-        claimed.insert(id.clone());
+        // (A set of every id would be 5M strings for a 5M-customer first load.)
+        if !minted {
+            claimed.insert(id.clone());
+        }
         for &i in m {
             comps.of_key[i as usize] = c as u32;
         }
@@ -1177,8 +1211,9 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
 fn identities(g: &Graph, comps: &Components, mut out: Rows<Identity>) -> std::io::Result<Rows<Identity>> {
     use rayon::prelude::*;
     // One row per (key, source); reserved exactly (a doubling vector of 2.5M rows is briefly 1.5x).
-    let live: Vec<usize> = (0..g.keys.len()).filter(|&i| g.live[i]).collect();
-    let rows = live.par_iter().map(|&i| g.sources[i].ids().count()).sum();
+    // Key ids as 32 bits: 50 MB, not 100, at 12M keys.
+    let live: Vec<u32> = (0..g.keys.len() as u32).filter(|&i| g.live[i as usize]).collect();
+    let rows = live.par_iter().map(|&i| g.sources[i as usize].ids().count()).sum();
     out.try_reserve(rows)?;
     // Built in parallel over ranges of keys and appended in key order, a block at a time (so the
     // rows are not briefly twice in memory).
@@ -1192,9 +1227,10 @@ fn identities(g: &Graph, comps: &Components, mut out: Rows<Identity>) -> std::io
 }
 
 /// The identities rows of some live keys, in their order.
-fn identities_of(g: &Graph, comps: &Components, keys: &[usize]) -> Vec<Identity> {
+fn identities_of(g: &Graph, comps: &Components, keys: &[u32]) -> Vec<Identity> {
     let mut out = Vec::with_capacity(keys.len());
     for &i in keys {
+        let i = i as usize;
         let c = comps.of_key[i] as usize;
         let key = &g.keys[i];
         let rule = match key {
@@ -1349,17 +1385,43 @@ const _: () = assert!(
 /// A record's normalized email and phone (shared placeholders excluded).
 type Contact<'g> = (Option<&'g str>, Option<&'g str>);
 
-fn contact<'g>(g: &'g Graph, nodes: &[u32]) -> Contact<'g> {
-    let (mut email, mut phone) = (None, None);
-    for &n in nodes {
-        let n = n as usize;
-        match &g.keys[n] {
-            Key::Email(e) if !g.shared[n] => email = Some(e.as_str()),
-            Key::Phone(p) if !g.shared[n] => phone = Some(p.as_str()),
-            _ => {}
+/// A node group's customer (its component, `u32::MAX`: none) and contacts: ids of the graph's
+/// keys of its normalized, non-shared email and phone ([`NO_KEY`]: none). 12 bytes, where
+/// borrowed strings took 40 (a customer list has a group per customer).
+#[derive(Clone, Copy)]
+struct GroupContact {
+    comp: u32,
+    email: u32,
+    phone: u32,
+}
+
+/// [`GroupContact`] without that key.
+const NO_KEY: u32 = u32::MAX;
+
+impl GroupContact {
+    fn new(g: &Graph, comp: u32, nodes: &[u32]) -> GroupContact {
+        let mut out = GroupContact { comp, email: NO_KEY, phone: NO_KEY };
+        if comp == u32::MAX {
+            return out;
         }
+        for &n in nodes {
+            match &g.keys[n as usize] {
+                Key::Email(_) if !g.shared[n as usize] => out.email = n,
+                Key::Phone(_) if !g.shared[n as usize] => out.phone = n,
+                _ => {}
+            }
+        }
+        out
     }
-    (email, phone)
+
+    /// The email and phone themselves.
+    fn contact<'g>(&self, keys: &'g Keys) -> Contact<'g> {
+        let text = |k: u32| match (k != NO_KEY).then(|| &keys[k as usize]) {
+            Some(Key::Email(t) | Key::Phone(t)) => Some(t.as_str()),
+            _ => None,
+        };
+        (text(self.email), text(self.phone))
+    }
 }
 
 /// Interned ids of names that repeat record after record (a file's source and channel): the
@@ -1383,85 +1445,116 @@ impl<'a> LastName<'a> {
 
 /// One row per customer, accumulated per component, appended to `out` (empty).
 /// `group_comp`: each node group's component ([`RecordNodes::components`]).
+///
+/// ## Method
+/// Every record is read in order and adds to its customer's accumulator ([`accumulate`]), in
+/// parallel: each thread owns chunks of customers and reads all records. A spilled lake is read
+/// in passes, each over a range of customers whose accumulators fit the memory budget
+/// ([`customers_per_pass`]): accumulators (~250 bytes a customer) are not all in memory at once.
+/// A pass touches only its customers' rows (a customer list's are contiguous: cheap passes;
+/// orders spread over the file, so each pass reads most pages of a spilled file again). The rows
+/// are the same whatever the number of passes: each customer sees its records in record order.
 fn customers(
     lake: &Lake,
     mut g: Graph,
     comps: &Components,
     nodes: &RecordNodes,
     group_comp: Vec<u32>,
+    per_pass: usize,
     mut out: Rows<Customer>,
 ) -> std::io::Result<Rows<Customer>> {
     let names = std::mem::take(&mut g.names);
     // Only the keys and their shared flags are read from here: free the rest before the
     // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
     (g.parent, g.first_seen, g.given, g.sources, g.live, g.keys.index) = Default::default();
-    let g = &g;
-    // Per group of nodes (records with the same identifiers share one): its customer (the
-    // component of its first node) and its contacts.
-    let groups: Vec<(u32, Contact)> = group_comp
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| (c, if c == u32::MAX { (None, None) } else { contact(g, nodes.group(i)) }))
-        .collect();
-    // Customers are accumulated in parallel, each thread the chunks of components it owns, all
-    // of them reading the records in order (so each customer sees its records as one pass would).
+    let groups: Vec<GroupContact> =
+        group_comp.into_iter().enumerate().map(|(i, c)| GroupContact::new(&g, c, nodes.group(i))).collect();
+    g.shared = Vec::new();
+    let keys = &g.keys;
     use rayon::prelude::*;
     let comp_of: Vec<u32> =
-        nodes.group_of.par_iter().with_min_len(1 << 14).map(|&grp| groups[grp as usize].0).collect();
+        nodes.group_of.par_iter().with_min_len(1 << 14).map(|&grp| groups[grp as usize].comp).collect();
     let parts = rayon::current_num_threads().max(1);
     let n_comps = comps.ids.len();
-    let found: Vec<(Accs, Names)> = (0..parts)
-        .into_par_iter()
-        .map(|p| {
-            let owns = |c: usize| (c / Accs::CHUNK) % parts == p;
-            let mut names = names.clone();
-            let acc = accumulate(lake, &comp_of, &groups, nodes, &mut names, n_comps, owns);
-            (acc, names)
-        })
-        .collect();
-    drop(comp_of);
-    let (mut accs, names): (Vec<Accs>, Vec<Names>) = found.into_iter().unzip();
-    out.try_reserve(comps.ids.len())?;
-    Accs::drain_parts(&mut accs, |c, a| {
-        let names = &names[(c / Accs::CHUNK) % parts];
-        let email_opt_in = email_consent(&a);
-        let sms_opt_in = match a.profile_sms {
-            Some(false) => Some(false),
-            p => p.or(a.sms_opt_in.value),
-        };
-        out.push(Customer {
-            n_keys: comps.sizes[c] as i64,
-            customer_id: comps.ids[c].clone(),
-            first_seen_at: a.first_seen,
-            channels: names.sorted(&a.channels).join(";").into(),
-            sources: names.sorted(&a.sources).join(";").into(),
-            email: a.email.value.map(Into::into),
-            phone: a.phone.value.map(Into::into),
-            name: a.name.value,
-            email_opt_in,
-            sms_opt_in,
-            unsubscribed_at: a.unsubscribed_at,
-        })
-    });
+    // Whole chunks per pass: a thread owns a chunk whole.
+    let per_pass = per_pass.max(1).div_ceil(Accs::CHUNK) * Accs::CHUNK;
+    if per_pass < n_comps {
+        tracing::info!(customers = n_comps, per_pass, "customers built in passes over the spilled lake");
+    }
+    out.try_reserve(n_comps)?;
+    let records = Grouped { lake, comp_of: &comp_of, groups: &groups, nodes, keys };
+    for start in (0..n_comps).step_by(per_pass) {
+        let range = start..(start + per_pass).min(n_comps);
+        // Each thread the chunks of the range it owns, all of them reading the records in order.
+        let found: Vec<(Accs, Names)> = (0..parts)
+            .into_par_iter()
+            .map(|p| {
+                let owns = |c: usize| range.contains(&c) && (c / Accs::CHUNK) % parts == p;
+                let mut names = names.clone();
+                let acc = accumulate(&records, &mut names, n_comps, owns);
+                (acc, names)
+            })
+            .collect();
+        let (mut accs, names): (Vec<Accs>, Vec<Names>) = found.into_iter().unzip();
+        Accs::drain_parts(&mut accs, |c, a| out.push(customer_row(comps, c, a, &names[(c / Accs::CHUNK) % parts])));
+    }
     Ok(out)
 }
 
-/// Accumulates the customers whose component `owns` accepts from every record, in record order.
-/// `comp_of`: each record's component (`u32::MAX`: none); `groups`: each node group's component
-/// and contacts.
-fn accumulate<'a>(
+/// Accumulator bytes a customer takes (the slot, and a long name's or rare sets' heap).
+const ACC_BYTES: usize = std::mem::size_of::<Option<Acc>>() + 32;
+
+/// Customers accumulated per pass over the records: all of them in one pass when the lake is in
+/// memory; else as many as a quarter of the memory available holds (at least 256 MB, at most
+/// 2 GB).
+fn customers_per_pass(n_comps: usize, spilled: bool) -> usize {
+    if !spilled {
+        return n_comps;
+    }
+    let budget_mb = crate::bench::rss::available_mb().map_or(256, |mb| (mb / 4).clamp(256, 2048));
+    (budget_mb << 20) as usize / ACC_BYTES
+}
+
+/// A customer's row from its accumulator (`c`: its component; `names`: those its sets index).
+fn customer_row(comps: &Components, c: usize, a: Acc, names: &Names) -> Customer {
+    let email_opt_in = email_consent(&a);
+    let sms_opt_in = match a.profile_sms {
+        Some(false) => Some(false),
+        p => p.or(a.sms_opt_in.value),
+    };
+    Customer {
+        n_keys: comps.sizes[c] as i64,
+        customer_id: comps.ids[c].clone(),
+        first_seen_at: a.first_seen,
+        channels: names.sorted(&a.channels).join(";").into(),
+        sources: names.sorted(&a.sources).join(";").into(),
+        email: a.email.value.map(Into::into),
+        phone: a.phone.value.map(Into::into),
+        name: a.name.value,
+        email_opt_in,
+        sms_opt_in,
+        unsubscribed_at: a.unsubscribed_at,
+    }
+}
+
+/// The records with their customers: each record's component (`comp_of`, `u32::MAX`: none), and
+/// each node group's contacts (`groups`, ids of `keys`).
+#[derive(Clone, Copy)]
+struct Grouped<'a> {
     lake: &'a Lake,
-    comp_of: &[u32],
-    groups: &[(u32, Contact<'a>)],
-    nodes: &RecordNodes,
-    names: &mut Names,
-    n_comps: usize,
-    owns: impl Fn(usize) -> bool,
-) -> Accs<'a> {
+    comp_of: &'a [u32],
+    groups: &'a [GroupContact],
+    nodes: &'a RecordNodes,
+    keys: &'a Keys,
+}
+
+/// Accumulates the customers whose component `owns` accepts from every record, in record order.
+fn accumulate<'a>(records: &Grouped<'a>, names: &mut Names, n_comps: usize, owns: impl Fn(usize) -> bool) -> Accs<'a> {
+    let Grouped { lake, comp_of, groups, nodes, keys } = *records;
     let mut acc = Accs::new(n_comps, &owns);
     let of = |record: usize| -> Option<(usize, Contact<'a>)> {
         let c = comp_of[record];
-        (c != u32::MAX && owns(c as usize)).then(|| (c as usize, groups[nodes.group_of[record] as usize].1))
+        (c != u32::MAX && owns(c as usize)).then(|| (c as usize, groups[nodes.group_of[record] as usize].contact(keys)))
     };
     let (mut source_id, mut channel_id) = (LastName { last: None }, LastName { last: None });
     for (i, o) in lake.orders.iter().enumerate() {
@@ -1528,7 +1621,8 @@ struct Accs<'a> {
 }
 
 impl<'a> Accs<'a> {
-    const CHUNK: usize = 1 << 16;
+    /// Small in tests, so that a few customers span several chunks and passes.
+    const CHUNK: usize = if cfg!(test) { 4 } else { 1 << 16 };
 
     /// Room for `n` components, of the chunks `owns` accepts a component of (the others stay empty).
     fn new(n: usize, owns: impl Fn(usize) -> bool) -> Self {
@@ -1662,6 +1756,49 @@ mod tests {
         // Stored with rule `given`, so a later resolve keeps them without being told again.
         resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(l.orders[1].customer_id.as_deref(), Some("CUST-2"));
+    }
+
+    #[test]
+    fn customers_built_in_passes_are_those_of_one_pass() {
+        // Customers across sources, undated and dated profiles with consent, an unsubscribe.
+        let build = |per_pass: Option<usize>| {
+            let mut l = lake();
+            for i in 0..23usize {
+                let (member, email) = (format!("m{}", i % 7), format!("u{}@x.com", i % 11));
+                let source = ["shop", "pos", "taobao"][i % 3];
+                l.orders.push(order(&format!("x{i}"), source, Some(&member), Some(&email), None, 100 - i as i64));
+            }
+            let profiles: Vec<Profile> = (0..9)
+                .map(|i| {
+                    profile(&format!("p{i}"), &format!("u{}@x.com", 2 * i), i % 2 == 0, (i % 3 != 0).then_some(50 + i))
+                })
+                .collect();
+            l.profiles = profiles.into();
+            l.events.push(Event {
+                event_id: "e".into(),
+                source: "email".into(),
+                customer_key: None,
+                customer_id: None,
+                email: Some("u4@x.com".into()),
+                phone: None,
+                ts: 60,
+                channel: "email".into(),
+                event_type: "unsubscribe".into(),
+                campaign_id: None,
+                sku: None,
+            });
+            resolve_in_passes(&mut l, &HashSet::default(), &IdentityConfig::default(), per_pass).unwrap();
+            let orders: Vec<_> = l.orders.iter().map(|o| o.customer_id.clone()).collect();
+            (l.customers.to_vec(), orders)
+        };
+        let one = build(None);
+        assert!(one.0.len() > 3 * Accs::CHUNK, "{} customers", one.0.len());
+        assert!(
+            one.0.iter().any(|c| c.unsubscribed_at == Some(60)) && one.0.iter().any(|c| c.email_opt_in == Some(true))
+        );
+        for per_pass in [1, Accs::CHUNK, Accs::CHUNK + 1, 3 * Accs::CHUNK] {
+            assert_eq!(build(Some(per_pass)), one, "{per_pass} per pass");
+        }
     }
 
     #[test]
