@@ -6,7 +6,7 @@
 //! lake is the sign that memory is short: there that memory is hundreds of MB the kernel cannot
 //! reclaim (a 5M-customer list held 660 MB instead of 170 MB as identity resolution started,
 //! and was killed in a 1.75 GB cgroup), so when the lake spills, freed memory goes back after
-//! 10 ms ([`return_freed_memory_promptly`]).
+//! once ([`return_freed_memory_promptly`]).
 //!
 //! Written by hand: the `mimalloc` crate does not export `mi_option_get`/`mi_option_set` (only
 //! with its `extended` feature, which builds more of the C library). Without mimalloc as the
@@ -21,14 +21,14 @@ extern crate mimalloc;
 const PURGE_DELAY: c_int = 15;
 /// v3's default for it: reading it back is how we know the option number is the one we expect.
 const DEFAULT_MS: c_long = 1000;
-const PROMPT_MS: c_long = 10;
+const PROMPT_MS: c_long = 0;
 
 extern "C" {
     fn mi_option_get(option: c_int) -> c_long;
     fn mi_option_set(option: c_int, value: c_long);
 }
 
-/// From now on, freed memory goes back to the OS after 10 ms instead of mimalloc's 1 s. Called
+/// From now on, freed memory goes back to the OS at once instead of after mimalloc's 1 s. Called
 /// when the lake spills. A `MIMALLOC_PURGE_DELAY` in the environment wins.
 pub fn return_freed_memory_promptly() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {

@@ -316,12 +316,6 @@ impl Names {
         i
     }
 
-    /// Adds a name to a set of ids.
-    fn add(&mut self, set: &mut IdSet, name: &str) {
-        let i = self.id(name);
-        set.insert(i);
-    }
-
     /// The names of a set, sorted.
     fn sorted(&self, set: &IdSet) -> Vec<&str> {
         let mut v: Vec<&str> = set.ids().map(|i| self.names[i as usize].as_str()).collect();
@@ -387,8 +381,9 @@ struct Graph {
     /// Per key: the `Given` key its component holds ([`NO_GIVEN`]: none).
     given: Vec<u32>,
     first_seen: Vec<i64>,
-    /// The sources each key was seen in (ids of `names`).
-    sources: Vec<IdSet>,
+    /// The sources each key was seen in: ids of `source_sets`, sets of ids of `names`.
+    sources: Vec<u32>,
+    source_sets: Sets,
     names: Names,
     /// Shared placeholder values: nodes that link nothing.
     shared: Vec<bool>,
@@ -419,7 +414,7 @@ impl Graph {
             self.given.push(if given { i as u32 } else { NO_GIVEN });
             self.parent.push(i as u32);
             self.first_seen.push(i64::MAX);
-            self.sources.push(IdSet::default());
+            self.sources.push(Sets::EMPTY);
             self.shared.push(false);
             self.live.push(false);
         }
@@ -430,7 +425,8 @@ impl Graph {
     fn see(&mut self, i: usize, ts: i64, source: &str) {
         self.live[i] = true;
         self.first_seen[i] = self.first_seen[i].min(ts);
-        self.names.add(&mut self.sources[i], source);
+        let name = self.names.id(source);
+        self.sources[i] = self.source_sets.with(self.sources[i], name);
     }
 
     fn find(&mut self, mut i: usize) -> usize {
@@ -439,6 +435,11 @@ impl Graph {
             i = self.parent[i] as usize;
         }
         i
+    }
+
+    /// The sources key `i` was seen in (ids of `names`).
+    fn sources_of(&self, i: usize) -> &IdSet {
+        &self.source_sets.sets[self.sources[i] as usize]
     }
 
     /// The `Given` key of a root's component.
@@ -567,21 +568,43 @@ impl IdentityConfig {
 }
 
 /// A distinct identifier tuple's keys, interned: member key, normalized email and phone.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct TupleKeys {
-    member: Option<u32>,
-    email: Option<u32>,
-    phone: Option<u32>,
+    /// Member key, email, phone: key ids, or [`NO_KEY`]. 12 bytes where `Option`s took 24.
+    ids: [u32; 3],
+}
+
+impl TupleKeys {
+    fn new(member: Option<usize>, email: Option<usize>, phone: Option<usize>) -> TupleKeys {
+        let id = |k: Option<usize>| k.map_or(NO_KEY, |k| k as u32);
+        TupleKeys { ids: [id(member), id(email), id(phone)] }
+    }
+
+    fn get(&self, i: usize) -> Option<u32> {
+        (self.ids[i] != NO_KEY).then_some(self.ids[i])
+    }
+
+    fn member(&self) -> Option<u32> {
+        self.get(0)
+    }
+
+    fn email(&self) -> Option<u32> {
+        self.get(1)
+    }
+
+    fn phone(&self) -> Option<u32> {
+        self.get(2)
+    }
 }
 
 /// Interns a tuple's member key and normalized email and phone.
 fn tuple_keys(g: &mut Graph, r: &RecordKeys, region: Option<PhoneRegion>) -> TupleKeys {
     let member = r.customer_key.map(str::trim).filter(|k| !k.is_empty());
-    TupleKeys {
-        member: member.map(|k| g.intern(Key::Member(r.source.into(), k.into())) as u32),
-        email: r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e.into())) as u32),
-        phone: r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p.into())) as u32),
-    }
+    TupleKeys::new(
+        member.map(|k| g.intern(Key::Member(r.source.into(), k.into()))),
+        r.email.and_then(normalize_email).map(|e| g.intern(Key::Email(e.into()))),
+        r.phone.and_then(|p| normalize_phone(p, region)).map(|p| g.intern(Key::Phone(p.into()))),
+    )
 }
 
 /// Marks as shared (`g.shared`) the emails and phones seen with more than `max` distinct
@@ -597,19 +620,19 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
     const PHONE: u32 = u32::MAX - 1;
     // Reserved exactly: a doubling vector of 100M+ bytes is briefly 1.5x its size.
     let pairs = |t: &TupleKeys| {
-        let n = [t.member, t.email, t.phone].iter().filter(|k| k.is_some()).count();
-        (t.email.is_some() as usize + t.phone.is_some() as usize) * n.saturating_sub(1)
+        let n = t.ids.iter().filter(|&&k| k != NO_KEY).count();
+        (t.email().is_some() as usize + t.phone().is_some() as usize) * n.saturating_sub(1)
     };
     let mut triples: Vec<(u32, u32, u32)> = Vec::with_capacity(tuples.iter().map(pairs).sum());
     for (t, &source) in tuples.iter().zip(sources) {
         let others = |a: Option<u32>, a_kind: u32, b: Option<u32>, b_kind: u32| {
             [(a, a_kind), (b, b_kind)].into_iter().filter_map(|(o, kind)| o.map(|o| (kind, o)))
         };
-        if let Some(e) = t.email {
-            triples.extend(others(t.member, source, t.phone, PHONE).map(|(k, o)| (e, k, o)));
+        if let Some(e) = t.email() {
+            triples.extend(others(t.member(), source, t.phone(), PHONE).map(|(k, o)| (e, k, o)));
         }
-        if let Some(p) = t.phone {
-            triples.extend(others(t.member, source, t.email, EMAIL).map(|(k, o)| (p, k, o)));
+        if let Some(p) = t.phone() {
+            triples.extend(others(t.member(), source, t.email(), EMAIL).map(|(k, o)| (p, k, o)));
         }
     }
     rayon::slice::ParallelSliceMut::par_sort_unstable(triples.as_mut_slice());
@@ -820,9 +843,9 @@ fn tuple_nodes(
         nodes.push(g.intern(Key::Given(id.into())));
     }
     let linked = |key: Option<u32>, kind| key.filter(|_| cfg.links(kind)).map(|k| k as usize);
-    nodes.extend(linked(keys.member, KeyKind::MemberId));
-    nodes.extend(linked(keys.email, KeyKind::Email));
-    nodes.extend(linked(keys.phone, KeyKind::Phone));
+    nodes.extend(linked(keys.member(), KeyKind::MemberId));
+    nodes.extend(linked(keys.email(), KeyKind::Email));
+    nodes.extend(linked(keys.phone(), KeyKind::Phone));
     nodes.into_iter().partition(|&n| !g.shared[n])
 }
 
@@ -1153,21 +1176,23 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
     // Keys are distinct, so the order is total and a parallel sort gives the one order there is.
     use rayon::slice::ParallelSliceMut;
     order.par_sort_unstable_by(|&a, &b| (roots[a as usize], seen(a)).cmp(&(roots[b as usize], seen(b))));
-    let mut runs: Vec<(usize, usize)> = Vec::new();
+    // Runs of `order` as 32-bit (start, end): 40 MB, not 80, at 5M customers.
+    let mut runs: Vec<(u32, u32)> = Vec::new();
     for (i, &k) in order.iter().enumerate() {
+        let i = i as u32;
         match runs.last_mut() {
-            Some(run) if roots[order[run.0] as usize] == roots[k as usize] => run.1 = i + 1,
+            Some(run) if roots[order[run.0 as usize] as usize] == roots[k as usize] => run.1 = i + 1,
             _ => runs.push((i, i + 1)),
         }
     }
-    runs.par_sort_unstable_by(|a, b| seen(order[a.0]).cmp(&seen(order[b.0])));
+    runs.par_sort_unstable_by(|a, b| seen(order[a.0 as usize]).cmp(&seen(order[b.0 as usize])));
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
     let mut claimed: HashSet<Text> = HashSet::default();
     let mut comps = Components { of_key: vec![u32::MAX; n], ids: Vec::with_capacity(runs.len()), sizes: Vec::new() };
     let mut merges = Vec::new();
     for (c, &(start, end)) in runs.iter().enumerate() {
-        let m = &order[start..end];
+        let m = &order[start as usize..end as usize];
         let root = roots[m[0] as usize] as usize;
         // A new id is above every previous one: only given and previous ids can be claimed again.
         let mut minted = false;
@@ -1213,7 +1238,7 @@ fn identities(g: &Graph, comps: &Components, mut out: Rows<Identity>) -> std::io
     // One row per (key, source); reserved exactly (a doubling vector of 2.5M rows is briefly 1.5x).
     // Key ids as 32 bits: 50 MB, not 100, at 12M keys.
     let live: Vec<u32> = (0..g.keys.len() as u32).filter(|&i| g.live[i as usize]).collect();
-    let rows = live.par_iter().map(|&i| g.sources[i as usize].ids().count()).sum();
+    let rows = live.par_iter().map(|&i| g.sources_of(i as usize).ids().count()).sum();
     out.try_reserve(rows)?;
     // Built in parallel over ranges of keys and appended in key order, a block at a time (so the
     // rows are not briefly twice in memory).
@@ -1241,7 +1266,7 @@ fn identities_of(g: &Graph, comps: &Components, keys: &[u32]) -> Vec<Identity> {
             Key::Phone(_) => "exact_phone",
             Key::Member(..) | Key::Order(_) => "same_record",
         };
-        for source in g.names.sorted(&g.sources[i]) {
+        for source in g.names.sorted(g.sources_of(i)) {
             out.push(Identity {
                 source: source.into(),
                 key_type: key.kind().into(),
@@ -1350,12 +1375,12 @@ impl<'a> Acc<'a> {
 
 /// A small set of name ids: ids below 64 as bits (every realistic count of sources and
 /// channels), any others listed. No allocation per identifier or customer for the usual sets.
-/// 16 bytes (one per identifier: 12M of them for 5M customers).
-#[derive(Default, Clone)]
+/// 16 bytes (two per customer accumulator).
+#[derive(Default, Clone, PartialEq, Eq, Hash)]
 struct IdSet {
     bits: u64,
-    // Boxed: 8 bytes where a `Vec` takes 24, in a set kept per identifier whose list is
-    // almost never there.
+    // Boxed: 8 bytes where a `Vec` takes 24, in a set kept per customer whose list is almost
+    // never there.
     #[allow(clippy::box_collection)]
     more: Option<Box<Vec<u32>>>,
 }
@@ -1372,14 +1397,62 @@ impl IdSet {
         }
     }
 
+    fn contains(&self, id: u32) -> bool {
+        match id {
+            0..64 => self.bits >> id & 1 == 1,
+            _ => self.more.as_ref().is_some_and(|m| m.contains(&id)),
+        }
+    }
+
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         (0..64).filter(|b| self.bits >> b & 1 == 1).chain(self.more.iter().flat_map(|m| m.iter().copied()))
     }
 }
 
+/// The distinct sets of sources of the keys, interned: a key holds a 4-byte set id, not a 16-byte
+/// set (keys share a few sets: 150 MB less at a 5M-customer list's 12M keys).
+struct Sets {
+    sets: Vec<IdSet>,
+    index: HashMap<IdSet, u32>,
+}
+
+impl Default for Sets {
+    fn default() -> Self {
+        let mut sets = Sets { sets: Vec::new(), index: HashMap::default() };
+        sets.intern(IdSet::default());
+        sets
+    }
+}
+
+impl Sets {
+    /// The empty set's id.
+    const EMPTY: u32 = 0;
+
+    fn intern(&mut self, set: IdSet) -> u32 {
+        if let Some(&i) = self.index.get(&set) {
+            return i;
+        }
+        let i = self.sets.len() as u32;
+        self.sets.push(set.clone());
+        self.index.insert(set, i);
+        i
+    }
+
+    /// The id of set `of` with `id` added.
+    fn with(&mut self, of: u32, id: u32) -> u32 {
+        let set = &self.sets[of as usize];
+        if set.contains(id) {
+            return of;
+        }
+        let mut set = set.clone();
+        set.insert(id);
+        self.intern(set)
+    }
+}
+
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(
-    std::mem::size_of::<IdSet>() == 16 && std::mem::size_of::<TupleKeys>() == 24 && std::mem::size_of::<Key>() == 32
+    std::mem::size_of::<IdSet>() == 16 && std::mem::size_of::<TupleKeys>() == 12 && std::mem::size_of::<Key>() == 32
 );
 
 /// A record's normalized email and phone (shared placeholders excluded).
@@ -1466,7 +1539,7 @@ fn customers(
     let names = std::mem::take(&mut g.names);
     // Only the keys and their shared flags are read from here: free the rest before the
     // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
-    (g.parent, g.first_seen, g.given, g.sources, g.live, g.keys.index) = Default::default();
+    (g.parent, g.first_seen, g.given, g.sources, g.source_sets, g.live, g.keys.index) = Default::default();
     let groups: Vec<GroupContact> =
         group_comp.into_iter().enumerate().map(|(i, c)| GroupContact::new(&g, c, nodes.group(i))).collect();
     g.shared = Vec::new();
