@@ -88,6 +88,17 @@ pub fn for_log() -> (f64, f64, f64) {
     (mb("VmRSS:"), mb("RssAnon:"), mb("VmHWM:"))
 }
 
+/// A `tracing::debug!` event with the memory figures of [`for_log`] (`rss_mb`, `anon_mb`,
+/// `peak_rss_mb`) among its fields, for the end of a long phase; takes `debug!`'s fields and
+/// message.
+macro_rules! debug_memory {
+    ($($fields:tt)*) => {{
+        let (rss_mb, anon_mb, peak_rss_mb) = $crate::bench::rss::for_log();
+        ::tracing::debug!(rss_mb, anon_mb, peak_rss_mb, $($fields)*)
+    }};
+}
+pub(crate) use debug_memory;
+
 /// Memory the process can still use without swapping, in MB: the system's `MemAvailable`
 /// (`/proc/meminfo`), or less when the process's memory cgroup (a container's, a job's) has a
 /// limit closer to its usage; None where the OS does not say.

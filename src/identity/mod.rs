@@ -928,8 +928,7 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
     given_ids.extend(given_now.iter().cloned());
     let t = std::time::Instant::now();
     lake.sort();
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "lake sorted");
+    crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
     let mut g = Graph::default();
     let (n_orders, n_events, n_tickets) = (lake.orders.len(), lake.events.len(), lake.tickets.len());
     let nodes = record_nodes(lake, &mut g, &given_ids, cfg);
@@ -948,14 +947,7 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
             }
         }
     }
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(
-        nodes = g.live.iter().filter(|&&l| l).count(),
-        rss_mb,
-        anon_mb,
-        peak_rss_mb,
-        "identity graph built"
-    );
+    crate::bench::rss::debug_memory!(nodes = g.live.iter().filter(|&&l| l).count(), "identity graph built");
     let t = std::time::Instant::now();
     let previous = previous_ids(lake);
     let (comps, merges) = component_ids(&mut g, &previous);
@@ -967,8 +959,7 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
             .into_iter()
             .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
     );
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "component ids");
+    crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "component ids");
     let group_comp = nodes.components(&comps);
     let id_of = |record: usize| {
         let c = group_comp[nodes.group_of[record] as usize];
@@ -996,8 +987,7 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
         .for_each(|(i, p)| p.customer_id = id_of(profiles_at + i).map(Into::into));
     let t = std::time::Instant::now();
     lake.identities = identities(&g, &comps, lake.orders.empty_like()?)?;
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "identities table");
+    crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "identities table");
     let out = lake.orders.empty_like()?;
     let per_pass = per_pass.unwrap_or_else(|| customers_per_pass(comps.ids.len(), lake.orders.is_spilled()));
     lake.customers = customers(lake, g, &comps, &nodes, group_comp, per_pass, out)?;
@@ -1054,13 +1044,9 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
     let records = Records { lake };
     let t = std::time::Instant::now();
     let (distinct, of_record) = distinct_identifiers(&records);
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(
+    crate::bench::rss::debug_memory!(
         seconds = t.elapsed().as_secs_f64(),
         tuples = distinct.len(),
-        rss_mb,
-        anon_mb,
-        peak_rss_mb,
         "distinct identifier tuples"
     );
     // A tuple has up to three keys (member, email, phone), usually two; its records may add
@@ -1081,15 +1067,7 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
             shared += 1;
         }
     }
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(
-        seconds = t.elapsed().as_secs_f64(),
-        distinct = distinct.len(),
-        rss_mb,
-        anon_mb,
-        peak_rss_mb,
-        "shared values"
-    );
+    crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), distinct = distinct.len(), "shared values");
     if shared > 0 {
         tracing::info!(values = shared, "shared emails/phones (placeholders) not used for linking");
     }

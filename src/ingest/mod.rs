@@ -253,8 +253,7 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     for spec in specs {
         let t = std::time::Instant::now();
         let entry = ingest_file(spec, opts, lake_dir, &mut lake, &mut merger, &erased)?;
-        let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-        tracing::debug!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "read, converted and merged");
+        crate::bench::rss::debug_memory!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), "read, converted and merged");
         report.files.push(entry);
     }
     merger.apply_items(&mut lake);
@@ -263,12 +262,10 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
     drop(merger);
     let t = std::time::Instant::now();
     identity::resolve(&mut lake, &given, &opts.identity).map_err(|e| LakeError::spill(lake_dir, e))?;
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "identities resolved");
+    crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "identities resolved");
     let t = std::time::Instant::now();
     let written = lake.write_releasing(lake_dir)?;
-    let (rss_mb, anon_mb, peak_rss_mb) = crate::bench::rss::for_log();
-    tracing::debug!(seconds = t.elapsed().as_secs_f64(), rss_mb, anon_mb, peak_rss_mb, "lake written");
+    crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "lake written");
     report.tables = written.into_iter().map(|(t, n)| (t.name().to_string(), n)).collect();
     Ok(report)
 }
