@@ -406,8 +406,15 @@ fn woocommerce_webtoffee_export() {
         row("refunded", 12.0, 0.0, 12.0, 0.0, "EUR", Some("17"), Some("+14155550134"))
     );
     assert_eq!(text(&orders, o, "customer_id"), text(&orders, "woocommerce:2003", "customer_id"));
+    // The lines packed in line_item_N: sub_total (before the coupon) is the line amount.
     let items = read(&lake.join("order_items/part-0.parquet"));
-    assert_eq!(items.height(), 0, "line_item_N columns are not read");
+    assert_eq!(items.height(), 4);
+    assert_eq!(lines(&items, o), vec![line(1, "HOOD-M", "Hoodie", 2, 20.0, 40.0)]);
+    assert_eq!(
+        lines(&items, "woocommerce:2002"),
+        vec![line(1, "MUG", "Mug", 1, 12.5, 12.5), line(2, "COAST", "Coaster", 1, 12.5, 12.5)]
+    );
+    assert_eq!(lines(&items, "woocommerce:2003"), vec![line(1, "CAP-1", "Cap", 1, 12.0, 12.0)]);
 }
 
 #[test]

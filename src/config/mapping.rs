@@ -120,6 +120,24 @@ pub struct KindRule {
     pub kind: String,
 }
 
+/// Order lines packed into cells of an order-grain export, one line per column: WebToffee's
+/// `line_item_1`, `line_item_2`, … hold `name:Hoodie|product_id:31|sku:HOOD-M|quantity:2|total:36.00`.
+///
+/// A cell is `key:value` pairs joined by `|`; a piece whose key is not lower-case letters, digits
+/// and `_` continues the previous value (a `|` inside a product name).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PackedLines {
+    /// Header prefix of the line columns: a column is the prefix and its line number.
+    pub prefix: String,
+    /// Canonical item column (`sku`, `product_name`, `quantity`, `unit_price`, `line_amount`,
+    /// `refunded_quantity`) → the key of its value in a cell.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The item columns a [`PackedLines`] can fill.
+const PACKED_FIELDS: &[&str] = &["sku", "product_name", "quantity", "unit_price", "line_amount", "refunded_quantity"];
+
 /// A mapping file as written.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +198,9 @@ pub struct MappingFile {
     pub anonymous_orders: bool,
     /// Canonical column → source header.
     pub columns: BTreeMap<String, String>,
+    /// Order lines packed in cells of an order-grain orders export ([`PackedLines`]).
+    #[serde(default)]
+    pub packed_lines: Option<PackedLines>,
     /// Canonical column → a fixed value for every record (e.g. `event_type = "unsubscribe"` for a
     /// list of unsubscribes); parsed like a cell.
     #[serde(default)]
@@ -214,6 +235,36 @@ pub struct MappingFile {
     /// Source ticket type → canonical kind.
     #[serde(default)]
     pub kinds: BTreeMap<String, String>,
+}
+
+/// The rules of `[packed_lines]`: (key, message) of the first one broken.
+fn check_packed_lines(p: &PackedLines, table: Table, grain: Grain) -> Result<(), (&'static str, String)> {
+    if table != Table::Orders || grain != Grain::Order {
+        return Err((
+            "packed_lines",
+            "fills the lines of an orders export with one row per order (grain = \"order\")".into(),
+        ));
+    }
+    if p.prefix.trim().is_empty() {
+        return Err((
+            "packed_lines.prefix",
+            "is empty; give the line columns' header prefix (e.g. \"line_item_\")".into(),
+        ));
+    }
+    if let Some((canon, _)) = p.fields.iter().find(|(canon, _)| !PACKED_FIELDS.contains(&canon.as_str())) {
+        return Err(("packed_lines.fields", format!("`{canon}` is not one of {}", PACKED_FIELDS.join(", "))));
+    }
+    if let Some((canon, _)) = p.fields.iter().find(|(_, key)| key.trim().is_empty()) {
+        return Err(("packed_lines.fields", format!("`{canon}` has an empty key")));
+    }
+    let has = |c: &str| p.fields.contains_key(c);
+    if !has("sku") && !has("product_name") {
+        return Err(("packed_lines.fields", "needs `sku` or `product_name`".into()));
+    }
+    if !has("unit_price") && !has("line_amount") {
+        return Err(("packed_lines.fields", "needs `unit_price` or `line_amount`".into()));
+    }
+    Ok(())
 }
 
 /// A checked mapping, ready for ingest.
@@ -377,6 +428,9 @@ impl MappingFile {
             if !self.columns.contains_key("currency") && self.currency.is_none() {
                 return Err(invalid("currency", "give `currency = \"CNY\"` (or map a currency column)".into()));
             }
+        }
+        if let Some(p) = &self.packed_lines {
+            check_packed_lines(p, table, self.grain).map_err(|(key, message)| invalid(key, message))?;
         }
         for (from, to) in &self.status {
             if OrderStatus::parse(to).is_none() {
@@ -543,6 +597,7 @@ impl Mapping {
             kind_rules: Vec::new(),
             null_values: Vec::new(),
             columns,
+            packed_lines: None,
             status: BTreeMap::new(),
             event_types: BTreeMap::new(),
             event_channels: BTreeMap::new(),
@@ -630,6 +685,32 @@ status_detail = "订单关闭原因"
         assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "fallbacks.email"), "{err}");
         let err = with("customer_key = []").unwrap_err();
         assert!(err.to_string().contains("non-empty"), "{err}");
+    }
+
+    #[test]
+    fn packed_lines_rules_are_named() {
+        let with = |fields: &str| {
+            check(&format!("{}\n[packed_lines]\nprefix = \"line_item_\"\n[packed_lines.fields]\n{fields}\n", base()))
+        };
+        let m = with("sku = \"sku\"\nquantity = \"quantity\"\nline_amount = \"sub_total\"").unwrap();
+        assert_eq!(m.file.packed_lines.unwrap().fields["line_amount"], "sub_total");
+        let key = |fields: &str| match with(fields).unwrap_err() {
+            MappingError::Invalid { key, message, .. } => format!("{key}: {message}"),
+            e => panic!("{e}"),
+        };
+        assert!(key("sku = \"sku\"").contains("unit_price` or `line_amount"));
+        assert!(key("line_amount = \"total\"").contains("`sku` or `product_name`"));
+        assert!(
+            key("sku = \"sku\"\nline_amount = \"total\"\nprice = \"p\"").starts_with("packed_lines.fields: `price`")
+        );
+        assert!(key("sku = \" \"\nline_amount = \"total\"").contains("`sku` has an empty key"));
+        let lines =
+            "[packed_lines]\nprefix = \"line_item_\"\n[packed_lines.fields]\nsku = \"sku\"\nline_amount = \"total\"\n";
+        let line_grain = base().replace("[columns]\n", "[columns]\nsku = \"货号\"\n");
+        let err = check(&format!("grain = \"line_item\"\n{line_grain}\n{lines}")).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "packed_lines"), "{err}");
+        let err = check(&format!("{}\n{}", base(), lines.replace("line_item_", " "))).unwrap_err();
+        assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "packed_lines.prefix"), "{err}");
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub const ADAPTERS: &[Adapter] = &[
     Adapter {
         name: "woocommerce-webtoffee",
         description:
-            "WooCommerce order export, WebToffee layout: one row per order (order totals; line_item_N not read)",
+            "WooCommerce order export, WebToffee layout: one row per order, its lines packed in line_item_N cells",
         signature: &["order_number", "order_date", "status", "order_subtotal", "billing_email"],
         mapping: WOOCOMMERCE_WEBTOFFEE,
     },
@@ -647,6 +647,17 @@ phone = "billing_phone"
 
 [concat]
 name = ["billing_first_name", "billing_last_name"]
+
+# line_item_1, line_item_2, …: `name:Hoodie|product_id:31|sku:HOOD-M|quantity:2|total:36.00|sub_total:40.00|tax:3.20`;
+# sub_total is the line before coupons (the order's gross is order_subtotal, their sum).
+[packed_lines]
+prefix = "line_item_"
+
+[packed_lines.fields]
+sku = "sku"
+product_name = "name"
+quantity = "quantity"
+line_amount = "sub_total"
 
 [column_transforms]
 customer_key = ["zero_as_empty"]

@@ -11,7 +11,7 @@
 
 use super::parse::{clean_str, looks_masked, parse_bool, parse_count, parse_money, parse_timestamp};
 use super::read::{CellIssue, RawRecord, RawTable};
-use crate::config::mapping::{Grain, Mapping, Transform};
+use crate::config::mapping::{Grain, Mapping, PackedLines, Transform};
 use crate::lake::records::{Event, EventId, Item, Order, Product, Profile, Reject, Sym, Text, Ticket};
 use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
 use sha2::{Digest, Sha256};
@@ -81,6 +81,8 @@ struct Cells<'a> {
     issues: &'a HashMap<(u64, usize), CellIssue>,
     mapped: Vec<(usize, &'a str)>,
     headers: &'a [String],
+    /// Header positions of the `[packed_lines]` columns, by line number.
+    packed: Vec<usize>,
 }
 
 /// Canonical columns that hold ids, keys or phones: a spreadsheet number with a fraction there is not one.
@@ -165,6 +167,11 @@ impl<'a> Cells<'a> {
         let mut mapped: Vec<(usize, &str)> = index.iter().map(|(c, i)| (*i, *c)).collect();
         mapped.extend(joined.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
         mapped.extend(first.iter().flat_map(|(c, parts)| parts.iter().map(|i| (*i, *c))));
+        let packed = m.file.packed_lines.as_ref().map_or_else(Vec::new, |p| packed_columns(&table.headers, &p.prefix));
+        if let Some(p) = m.file.packed_lines.as_ref().filter(|_| warn && packed.is_empty()) {
+            tracing::warn!(mapping = %m.name, "no line columns `{}1`, `{}2`, … in this file's header; its orders have no lines", p.prefix, p.prefix);
+        }
+        mapped.extend(packed.iter().map(|&i| (i, "packed_lines")));
         mapped.sort();
         mapped.dedup();
         let column = |canon: &'a str, origin: Origin<'a>| Column {
@@ -188,7 +195,23 @@ impl<'a> Cells<'a> {
         for (canon, v) in &m.file.constants {
             columns.entry(canon.as_str()).or_insert_with(|| column(canon, Origin::Constant(v)));
         }
-        Ok(Cells { m, columns, phones, issues: &table.cell_issues, mapped, headers: &table.headers })
+        Ok(Cells { m, columns, phones, issues: &table.cell_issues, mapped, headers: &table.headers, packed })
+    }
+
+    /// The order lines packed in a record's `[packed_lines]` columns, in line order (none
+    /// without them: an empty `Vec`, no allocation).
+    fn packed_items(&self, rec: &RawRecord) -> FResult<Vec<ItemPart>> {
+        let Some(p) = &self.m.file.packed_lines else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for &i in &self.packed {
+            let Some(raw) = rec.fields.get(i) else { continue };
+            let cell = clean_str(raw, &self.m.file.transforms);
+            if cell.is_empty() || self.m.file.null_values.iter().any(|n| n == cell) {
+                continue;
+            }
+            out.push(ItemPart::unpack(cell, p, i, self.headers)?);
+        }
+        Ok(out)
     }
 
     /// Rejects a record when a mapped spreadsheet cell cannot be trusted (a number that lost
@@ -333,6 +356,46 @@ impl<'a> Cells<'a> {
 }
 
 /// A region to tell "national number, no region given" from "not a phone" in the warning.
+/// Positions of the headers that are `prefix` and a line number, by line number.
+fn packed_columns(headers: &[String], prefix: &str) -> Vec<usize> {
+    let mut found: Vec<(u64, usize)> = headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let n = h.trim().strip_prefix(prefix)?;
+            let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| n.parse().ok().map(|n| (n, i))).flatten()
+        })
+        .collect();
+    found.sort_unstable();
+    found.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The `key:value` pairs of a packed line cell (`name:Hoodie|sku:HOOD-M|quantity:2`), keys and
+/// values trimmed. Pieces are split at `|`; a piece without a key of lower-case letters, digits
+/// and `_` before its first `:` continues the previous value (`name:Tee|Black|sku:T-1` is the
+/// name `Tee|Black`); text before the first key is dropped.
+fn packed_pairs(cell: &str) -> Vec<(&str, &str)> {
+    let is_key =
+        |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    // (key, value start, value end) as byte offsets into the cell.
+    let mut pairs: Vec<(&str, usize, usize)> = Vec::new();
+    let mut start = 0;
+    for piece in cell.split('|') {
+        let end = start + piece.len();
+        match piece.split_once(':') {
+            Some((k, _)) if is_key(k) => pairs.push((k, start + k.len() + 1, end)),
+            _ => {
+                if let Some(last) = pairs.last_mut() {
+                    last.2 = end;
+                }
+            }
+        }
+        start = end + 1;
+    }
+    pairs.into_iter().map(|(k, a, b)| (k, cell[a..b].trim())).collect()
+}
+
 fn cn() -> Option<crate::identity::PhoneRegion> {
     crate::identity::phone_region("CN")
 }
@@ -532,7 +595,7 @@ impl OrderPart {
     }
 }
 
-/// Item fields of one row.
+/// Item fields of one row (or of one packed line).
 #[derive(Debug, Clone)]
 struct ItemPart {
     sku: Option<String>,
@@ -541,6 +604,8 @@ struct ItemPart {
     unit_price: Option<f64>,
     line_amount: Option<f64>,
     refunded_quantity: Option<i64>,
+    /// The header position of the packed line's column (None: the row's own item columns).
+    packed_at: Option<usize>,
 }
 
 impl ItemPart {
@@ -553,17 +618,54 @@ impl ItemPart {
             unit_price: c.money(r, "unit_price")?,
             line_amount: c.money(r, "line_amount")?,
             refunded_quantity: c.count(r, "refunded_quantity")?,
+            packed_at: None,
         })
+    }
+
+    /// A line packed in the cell of column `at` ([`PackedLines`]).
+    fn unpack(cell: &str, p: &PackedLines, at: usize, headers: &[String]) -> FResult<ItemPart> {
+        let pairs = packed_pairs(cell);
+        let value = |canon: &str| {
+            let key = p.fields.get(canon)?;
+            pairs.iter().find(|(k, _)| k == key).map(|&(_, v)| v).filter(|v| !v.is_empty())
+        };
+        let err = |canon: &str, reason: String| FieldError {
+            column: headers.get(at).map(|h| h.trim().to_string()),
+            reason: format!("`{}` of the packed line: {reason}", p.fields[canon]),
+        };
+        Ok(ItemPart {
+            sku: value("sku").map(str::to_string),
+            product_name: value("product_name").map(str::to_string),
+            quantity: value("quantity").map(parse_count).transpose().map_err(|r| err("quantity", r))?,
+            unit_price: value("unit_price").map(parse_money).transpose().map_err(|r| err("unit_price", r))?,
+            line_amount: value("line_amount").map(parse_money).transpose().map_err(|r| err("line_amount", r))?,
+            refunded_quantity: value("refunded_quantity")
+                .map(parse_count)
+                .transpose()
+                .map_err(|r| err("refunded_quantity", r))?,
+            packed_at: Some(at),
+        })
+    }
+
+    /// The column to name for a problem with `canon`: the packed line's, else `canon`'s.
+    fn column(&self, c: &Cells, canon: &str) -> Option<String> {
+        match self.packed_at {
+            Some(i) => c.headers.get(i).map(|h| h.trim().to_string()),
+            None => c.header(canon),
+        }
     }
 
     fn finish(self, c: &Cells, order_id: &str, line_no: i64) -> FResult<Item> {
         if self.sku.is_none() && self.product_name.is_none() {
-            return Err(FieldError { column: c.header("sku"), reason: "line has neither sku nor product_name".into() });
+            return Err(FieldError {
+                column: self.column(c, "sku"),
+                reason: "line has neither sku nor product_name".into(),
+            });
         }
         let quantity = self.quantity.unwrap_or(1);
         if quantity <= 0 {
             return Err(FieldError {
-                column: c.header("quantity"),
+                column: self.column(c, "quantity"),
                 reason: format!("quantity {quantity} is not positive"),
             });
         }
@@ -573,7 +675,7 @@ impl ItemPart {
             (None, Some(a)) => (round2(a / quantity as f64), a),
             (None, None) => {
                 return Err(FieldError {
-                    column: c.header("unit_price"),
+                    column: self.column(c, "unit_price"),
                     reason: "line has neither unit_price nor line_amount".into(),
                 })
             }
@@ -660,12 +762,13 @@ fn convert_orders(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn
         for rec in &g.rows {
             let parsed = OrderPart::read(c, rec).and_then(|p| {
                 let item = if line_grain { Some(ItemPart::read(c, rec)?) } else { None };
-                Ok((p, item))
+                Ok((p, item, c.packed_items(rec)?))
             });
             match parsed {
-                Ok((p, item)) => {
+                Ok((p, item, packed)) => {
                     part.merge(&p);
                     items.extend(item);
+                    items.extend(packed);
                     good_rows.push(*rec);
                 }
                 Err(e) => {
@@ -1102,6 +1205,100 @@ phone = "Phone"
     }
 
     #[test]
+    fn packed_pairs_split_at_keys() {
+        let pairs = packed_pairs("name:Tee|Black | White|product_id:31|sku: T-1 |quantity:2|meta:size=M|note:a:b");
+        assert_eq!(
+            pairs,
+            vec![
+                ("name", "Tee|Black | White"),
+                ("product_id", "31"),
+                ("sku", "T-1"),
+                ("quantity", "2"),
+                ("meta", "size=M"),
+                ("note", "a:b")
+            ]
+        );
+        assert_eq!(packed_pairs("lead|name:|Size: M:x|"), vec![("name", "|Size: M:x|")]);
+        assert!(packed_pairs("").is_empty() && packed_pairs("||:|").is_empty());
+    }
+
+    const PACKED: &str = r#"
+table = "orders"
+source = "wt"
+currency = "EUR"
+[columns]
+order_id = "order_number"
+created_at = "order_date"
+gross_amount = "order_subtotal"
+email = "billing_email"
+[packed_lines]
+prefix = "line_item_"
+[packed_lines.fields]
+sku = "sku"
+product_name = "name"
+quantity = "quantity"
+line_amount = "sub_total"
+"#;
+
+    #[test]
+    fn packed_lines_become_the_orders_lines_in_column_order() {
+        let m = mapping(PACKED);
+        // Columns out of order (line 10 after line 2), an empty one, and a line without a quantity.
+        let text = "order_number,order_date,order_subtotal,billing_email,line_item_10,line_item_2,line_item_1,line_items\n\
+1,2024-04-01,52.5,a@x.com,name:Cap|sku:CAP|quantity:1|sub_total:2.50,,name:Hoodie|sku:HOOD-M|quantity:2|total:36.00|sub_total:40.00,x\n\
+2,2024-04-02,10,b@x.com,,name:Mug|Blue|sub_total:10.00,,\n\
+3,2024-04-03,10,c@x.com,,,,\n";
+        let c = run(&m, text);
+        assert!(c.rejects.is_empty(), "{:?}", c.rejects);
+        let lines = |u: usize| match &c.units[u].data {
+            UnitData::Order(_, items) => items
+                .iter()
+                .map(|i| {
+                    (
+                        i.line_no,
+                        i.sku.as_deref().map(str::to_string),
+                        i.product_name.clone(),
+                        i.quantity,
+                        i.unit_price,
+                        i.line_amount,
+                    )
+                })
+                .collect::<Vec<_>>(),
+            _ => panic!(),
+        };
+        assert_eq!(
+            lines(0),
+            vec![
+                (1, Some("HOOD-M".into()), Some("Hoodie".into()), 2, 20.0, 40.0),
+                (2, Some("CAP".into()), Some("Cap".into()), 1, 2.5, 2.5)
+            ]
+        );
+        assert_eq!(lines(1), vec![(1, None, Some("Mug|Blue".into()), 1, 10.0, 10.0)]);
+        assert!(lines(2).is_empty());
+    }
+
+    #[test]
+    fn a_bad_packed_line_rejects_its_order_naming_the_column() {
+        let m = mapping(PACKED);
+        let text = "order_number,order_date,order_subtotal,billing_email,line_item_1,line_item_2\n\
+1,2024-04-01,40,a@x.com,sku:A|sub_total:20,sku:B|quantity:two|sub_total:20\n\
+2,2024-04-01,40,a@x.com,sku:A|sub_total:20,product_id:7|quantity:1\n\
+3,2024-04-01,40,a@x.com,sku:A|quantity:0|sub_total:20,\n";
+        let c = run(&m, text);
+        assert!(c.units.is_empty());
+        let r: Vec<(i64, Option<&str>, &str)> =
+            c.rejects.iter().map(|r| (r.line, r.column.as_deref(), r.reason.as_str())).collect();
+        assert_eq!(
+            r,
+            vec![
+                (2, Some("line_item_2"), "`quantity` of the packed line: `two` is not a whole number"),
+                (3, Some("line_item_2"), "line has neither sku nor product_name"),
+                (4, Some("line_item_1"), "quantity 0 is not positive")
+            ]
+        );
+    }
+
+    #[test]
     fn bad_cell_rejects_row_with_column_and_order_rows_follow() {
         let m = mapping(SHOP);
         let text = "Name,Email,Financial Status,Fulfillment Status,Created at,Discount Amount,Refunded Amount,Lineitem quantity,Lineitem price,Lineitem sku,Phone\n\
@@ -1221,6 +1418,39 @@ status_detail = "after"
             let c = convert(&m, &t, "f.csv").unwrap();
             let in_units: usize = c.units.iter().map(|u| u.lines.len()).sum();
             proptest::prop_assert_eq!(in_units + c.rejects.len() + t.rejects.len(), rows.len());
+        }
+
+        /// Any packed cells: no panic; every record is one unit or one reject; a value is a
+        /// trimmed slice of its cell; an order's lines are numbered 1, 2, … with positive quantities.
+        #[test]
+        fn packed_lines_are_accounted_for(
+            cells in proptest::collection::vec(proptest::collection::vec(proptest::prop_oneof![
+                proptest::string::string_regex("(sku|name|quantity|sub_total|x)?:?[a-zA-Z0-9. |:-]{0,6}").unwrap(),
+                proptest::string::string_regex("sku:[A-Z]{1,3}\\|quantity:-?[0-9]\\|sub_total:[0-9]{1,3}(\\.[0-9]{2})?").unwrap(),
+                proptest::strategy::Just(String::new()),
+            ], 3), 0..10)
+        ) {
+            let m = mapping(PACKED);
+            let mut text = String::from("order_number,order_date,order_subtotal,billing_email,line_item_1,line_item_2,line_item_3\n");
+            for (i, r) in cells.iter().enumerate() {
+                for cell in r {
+                    for (k, v) in packed_pairs(cell) {
+                        proptest::prop_assert!(cell.contains(k) && cell.contains(v) && v.trim() == v);
+                    }
+                }
+                let quoted: Vec<String> = r.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+                text.push_str(&format!("{i},2024-04-01,10,a{i}@x.com,{}\n", quoted.join(",")));
+            }
+            let t = read_text(&text, FileKind::Csv, None).unwrap();
+            let c = convert(&m, &t, "f.csv").unwrap();
+            let in_units: usize = c.units.iter().map(|u| u.lines.len()).sum();
+            proptest::prop_assert_eq!(in_units + c.rejects.len() + t.rejects.len(), cells.len());
+            for u in &c.units {
+                let UnitData::Order(_, items) = &u.data else { panic!() };
+                for (n, item) in items.iter().enumerate() {
+                    proptest::prop_assert!(item.line_no == n as i64 + 1 && item.quantity > 0);
+                }
+            }
         }
     }
 
