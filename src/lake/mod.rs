@@ -195,7 +195,6 @@ impl Lake {
     /// table is never whole in memory.
     pub fn load_spilled(dir: &Path, spill_dir: &Path) -> Result<Lake, LakeError> {
         spill_folder(spill_dir)?;
-        crate::memory::return_freed_memory_promptly();
         Lake::load_into(dir, Some(spill_dir))
     }
 
@@ -221,7 +220,6 @@ impl Lake {
     /// `spill_dir` ([`store`]); the tables that identity resolution builds follow them.
     pub fn spill(&mut self, spill_dir: &Path) -> Result<(), LakeError> {
         spill_folder(spill_dir)?;
-        crate::memory::return_freed_memory_promptly();
         let err = |e| LakeError::spill(spill_dir, e);
         self.orders.spill(spill_dir).map_err(err)?;
         self.items.spill(spill_dir).map_err(err)?;
