@@ -1813,6 +1813,23 @@ mod tests {
         assert_eq!(l.orders[1].customer_id.as_deref(), Some("CUST-2"));
     }
 
+    /// An email unsubscribe of `email` at `ts`.
+    fn unsubscribe(email: &str, ts: i64) -> Event {
+        Event {
+            event_id: "e".into(),
+            source: "email".into(),
+            customer_key: None,
+            customer_id: None,
+            email: Some(email.into()),
+            phone: None,
+            ts,
+            channel: "email".into(),
+            event_type: "unsubscribe".into(),
+            campaign_id: None,
+            sku: None,
+        }
+    }
+
     #[test]
     fn customers_built_in_passes_are_those_of_one_pass() {
         // Customers across sources, undated and dated profiles with consent, an unsubscribe.
@@ -1829,19 +1846,7 @@ mod tests {
                 })
                 .collect();
             l.profiles = profiles.into();
-            l.events.push(Event {
-                event_id: "e".into(),
-                source: "email".into(),
-                customer_key: None,
-                customer_id: None,
-                email: Some("u4@x.com".into()),
-                phone: None,
-                ts: 60,
-                channel: "email".into(),
-                event_type: "unsubscribe".into(),
-                campaign_id: None,
-                sku: None,
-            });
+            l.events.push(unsubscribe("u4@x.com", 60));
             resolve_in_passes(&mut l, &HashSet::default(), &IdentityConfig::default(), per_pass).unwrap();
             let orders: Vec<_> = l.orders.iter().map(|o| o.customer_id.clone()).collect();
             (l.customers.to_vec(), orders)
@@ -1859,19 +1864,7 @@ mod tests {
     #[test]
     fn unsubscribe_after_opt_in_wins() {
         let mut l = lake();
-        l.events.push(Event {
-            event_id: "e".into(),
-            source: "email".into(),
-            customer_key: None,
-            customer_id: None,
-            email: Some("b@x.com".into()),
-            phone: None,
-            ts: 50,
-            channel: "email".into(),
-            event_type: "unsubscribe".into(),
-            campaign_id: None,
-            sku: None,
-        });
+        l.events.push(unsubscribe("b@x.com", 50));
         resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         let c = l.customers.iter().find(|c| c.email.as_deref() == Some("b@x.com")).unwrap();
         assert_eq!((c.email_opt_in, c.unsubscribed_at), (Some(false), Some(50)));

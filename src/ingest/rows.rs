@@ -1222,27 +1222,14 @@ phone = "Phone"
         assert!(packed_pairs("").is_empty() && packed_pairs("||:|").is_empty());
     }
 
-    const PACKED: &str = r#"
-table = "orders"
-source = "wt"
-currency = "EUR"
-[columns]
-order_id = "order_number"
-created_at = "order_date"
-gross_amount = "order_subtotal"
-email = "billing_email"
-[packed_lines]
-prefix = "line_item_"
-[packed_lines.fields]
-sku = "sku"
-product_name = "name"
-quantity = "quantity"
-line_amount = "sub_total"
-"#;
+    /// The built-in WebToffee mapping: its `[packed_lines]` reads `line_item_N`.
+    fn webtoffee() -> Mapping {
+        crate::ingest::adapters::by_name("woocommerce-webtoffee").unwrap().mapping().unwrap()
+    }
 
     #[test]
     fn packed_lines_become_the_orders_lines_in_column_order() {
-        let m = mapping(PACKED);
+        let m = webtoffee();
         // Columns out of order (line 10 after line 2), an empty one, and a line without a quantity.
         let text = "order_number,order_date,order_subtotal,billing_email,line_item_10,line_item_2,line_item_1,line_items\n\
 1,2024-04-01,52.5,a@x.com,name:Cap|sku:CAP|quantity:1|sub_total:2.50,,name:Hoodie|sku:HOOD-M|quantity:2|total:36.00|sub_total:40.00,x\n\
@@ -1279,7 +1266,7 @@ line_amount = "sub_total"
 
     #[test]
     fn a_bad_packed_line_rejects_its_order_naming_the_column() {
-        let m = mapping(PACKED);
+        let m = webtoffee();
         let text = "order_number,order_date,order_subtotal,billing_email,line_item_1,line_item_2\n\
 1,2024-04-01,40,a@x.com,sku:A|sub_total:20,sku:B|quantity:two|sub_total:20\n\
 2,2024-04-01,40,a@x.com,sku:A|sub_total:20,product_id:7|quantity:1\n\
@@ -1430,7 +1417,7 @@ status_detail = "after"
                 proptest::strategy::Just(String::new()),
             ], 3), 0..10)
         ) {
-            let m = mapping(PACKED);
+            let m = webtoffee();
             let mut text = String::from("order_number,order_date,order_subtotal,billing_email,line_item_1,line_item_2,line_item_3\n");
             for (i, r) in cells.iter().enumerate() {
                 for cell in r {
