@@ -6,9 +6,10 @@
 //! lake is the sign that memory is short: there that memory is hundreds of MB the kernel cannot
 //! reclaim while identity's graph grows (a 5M-customer list held 660 MB instead of 170 MB as
 //! identity resolution started, and was killed in a 1.75 GB cgroup), so identity resolution of a
-//! spilled lake has freed memory go back at once ([`return_freed_memory_promptly`]). Not from
-//! the spill on: during the merge, parts in flight are freed and allocated again all the time
-//! (a 10M-event GA4 ingest in 1 GB took 70 s instead of 67, system time 40 s instead of 30).
+//! spilled lake has freed memory go back at once ([`return_freed_memory_promptly`]). Only
+//! there: during the merge, parts in flight are freed and allocated again all the time (from the
+//! spill on, a 10M-event GA4 ingest in 1 GB took 70 s instead of 67, system time 40 s instead of
+//! 30), and so do the lake's writing and the analyses after it.
 //!
 //! Written by hand: the `mimalloc` crate does not export `mi_option_get`/`mi_option_set` (only
 //! with its `extended` feature, which builds more of the C library). Without mimalloc as the
@@ -31,21 +32,38 @@ extern "C" {
     fn mi_collect(force: bool);
 }
 
-/// From now on, freed memory goes back to the OS at once instead of after mimalloc's 1 s, and
-/// this thread's freed memory goes back now. Called by identity resolution of a spilled lake. A
-/// `MIMALLOC_PURGE_DELAY` in the environment wins.
-pub fn return_freed_memory_promptly() {
+/// Until the guard is dropped, freed memory goes back to the OS at once instead of after
+/// mimalloc's 1 s, and this thread's freed memory goes back now. Held by identity resolution of a
+/// spilled lake. A `MIMALLOC_PURGE_DELAY` in the environment wins.
+pub fn return_freed_memory_promptly() -> PromptReturns {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
+        return PromptReturns { changed: false };
     }
-    // SAFETY: plain calls into the linked mimalloc with an option id and a value; neither
-    // touches Rust-owned memory.
+    // SAFETY: plain calls into the linked mimalloc with an option id and a value, and a
+    // collection of its own heap; none touches Rust-owned memory.
     unsafe {
-        if mi_option_get(PURGE_DELAY) == DEFAULT_MS {
-            mi_option_set(PURGE_DELAY, PROMPT_MS);
-            // And what this thread's heap holds already.
-            mi_collect(true);
-            tracing::debug!("freed memory is returned to the OS promptly from now on");
+        if mi_option_get(PURGE_DELAY) != DEFAULT_MS {
+            return PromptReturns { changed: false };
+        }
+        mi_option_set(PURGE_DELAY, PROMPT_MS);
+        // And what this thread's heap holds already.
+        mi_collect(true);
+    }
+    tracing::debug!("freed memory is returned to the OS at once until identity resolution ends");
+    PromptReturns { changed: true }
+}
+
+/// Restores mimalloc's purge delay when dropped ([`return_freed_memory_promptly`]).
+#[must_use = "prompt returns end when the guard is dropped"]
+pub struct PromptReturns {
+    changed: bool,
+}
+
+impl Drop for PromptReturns {
+    fn drop(&mut self) {
+        if self.changed {
+            // SAFETY: as above.
+            unsafe { mi_option_set(PURGE_DELAY, DEFAULT_MS) }
         }
     }
 }

@@ -926,10 +926,8 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
     let mut given_ids: HashSet<String> =
         lake.identities.iter().filter(|i| i.rule == "given").map(|i| i.customer_id.to_string()).collect();
     given_ids.extend(given_now.iter().cloned());
-    if lake.is_spilled() {
-        // Memory is short: what the merge freed goes back to the OS before the graph grows.
-        crate::memory::return_freed_memory_promptly();
-    }
+    // Memory is short: what the merge freed, and what identity frees, goes back to the OS at once.
+    let _prompt = lake.is_spilled().then(crate::memory::return_freed_memory_promptly);
     let t = std::time::Instant::now();
     lake.sort();
     crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
