@@ -986,9 +986,8 @@ struct Merger {
     /// `item_index` by the `order_id` of the run's first line. Replaced lines stay in
     /// `lake.items` until [`Merger::apply_items`] drops the runs listed in `items_replaced`.
     item_runs: Vec<(u32, u32)>,
-    /// Per run: the hash of its order id (as [`IdIndex`] keeps them).
-    run_hashes: Vec<u64>,
-    item_index: hashbrown::HashTable<u32>,
+    /// The runs (as its rows) by order id.
+    item_index: IdIndex,
     items_replaced: Vec<(u32, u32)>,
     /// Customer ids given by inputs (canonical files), kept as is by identity resolution.
     given: HashSet<String>,
@@ -1031,6 +1030,22 @@ impl IdIndex {
     fn find(&self, h: u64, is: impl Fn(usize) -> bool) -> Option<usize> {
         let hashes = &self.hashes;
         self.rows.find(h, |&i| hashes[i as usize] == h && is(i as usize)).map(|&i| i as usize)
+    }
+
+    /// The row whose id hashes to `h` and for which `is` holds (`Ok`); without one, adds the
+    /// table's next row for that id (`Err`: its number).
+    fn find_or_push(&mut self, h: u64, is: impl Fn(usize) -> bool) -> Result<usize, usize> {
+        let hashes = &self.hashes;
+        let entry = self.rows.entry(h, |&i| hashes[i as usize] == h && is(i as usize), |&i| hashes[i as usize]);
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => Ok(*e.get() as usize),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let i = self.hashes.len();
+                e.insert(i as u32);
+                self.hashes.push(h);
+                Err(i)
+            }
+        }
     }
 
     /// Adds the table's next row, whose id (hashing to `h`) is not in the index.
@@ -1088,8 +1103,7 @@ impl Merger {
             events_given: vec![false; lake.events.len()],
             tickets: index(lake.tickets.iter().map(|t| &t.ticket_id).collect()),
             item_runs: Vec::new(),
-            run_hashes: Vec::new(),
-            item_index: hashbrown::HashTable::new(),
+            item_index: IdIndex::default(),
             items_replaced: Vec::new(),
             given: HashSet::new(),
         };
@@ -1110,33 +1124,22 @@ impl Merger {
 
     /// The stored lines of an order id.
     fn item_run<'l>(&self, items: &'l [Item], id: &str) -> Option<&'l [Item]> {
-        let (runs, hashes, h) = (&self.item_runs, &self.run_hashes, id_hash(id));
-        let same = |&r: &u32| hashes[r as usize] == h && items[runs[r as usize].0 as usize].order_id == id;
-        self.item_index.find(h, same).map(|&r| {
-            let (start, len) = runs[r as usize];
+        let runs = &self.item_runs;
+        self.item_index.find(id_hash(id), |r| items[runs[r].0 as usize].order_id == id).map(|r| {
+            let (start, len) = runs[r];
             &items[start as usize..(start + len) as usize]
         })
     }
 
     /// Points the order id at a run of `items` (which must start with a line of that order).
     fn set_item_run(&mut self, items: &[Item], id: &str, run: (u32, u32)) {
-        let (runs, hashes, h) = (&self.item_runs, &self.run_hashes, id_hash(id));
-        let entry = self.item_index.entry(
-            h,
-            |&r| hashes[r as usize] == h && items[runs[r as usize].0 as usize].order_id == id,
-            |&r| hashes[r as usize],
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                let r = *e.get() as usize;
+        let runs = &self.item_runs;
+        match self.item_index.find_or_push(id_hash(id), |r| items[runs[r].0 as usize].order_id == id) {
+            Ok(r) => {
                 self.items_replaced.push(self.item_runs[r]);
                 self.item_runs[r] = run;
             }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(self.item_runs.len() as u32);
-                self.item_runs.push(run);
-                self.run_hashes.push(h);
-            }
+            Err(_) => self.item_runs.push(run),
         }
     }
 
@@ -1448,7 +1451,8 @@ mod tests {
         assert_eq!(skus, want);
     }
 
-    /// The merge index finds each id's row (the last of a repeated id), also when hashes collide.
+    /// The merge index finds each id's row (the last of a repeated id), also when hashes collide,
+    /// and adds a row for an id it lacks.
     #[test]
     fn id_index_finds_rows_by_id() {
         let mut ids: Vec<String> = ["a", "b", "a", "c"].map(String::from).to_vec();
@@ -1464,7 +1468,11 @@ mod tests {
             ids.push("d".into());
             assert_eq!(find(&index, &ids, "d"), Some(4));
             assert_eq!(find(&index, &ids, "c"), Some(3));
-            ids.pop();
+            assert_eq!(index.find_or_push(hash("b"), |i| ids[i] == "b"), Ok(1));
+            assert_eq!(index.find_or_push(hash("e"), |i| ids[i] == "e"), Err(5));
+            ids.push("e".into());
+            assert_eq!(find(&index, &ids, "e"), Some(5));
+            ids.truncate(4);
         }
     }
 
