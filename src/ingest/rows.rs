@@ -347,15 +347,15 @@ impl<'a> Cells<'a> {
         if self.m.name == "canonical" {
             return Text::from(id);
         }
-        let mut t = Text::with_capacity(source.len() + 1 + id.len());
-        t.push_str(source);
-        t.push(':');
-        t.push_str(id);
-        t
+        scoped_text(source, id)
+    }
+
+    /// A record's `source` column, else the mapping's source.
+    fn source(&self, r: &RawRecord) -> Sym {
+        self.get_text(r, "source").map_or_else(|| Sym::from(self.m.file.source.as_str()), |s| Sym::from(s.as_str()))
     }
 }
 
-/// A region to tell "national number, no region given" from "not a phone" in the warning.
 /// Positions of the headers that are `prefix` and a line number, by line number.
 fn packed_columns(headers: &[String], prefix: &str) -> Vec<usize> {
     let mut found: Vec<(u64, usize)> = headers
@@ -396,6 +396,7 @@ fn packed_pairs(cell: &str) -> Vec<(&str, &str)> {
     pairs.into_iter().map(|(k, a, b)| (k, cell[a..b].trim())).collect()
 }
 
+/// A region to tell "national number, no region given" from "not a phone" in the warning.
 fn cn() -> Option<crate::identity::PhoneRegion> {
     crate::identity::phone_region("CN")
 }
@@ -938,6 +939,15 @@ fn scoped(source: &str, id: &str) -> String {
     s
 }
 
+/// [`scoped`] as a [`Text`] (inline up to 24 bytes: no allocation for most ids).
+fn scoped_text(source: &str, id: &str) -> Text {
+    let mut t = Text::with_capacity(source.len() + 1 + id.len());
+    t.push_str(source);
+    t.push(':');
+    t.push_str(id);
+    t
+}
+
 fn convert_items(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn Fn(&RawRecord, FieldError) -> Reject) {
     for g in group_by_id(c, table, "order_id", out, reject) {
         let order_id = order_ref(c, g.id.into_owned());
@@ -1018,13 +1028,9 @@ fn profile(c: &Cells, r: &RawRecord) -> FResult<Unit> {
         column: c.header("email").or_else(|| c.header("customer_key")),
         reason: "no usable customer identifier (customer_key, a valid email or a valid phone — national numbers need phone_region)".into(),
     })?;
-    let source = c.get_text(r, "source").map_or_else(|| Sym::from(c.m.file.source.as_str()), |s| Sym::from(s.as_str()));
-    let mut profile_id = Text::with_capacity(source.len() + 1 + id.len());
-    profile_id.push_str(&source);
-    profile_id.push(':');
-    profile_id.push_str(id);
+    let source = c.source(r);
     let p = Profile {
-        profile_id,
+        profile_id: scoped_text(&source, id),
         source,
         customer_key,
         customer_id,
@@ -1057,7 +1063,7 @@ fn event(c: &Cells, r: &RawRecord) -> FResult<Unit> {
                 .into(),
         });
     }
-    let source = c.get_text(r, "source").map_or_else(|| Sym::from(c.m.file.source.as_str()), |s| Sym::from(s.as_str()));
+    let source = c.source(r);
     let channel = c
         .get_text(r, "channel")
         .map(|ch| Sym::from(ch.as_str()))
