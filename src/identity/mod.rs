@@ -265,7 +265,9 @@ fn is_e164(t: &str) -> bool {
         .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An identifier, owned: what records and the stored `identities` are read into before it is
+/// interned ([`Keys`] stores it encoded).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     Given(Text),
     /// A member key of a source (sources are few: interned).
@@ -278,20 +280,78 @@ enum Key {
 }
 
 impl Key {
+    /// Appends the key's encoding to `out`: a tag byte (the variant), a member key's source (its
+    /// 4-byte [`Sym::id`]), then the text. Decoded by [`KeyRef::decode`].
+    fn encode(&self, out: &mut Vec<u8>) {
+        let (tag, text) = match self {
+            Key::Given(t) => (0, t),
+            Key::Member(src, t) => {
+                out.push(1);
+                out.extend_from_slice(&src.id().to_le_bytes());
+                out.extend_from_slice(t.as_bytes());
+                return;
+            }
+            Key::Email(t) => (2, t),
+            Key::Phone(t) => (3, t),
+            Key::Order(t) => (4, t),
+        };
+        out.push(tag);
+        out.extend_from_slice(text.as_bytes());
+    }
+
+    fn encoded(&self) -> Box<[u8]> {
+        let mut out = Vec::with_capacity(5 + 24);
+        self.encode(&mut out);
+        out.into()
+    }
+}
+
+/// An interned key, borrowed from [`Keys`]. Ordered as the variants are listed, then by source
+/// name and text (the order in which a component's keys are numbered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyRef<'a> {
+    Given(&'a str),
+    Member(Sym, &'a str),
+    Email(&'a str),
+    Phone(&'a str),
+    Order(&'a str),
+}
+
+impl<'a> KeyRef<'a> {
+    /// The key [`Key::encode`] wrote into `b`.
+    fn decode(b: &'a [u8]) -> KeyRef<'a> {
+        let text = |b: &'a [u8]| {
+            // Encoded from a `&str` (`Key::encode`); checked all the same, as the bytes were in a
+            // file (a spilled lake's keys), and an empty text is the worst a bad byte can give.
+            std::str::from_utf8(b).unwrap_or_default()
+        };
+        match b.split_first() {
+            Some((0, t)) => KeyRef::Given(text(t)),
+            Some((1, rest)) if rest.len() >= 4 => {
+                let (src, t) = rest.split_at(4);
+                KeyRef::Member(Sym::from_id(u32::from_le_bytes([src[0], src[1], src[2], src[3]])), text(t))
+            }
+            Some((2, t)) => KeyRef::Email(text(t)),
+            Some((3, t)) => KeyRef::Phone(text(t)),
+            Some((_, t)) => KeyRef::Order(text(t)),
+            None => KeyRef::Order(""),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
-            Key::Given(_) => "customer_id",
-            Key::Member(..) => "member_id",
-            Key::Email(_) => "email",
-            Key::Phone(_) => "phone",
-            Key::Order(_) => "record",
+            KeyRef::Given(_) => "customer_id",
+            KeyRef::Member(..) => "member_id",
+            KeyRef::Email(_) => "email",
+            KeyRef::Phone(_) => "phone",
+            KeyRef::Order(_) => "record",
         }
     }
 
     fn text(&self) -> Text {
-        match self {
-            Key::Given(k) | Key::Email(k) | Key::Phone(k) | Key::Order(k) => k.clone(),
-            Key::Member(src, k) => compact_str::format_compact!("{src}:{k}"),
+        match *self {
+            KeyRef::Given(k) | KeyRef::Email(k) | KeyRef::Phone(k) | KeyRef::Order(k) => k.into(),
+            KeyRef::Member(src, k) => compact_str::format_compact!("{src}:{k}"),
         }
     }
 }
@@ -324,47 +384,81 @@ impl Names {
     }
 }
 
-/// Keys interned for one resolution: a key's id is its index in `keys`; `index` holds the ids,
-/// hashed by the keys themselves, so the 2.5M keys of 10M orders are stored once, not twice.
-#[derive(Default)]
+/// Keys interned for one resolution: a key's id is its number; the keys are stored encoded
+/// ([`Key::encode`]) back to back in `bytes`, key `i` ending at `ends[i]`; `index` holds the ids,
+/// hashed by their encodings.
+///
+/// With a spilled lake `bytes` and `ends` are spilled too ([`Rows::empty_like`]): a list of 5M
+/// customers carries 12.5M keys, ~560 MB of memory as `Key`s (32 bytes, and a heap string per
+/// email of over 24 bytes), ~360 MB encoded, in pages the kernel writes back and evicts.
 struct Keys {
-    keys: Vec<Key>,
+    bytes: Rows<u8>,
+    ends: Rows<u64>,
     index: hashbrown::HashTable<u32>,
+    /// The key being interned, encoded (reused: no allocation per key).
+    scratch: Vec<u8>,
 }
 
-fn key_hash(k: &Key) -> u64 {
+/// Key `i`'s encoding in the arrays of [`Keys`].
+fn encoded_at<'a>(bytes: &'a [u8], ends: &[u64], i: usize) -> &'a [u8] {
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &bytes[start..ends[i] as usize]
+}
+
+fn key_hash(encoded: &[u8]) -> u64 {
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(k)
+    rustc_hash::FxBuildHasher.hash_one(encoded)
 }
 
 impl Keys {
+    /// No keys, stored like `like` (spilled to its folder, or in memory).
+    fn new<T>(like: &Rows<T>) -> std::io::Result<Keys> {
+        Ok(Keys { bytes: like.empty_like()?, ends: like.empty_like()?, index: Default::default(), scratch: Vec::new() })
+    }
+
+    /// The encoding of key `i`.
+    fn encoded(&self, i: usize) -> &[u8] {
+        encoded_at(&self.bytes, &self.ends, i)
+    }
+
+    /// Key `i`.
+    fn key(&self, i: usize) -> KeyRef<'_> {
+        KeyRef::decode(self.encoded(i))
+    }
+
     /// The key's id, and whether it is new.
-    fn intern(&mut self, k: Key) -> (usize, bool) {
-        let keys = &self.keys;
-        match self.index.entry(key_hash(&k), |&i| keys[i as usize] == k, |&i| key_hash(&keys[i as usize])) {
+    fn intern(&mut self, k: &Key) -> (usize, bool) {
+        self.scratch.clear();
+        k.encode(&mut self.scratch);
+        let Keys { bytes, ends, index, scratch } = self;
+        let at = |i: u32| encoded_at(bytes, ends, i as usize);
+        match index.entry(key_hash(scratch), |&i| at(i) == &scratch[..], |&i| key_hash(at(i))) {
             hashbrown::hash_table::Entry::Occupied(e) => (*e.get() as usize, false),
             hashbrown::hash_table::Entry::Vacant(v) => {
-                let i = self.keys.len();
+                let i = ends.len();
                 v.insert(i as u32);
-                self.keys.push(k);
+                bytes.extend_from_slice(scratch);
+                ends.push(bytes.len() as u64);
                 (i, true)
             }
         }
     }
 
     fn get(&self, k: &Key) -> Option<usize> {
-        self.index.find(key_hash(k), |&i| self.keys[i as usize] == *k).map(|&i| i as usize)
+        let encoded = k.encoded();
+        self.index.find(key_hash(&encoded), |&i| self.encoded(i as usize) == &encoded[..]).map(|&i| i as usize)
     }
 
     fn len(&self) -> usize {
-        self.keys.len()
+        self.ends.len()
     }
-}
 
-impl std::ops::Index<usize> for Keys {
-    type Output = Key;
-    fn index(&self, i: usize) -> &Key {
-        &self.keys[i]
+    /// Room for `n` more keys in the index, `most` keys of ~`bytes_per_key` in the arrays.
+    fn reserve(&mut self, n: usize, most: usize, bytes_per_key: usize) -> std::io::Result<()> {
+        let Keys { bytes, ends, index, .. } = self;
+        index.reserve(n, |&i| key_hash(encoded_at(bytes, ends, i as usize)));
+        self.ends.try_reserve(most)?;
+        self.bytes.try_reserve(most * bytes_per_key)
     }
 }
 
@@ -372,44 +466,59 @@ impl std::ops::Index<usize> for Keys {
 ///
 /// Every array is indexed by key id. A key interned only to count placeholders (a member key
 /// when `[identity] keys` leaves member ids out) is not `live`: no record uses it as a node, and
-/// it belongs to no customer.
-#[derive(Default)]
+/// it belongs to no customer. With a spilled lake the arrays are spilled too ([`Graph::new`]):
+/// ~22 bytes per key, and the keys themselves ([`Keys`]), are the kernel's to evict; only the
+/// keys' hash index stays in memory.
 struct Graph {
     keys: Keys,
     /// Union-find parents (key ids: 4 bytes, not 8, at millions of keys).
-    parent: Vec<u32>,
+    parent: Rows<u32>,
     /// Per key: the `Given` key its component holds ([`NO_GIVEN`]: none).
-    given: Vec<u32>,
-    first_seen: Vec<i64>,
+    given: Rows<u32>,
+    first_seen: Rows<i64>,
     /// The sources each key was seen in: ids of `source_sets`, sets of ids of `names`.
-    sources: Vec<u32>,
+    sources: Rows<u32>,
     source_sets: Sets,
     names: Names,
     /// Shared placeholder values: nodes that link nothing.
-    shared: Vec<bool>,
-    live: Vec<bool>,
+    shared: Rows<bool>,
+    live: Rows<bool>,
 }
 
 impl Graph {
+    /// An empty graph, stored like `like` (spilled to its folder, or in memory).
+    fn new<T>(like: &Rows<T>) -> std::io::Result<Graph> {
+        Ok(Graph {
+            keys: Keys::new(like)?,
+            parent: like.empty_like()?,
+            given: like.empty_like()?,
+            first_seen: like.empty_like()?,
+            sources: like.empty_like()?,
+            source_sets: Sets::default(),
+            names: Names::default(),
+            shared: like.empty_like()?,
+            live: like.empty_like()?,
+        })
+    }
+
     /// Makes room for `n` more keys at once in the index (10M orders carry millions: growing the
     /// index by doubling rehashes every key again each time), and for `most` in the arrays: their
-    /// room is only address space until used, and growing one past its room copies it (briefly
-    /// both copies: hundreds of MB at a customer list's ~2.5 keys per record).
-    fn reserve(&mut self, n: usize, most: usize) {
-        let keys = &self.keys.keys;
-        self.keys.index.reserve(n, |&i| key_hash(&keys[i as usize]));
-        self.keys.keys.reserve(most);
-        self.parent.reserve(most);
-        self.given.reserve(most);
-        self.first_seen.reserve(most);
-        self.sources.reserve(most);
-        self.shared.reserve(most);
-        self.live.reserve(most);
+    /// room is only address space (or file blocks) until used, and growing one past its room
+    /// copies it (briefly both copies: hundreds of MB at a customer list's ~2.5 keys per record).
+    fn reserve(&mut self, n: usize, most: usize) -> std::io::Result<()> {
+        // Keys encode to ~24 bytes (a member key of 13 digits: 18; an email: ~28).
+        self.keys.reserve(n, most, 24)?;
+        self.parent.try_reserve(most)?;
+        self.given.try_reserve(most)?;
+        self.first_seen.try_reserve(most)?;
+        self.sources.try_reserve(most)?;
+        self.shared.try_reserve(most)?;
+        self.live.try_reserve(most)
     }
 
     fn intern(&mut self, k: Key) -> usize {
         let given = matches!(k, Key::Given(_));
-        let (i, new) = self.keys.intern(k);
+        let (i, new) = self.keys.intern(&k);
         if new {
             self.given.push(if given { i as u32 } else { NO_GIVEN });
             self.parent.push(i as u32);
@@ -931,16 +1040,16 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
     let t = std::time::Instant::now();
     lake.sort();
     crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "lake sorted");
-    let mut g = Graph::default();
+    let mut g = Graph::new(&lake.orders)?;
     let (n_orders, n_events, n_tickets) = (lake.orders.len(), lake.events.len(), lake.tickets.len());
-    let nodes = record_nodes(lake, &mut g, &given_ids, cfg);
+    let nodes = record_nodes(lake, &mut g, &given_ids, cfg)?;
     // Record ranges in `nodes`: orders, events, tickets, profiles.
     let (events_at, tickets_at, profiles_at) = (n_orders, n_orders + n_events, n_orders + n_events + n_tickets);
     // A ticket known only by its order (its fallback key) joins the order's customer (orders
     // are sorted by id above, so no index of 10M ids is built for a few tickets).
     for (i, t) in lake.tickets.iter().enumerate() {
         if let (Some(&n), Some(oid)) = (nodes.of(tickets_at + i).first(), t.order_id.as_deref()) {
-            if matches!(g.keys[n as usize], Key::Order(_)) {
+            if matches!(g.keys.key(n as usize), KeyRef::Order(_)) {
                 if let Ok(o) = lake.orders.binary_search_by(|o| o.order_id.as_str().cmp(oid)) {
                     if let Some(&on) = nodes.of(o).first() {
                         g.union(n as usize, on as usize);
@@ -952,7 +1061,7 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
     crate::bench::rss::debug_memory!(nodes = g.live.iter().filter(|&&l| l).count(), "identity graph built");
     let t = std::time::Instant::now();
     let previous = previous_ids(lake);
-    let (comps, merges) = component_ids(&mut g, &previous);
+    let (comps, merges) = component_ids(&mut g, &previous)?;
     if !merges.is_empty() {
         tracing::info!(merges = merges.len(), "customers merged by this load (see customer_merges)");
     }
@@ -1042,7 +1151,12 @@ impl<'a> Records<'a> {
 }
 
 /// Builds the graph: every record's nodes, in record order (orders, events, tickets, profiles).
-fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &IdentityConfig) -> RecordNodes {
+fn record_nodes(
+    lake: &Lake,
+    g: &mut Graph,
+    given_ids: &HashSet<String>,
+    cfg: &IdentityConfig,
+) -> std::io::Result<RecordNodes> {
     let records = Records { lake };
     let t = std::time::Instant::now();
     let (distinct, of_record) = distinct_identifiers(&records);
@@ -1053,7 +1167,7 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
     );
     // A tuple has up to three keys (member, email, phone), usually two; its records may add
     // their own (given ids, record keys).
-    g.reserve(2 * distinct.len(), 3 * distinct.len() + records.len() / 4);
+    g.reserve(2 * distinct.len(), 3 * distinct.len() + records.len() / 4)?;
     // Tuples are numbered by their first record: these reads are in record order.
     let (mut keys, mut sources) = (Vec::with_capacity(distinct.len()), Vec::with_capacity(distinct.len()));
     for d in &distinct {
@@ -1100,7 +1214,7 @@ fn record_nodes(lake: &Lake, g: &mut Graph, given_ids: &HashSet<String>, cfg: &I
         group_of_tuple[i] = group;
         out.group_of.push(group);
     }
-    out
+    Ok(out)
 }
 
 /// A customer merged into another by a later load: `merged_id` now belongs to `customer_id`.
@@ -1110,8 +1224,9 @@ pub struct Merge {
     pub customer_id: String,
 }
 
-/// The previous load's customer id of every identifier (from the stored `identities` table).
-fn previous_ids(lake: &Lake) -> HashMap<Key, Text> {
+/// The previous load's customer id of every identifier (from the stored `identities` table), by
+/// the identifier's encoding ([`Key::encode`]).
+fn previous_ids(lake: &Lake) -> HashMap<Box<[u8]>, Text> {
     lake.identities
         .iter()
         .filter_map(|i| {
@@ -1125,7 +1240,7 @@ fn previous_ids(lake: &Lake) -> HashMap<Key, Text> {
                 "record" => Key::Order(i.key.as_str().into()),
                 _ => return None,
             };
-            Some((key, i.customer_id.clone()))
+            Some((key.encoded(), i.customer_id.clone()))
         })
         .collect()
 }
@@ -1133,9 +1248,10 @@ fn previous_ids(lake: &Lake) -> HashMap<Key, Text> {
 /// The graph's components (customers): numbered in order of earliest sighting.
 struct Components {
     /// Component of each key (`u32::MAX` for keys no record uses).
-    of_key: Vec<u32>,
-    /// Each component's customer id.
-    ids: Vec<Text>,
+    of_key: Rows<u32>,
+    /// Each component's customer id (a minted id is inline: spilled with the graph, it takes no
+    /// memory of its own).
+    ids: Rows<Text>,
     /// Keys per component.
     sizes: Vec<u32>,
 }
@@ -1146,16 +1262,29 @@ struct Components {
 /// one (other previous ids in it are recorded as merged into it); else it gets the next new id,
 /// `C` + 9 digits, numbered in order of the components' earliest sighting. Ids are never derived
 /// from an email or phone.
-fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, Vec<Merge>) {
+///
+/// The per-key arrays are stored like the graph's (spilled with a spilled lake).
+fn component_ids(g: &mut Graph, previous: &HashMap<Box<[u8]>, Text>) -> std::io::Result<(Components, Vec<Merge>)> {
     let n = g.keys.len();
-    let roots: Vec<u32> = (0..n).map(|i| if g.live[i] { g.find(i) as u32 } else { u32::MAX }).collect();
+    let mut roots: Rows<u32> = g.parent.empty_like()?;
+    roots.try_reserve(n)?;
+    for i in 0..n {
+        let root = if g.live[i] { g.find(i) as u32 } else { u32::MAX };
+        roots.push(root);
+    }
     let g = &*g;
-    let seen = |i: u32| (g.first_seen[i as usize], &g.keys[i as usize]);
+    // By (first seen, key); the key is decoded only for a tie.
+    let seen = |a: u32, b: u32| {
+        let (a, b) = (a as usize, b as usize);
+        g.first_seen[a].cmp(&g.first_seen[b]).then_with(|| g.keys.key(a).cmp(&g.keys.key(b)))
+    };
     // Live keys by root, each root's keys by (first seen, key); then roots by their earliest key.
-    let mut order: Vec<u32> = (0..n as u32).filter(|&i| g.live[i as usize]).collect();
+    let mut order: Rows<u32> = g.parent.empty_like()?;
+    order.try_reserve(n)?;
+    order.extend((0..n as u32).filter(|&i| g.live[i as usize]));
     // Keys are distinct, so the order is total and a parallel sort gives the one order there is.
     use rayon::slice::ParallelSliceMut;
-    order.par_sort_unstable_by(|&a, &b| (roots[a as usize], seen(a)).cmp(&(roots[b as usize], seen(b))));
+    order.par_sort_unstable_by(|&a, &b| roots[a as usize].cmp(&roots[b as usize]).then_with(|| seen(a, b)));
     // Runs of `order` as 32-bit (start, end): 40 MB, not 80, at 5M customers.
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for (i, &k) in order.iter().enumerate() {
@@ -1165,11 +1294,14 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
             _ => runs.push((i, i + 1)),
         }
     }
-    runs.par_sort_unstable_by(|a, b| seen(order[a.0 as usize]).cmp(&seen(order[b.0 as usize])));
+    runs.par_sort_unstable_by(|a, b| seen(order[a.0 as usize], order[b.0 as usize]));
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
     let mut claimed: HashSet<Text> = HashSet::default();
-    let mut comps = Components { of_key: vec![u32::MAX; n], ids: Vec::with_capacity(runs.len()), sizes: Vec::new() };
+    let mut comps = Components { of_key: g.parent.empty_like()?, ids: g.parent.empty_like()?, sizes: Vec::new() };
+    comps.of_key.try_reserve(n)?;
+    comps.of_key.extend(std::iter::repeat_n(u32::MAX, n));
+    comps.ids.try_reserve(runs.len())?;
     let mut merges = Vec::new();
     for (c, &(start, end)) in runs.iter().enumerate() {
         let m = &order[start as usize..end as usize];
@@ -1177,9 +1309,9 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
         // A new id is above every previous one: only given and previous ids can be claimed again.
         let mut minted = false;
         let id = if let Some(gn) = g.given_of(root) {
-            g.keys[gn].text()
+            g.keys.key(gn).text()
         } else {
-            let old: Vec<&Text> = m.iter().filter_map(|&i| previous.get(&g.keys[i as usize])).collect();
+            let old: Vec<&Text> = m.iter().filter_map(|&i| previous.get(g.keys.encoded(i as usize))).collect();
             match old.iter().find(|id| !claimed.contains(id.as_str())) {
                 Some(keep) => {
                     let keep = (*keep).clone();
@@ -1209,7 +1341,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Key, Text>) -> (Components, V
         comps.sizes.push(m.len() as u32);
     }
     merges.sort();
-    (comps, merges)
+    Ok((comps, merges))
 }
 
 /// The `identities` rows, appended to `out` (empty).
@@ -1237,14 +1369,14 @@ fn identities_of(g: &Graph, comps: &Components, keys: &[u32]) -> Vec<Identity> {
     for &i in keys {
         let i = i as usize;
         let c = comps.of_key[i] as usize;
-        let key = &g.keys[i];
+        let key = g.keys.key(i);
         let rule = match key {
-            Key::Given(_) => "given",
+            KeyRef::Given(_) => "given",
             _ if g.shared[i] => "shared_ignored",
             _ if comps.sizes[c] == 1 => "self",
-            Key::Email(_) => "exact_email",
-            Key::Phone(_) => "exact_phone",
-            Key::Member(..) | Key::Order(_) => "same_record",
+            KeyRef::Email(_) => "exact_email",
+            KeyRef::Phone(_) => "exact_phone",
+            KeyRef::Member(..) | KeyRef::Order(_) => "same_record",
         };
         for source in g.names.sorted(g.sources_of(i)) {
             out.push(Identity {
@@ -1431,9 +1563,7 @@ impl Sets {
 }
 
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(
-    std::mem::size_of::<IdSet>() == 16 && std::mem::size_of::<TupleKeys>() == 12 && std::mem::size_of::<Key>() == 32
-);
+const _: () = assert!(std::mem::size_of::<IdSet>() == 16 && std::mem::size_of::<TupleKeys>() == 12);
 
 /// A record's normalized email and phone (shared placeholders excluded).
 type Contact<'g> = (Option<&'g str>, Option<&'g str>);
@@ -1458,9 +1588,9 @@ impl GroupContact {
             return out;
         }
         for &n in nodes {
-            match &g.keys[n as usize] {
-                Key::Email(_) if !g.shared[n as usize] => out.email = n,
-                Key::Phone(_) if !g.shared[n as usize] => out.phone = n,
+            match g.keys.key(n as usize) {
+                KeyRef::Email(_) if !g.shared[n as usize] => out.email = n,
+                KeyRef::Phone(_) if !g.shared[n as usize] => out.phone = n,
                 _ => {}
             }
         }
@@ -1469,8 +1599,8 @@ impl GroupContact {
 
     /// The email and phone themselves.
     fn contact<'g>(&self, keys: &'g Keys) -> Contact<'g> {
-        let text = |k: u32| match (k != NO_KEY).then(|| &keys[k as usize]) {
-            Some(Key::Email(t) | Key::Phone(t)) => Some(t.as_str()),
+        let text = |k: u32| match (k != NO_KEY).then(|| keys.key(k as usize)) {
+            Some(KeyRef::Email(t) | KeyRef::Phone(t)) => Some(t),
             _ => None,
         };
         (text(self.email), text(self.phone))
@@ -1522,7 +1652,7 @@ fn customers(
     (g.parent, g.first_seen, g.given, g.sources, g.source_sets, g.live, g.keys.index) = Default::default();
     let groups: Vec<GroupContact> =
         group_comp.into_iter().enumerate().map(|(i, c)| GroupContact::new(&g, c, nodes.group(i))).collect();
-    g.shared = Vec::new();
+    g.shared = Rows::default();
     let keys = &g.keys;
     use rayon::prelude::*;
     let comp_of: Vec<u32> =
@@ -1999,6 +2129,98 @@ mod tests {
         resolve(&mut l, &HashSet::default(), &IdentityConfig::default()).unwrap();
         assert_eq!(l.orders, before);
         assert_eq!(l.merges.len(), 1);
+    }
+
+    #[test]
+    fn keys_decode_as_encoded_and_order_as_their_fields() {
+        let keys = [
+            Key::Order("o-1".into()),
+            Key::Phone("+8613900000001".into()),
+            Key::Member("taobao".into(), "tb_a".into()),
+            Key::Email("an.email.longer.than.24.bytes@example.com".into()),
+            Key::Member("pos".into(), "M1".into()),
+            Key::Given("C000000007".into()),
+            Key::Member("pos".into(), "".into()),
+            Key::Email("a@x.com".into()),
+            Key::Given("顾客-1".into()),
+        ];
+        let mut g = Graph::new(&Rows::<u8>::default()).unwrap();
+        let ids: Vec<usize> = keys.iter().map(|k| g.intern(k.clone())).collect();
+        assert_eq!(ids, (0..keys.len()).collect::<Vec<_>>());
+        assert_eq!(g.intern(keys[3].clone()), 3, "interned once");
+        assert_eq!(g.keys.get(&keys[5]), Some(5));
+        assert_eq!(g.keys.get(&Key::Email("b@x.com".into())), None);
+        // Variant, then source name, then text: the order components number their keys by.
+        let fields = |k: &Key| match k {
+            Key::Given(t) => (0, String::new(), t.to_string()),
+            Key::Member(s, t) => (1, s.to_string(), t.to_string()),
+            Key::Email(t) => (2, String::new(), t.to_string()),
+            Key::Phone(t) => (3, String::new(), t.to_string()),
+            Key::Order(t) => (4, String::new(), t.to_string()),
+        };
+        let (mut by_ref, mut by_fields) = ((0..keys.len()).collect::<Vec<_>>(), (0..keys.len()).collect::<Vec<_>>());
+        by_ref.sort_by_key(|&i| g.keys.key(i));
+        by_fields.sort_by_key(|&i| fields(&keys[i]));
+        assert_eq!(by_ref, by_fields);
+        let texts: Vec<(&str, Text)> = ids.iter().map(|&i| (g.keys.key(i).kind(), g.keys.key(i).text())).collect();
+        assert_eq!(texts[2], ("member_id", "taobao:tb_a".into()));
+        assert_eq!(texts[3], ("email", "an.email.longer.than.24.bytes@example.com".into()));
+        assert_eq!(texts[8], ("customer_id", "顾客-1".into()));
+    }
+
+    #[test]
+    fn a_spilled_lake_resolves_as_one_in_memory() {
+        // Two loads: members of three sources, guests, a given id, a ticket known by its order, a
+        // placeholder phone, and in the second load a merge of two earlier customers.
+        let first = || {
+            let mut l = lake();
+            // Groups of four orders: three share an email, the fourth has only its member key.
+            for i in 0..40usize {
+                let (source, group) = (["shop", "pos", "taobao"][i % 3], i / 4);
+                let member = (i % 4 != 0).then(|| format!("m{group}"));
+                let email = (i % 4 != 3).then(|| format!("user.with.a.long.name{group}@example.com"));
+                let phone = (i % 7 == 0).then_some("13800000000");
+                let ts = 1000 - 3 * i as i64;
+                l.orders.push(order(&format!("x{i}"), source, member.as_deref(), email.as_deref(), phone, ts));
+            }
+            l.orders[5].customer_id = Some("VIP-1".into());
+            l.tickets.push(crate::lake::records::Ticket {
+                ticket_id: "t1".into(),
+                source: "zendesk".into(),
+                customer_key: None,
+                customer_id: None,
+                email: None,
+                phone: None,
+                order_id: Some("shop:x3".into()),
+                kind: "return".into(),
+                reason: None,
+                status: None,
+                opened_at: 1500,
+                resolved_at: None,
+                satisfaction: None,
+            });
+            l
+        };
+        let given: HashSet<String> = ["VIP-1".to_string()].into_iter().collect();
+        let cfg = IdentityConfig { max_keys_per_identifier: 3, ..Default::default() };
+        let run = |spill: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut l = first();
+            if spill {
+                l.spill(dir.path()).unwrap();
+            }
+            resolve(&mut l, &given, &cfg).unwrap();
+            assert_eq!(l.identities.is_spilled(), spill);
+            l.orders.push(order("y1", "shop", Some("m5"), Some("user.with.a.long.name2@example.com"), None, 2000));
+            resolve(&mut l, &given, &cfg).unwrap();
+            let ids = |l: &Lake| l.orders.iter().map(|o| o.customer_id.clone()).collect::<Vec<_>>();
+            (ids(&l), l.tickets[0].customer_id.clone(), l.customers.to_vec(), l.identities.to_vec(), l.merges.clone())
+        };
+        let (heap, disk) = (run(false), run(true));
+        assert!(!heap.4.is_empty(), "the second load merges customers");
+        assert!(heap.1.is_some(), "the ticket has its order's customer");
+        assert!(heap.3.iter().any(|i| i.rule == "shared_ignored") && heap.3.iter().any(|i| i.rule == "given"));
+        assert_eq!(disk, heap);
     }
 
     #[test]

@@ -113,6 +113,25 @@ impl<T> Rows<T> {
         }
     }
 
+    /// Appends copies of `rows` (one copy of the bytes, not a push per row).
+    ///
+    /// # Panics
+    /// As [`Rows::push`], when a spilled table cannot grow its file.
+    pub fn extend_from_slice(&mut self, rows: &[T])
+    where
+        T: Copy,
+    {
+        match &mut self.0 {
+            Inner::Heap(v) => v.extend_from_slice(rows),
+            Inner::Disk(m) => {
+                m.grow(rows.len());
+                // SAFETY: there is room for `rows.len()` more rows; `T: Copy`, so a bit copy is a copy.
+                unsafe { std::ptr::copy_nonoverlapping(rows.as_ptr(), m.ptr().add(m.len), rows.len()) };
+                m.len += rows.len();
+            }
+        }
+    }
+
     /// Keeps the rows for which `keep` is true, in order.
     pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         match &mut self.0 {
@@ -402,6 +421,13 @@ mod tests {
         rows.extend(v[..5].to_vec());
         v.extend(v[..5].to_vec());
         assert_eq!(rows, v);
+        let mut bytes: Rows<u8> = Rows::default();
+        bytes.spill(dir.path()).unwrap();
+        let long: Vec<u8> = (0..3_000_000u32).map(|i| i as u8).collect();
+        bytes.extend_from_slice(b"ab");
+        bytes.extend_from_slice(&long);
+        assert_eq!(&bytes[..2], b"ab");
+        assert_eq!(&bytes[2..], &long[..]);
         let mut it = rows.into_iter();
         assert_eq!(it.next(), v.first().cloned());
         assert_eq!(it.size_hint().0, v.len() - 1);

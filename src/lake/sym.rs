@@ -62,6 +62,16 @@ impl Sym {
         bucket(b)[i].get().copied().unwrap_or_default()
     }
 
+    /// The symbol's number in this process (for compact encodings that do not outlive it).
+    pub(crate) fn id(self) -> u32 {
+        self.0
+    }
+
+    /// The symbol numbered `id` by [`Sym::id`] in this process.
+    pub(crate) fn from_id(id: u32) -> Sym {
+        Sym(id)
+    }
+
     fn intern(s: &str) -> Sym {
         thread_local! {
             // Most lookups hit: a thread converting a file sees the same few values row after row.
