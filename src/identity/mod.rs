@@ -777,7 +777,10 @@ fn ident<'a>(r: &RecordKeys<'a>) -> Ident<'a> {
 /// are read a block at a time, every partition taking its records of the block in parallel: each
 /// record is read once, near the others read then (a spilled lake's orders are read from disk
 /// once, in order, not once per partition).
-fn distinct_identifiers(records: &Records) -> (Vec<Tuple>, Vec<u32>) {
+///
+/// Over a spilled lake the partitions' arenas are spilled too: a customer list is a tuple per
+/// record, ~90 bytes each (450 MB for 5M customers).
+fn distinct_identifiers(records: &Records) -> std::io::Result<(Vec<Tuple>, Vec<u32>)> {
     use rayon::prelude::*;
     use std::hash::BuildHasher;
     let n = records.len();
@@ -794,7 +797,9 @@ fn distinct_identifiers(records: &Records) -> (Vec<Tuple>, Vec<u32>) {
     // find its own).
     const BLOCK: usize = 1 << 16;
     let mut members: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK / parts + BLOCK / parts / 4); parts];
-    let mut found: Vec<DistinctPart> = (0..parts).map(|_| DistinctPart::default()).collect();
+    let mut found: Vec<DistinctPart> = (0..parts)
+        .map(|_| Ok(DistinctPart { arena: records.lake.orders.empty_like()?, ..Default::default() }))
+        .collect::<std::io::Result<_>>()?;
     for start in (0..n).step_by(BLOCK) {
         members.iter_mut().for_each(Vec::clear);
         for (i, &h) in hashes.iter().enumerate().skip(start).take(BLOCK) {
@@ -834,7 +839,7 @@ fn distinct_identifiers(records: &Records) -> (Vec<Tuple>, Vec<u32>) {
             number[p][local as usize]
         })
         .collect();
-    (distinct, of_record)
+    Ok((distinct, of_record))
 }
 
 /// A distinct identifier tuple: its first record, and the earliest time of its records. 16 bytes
@@ -855,7 +860,9 @@ struct DistinctPart {
     /// The tuples by hash (local numbers).
     index: hashbrown::HashTable<u32>,
     /// The tuples' fields ([`store_ident`]).
-    arena: Vec<u8>,
+    arena: Rows<u8>,
+    /// A tuple being stored (reused).
+    scratch: Vec<u8>,
 }
 
 /// A tuple found in a partition: its first record, earliest time, hash and place in the
@@ -874,7 +881,7 @@ impl DistinctPart {
     /// that copy: a few megabytes per partition, instead of the first record's row somewhere in
     /// gigabytes of orders (a cache and TLB miss per record at 10M orders).
     fn add(&mut self, records: &Records, hashes: &[u64], mine: &[u32]) {
-        let DistinctPart { tuples, of_record, index, arena } = self;
+        let DistinctPart { tuples, of_record, index, arena, scratch } = self;
         for &i in mine {
             let (i, h) = (i as usize, hashes[i as usize]);
             let r = records.get(i);
@@ -892,7 +899,9 @@ impl DistinctPart {
                 None => {
                     let l = tuples.len() as u32;
                     tuples.push(PartTuple { first: i as u32, ts: r.ts, hash: h, at: arena.len() as u64 });
-                    store_ident(arena, &id);
+                    scratch.clear();
+                    store_ident(scratch, &id);
+                    arena.extend_from_slice(scratch);
                     index.insert_unique(h, l, |&l| tuples[l as usize].hash);
                     l
                 }
@@ -1159,7 +1168,7 @@ fn record_nodes(
 ) -> std::io::Result<RecordNodes> {
     let records = Records { lake };
     let t = std::time::Instant::now();
-    let (distinct, of_record) = distinct_identifiers(&records);
+    let (distinct, of_record) = distinct_identifiers(&records)?;
     crate::bench::rss::debug_memory!(
         seconds = t.elapsed().as_secs_f64(),
         tuples = distinct.len(),
