@@ -19,7 +19,7 @@
 //! - [`pipeline`]: the only place that collects; runs stages, writes outputs and the manifest.
 //! - [`output`]: atomic output files, pseudonymization, manifest.
 //! - [`sample`]: the seeded generator of the bundled sample exports.
-//! - [`memory`]: how soon the allocator returns freed memory (sooner once the lake spills).
+//! - [`memory`]: how soon the allocator returns freed memory (at once while a spilled lake's identities are resolved).
 //! - [`bench`](mod@bench): the `custlens bench` harness: cached generated data, per-stage time, rows/s, peak RSS.
 //! - [`cli`]: clap arguments and exit codes.
 

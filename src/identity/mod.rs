@@ -283,19 +283,17 @@ impl Key {
     /// Appends the key's encoding to `out`: a tag byte (the variant), a member key's source (its
     /// 4-byte [`Sym::id`]), then the text. Decoded by [`KeyRef::decode`].
     fn encode(&self, out: &mut Vec<u8>) {
-        let (tag, text) = match self {
-            Key::Given(t) => (0, t),
-            Key::Member(src, t) => {
-                out.push(1);
-                out.extend_from_slice(&src.id().to_le_bytes());
-                out.extend_from_slice(t.as_bytes());
-                return;
-            }
-            Key::Email(t) => (2, t),
-            Key::Phone(t) => (3, t),
-            Key::Order(t) => (4, t),
+        let (tag, source, text) = match self {
+            Key::Given(t) => (0, None, t),
+            Key::Member(src, t) => (1, Some(src), t),
+            Key::Email(t) => (2, None, t),
+            Key::Phone(t) => (3, None, t),
+            Key::Order(t) => (4, None, t),
         };
         out.push(tag);
+        if let Some(src) = source {
+            out.extend_from_slice(&src.id().to_le_bytes());
+        }
         out.extend_from_slice(text.as_bytes());
     }
 
@@ -453,12 +451,14 @@ impl Keys {
         self.ends.len()
     }
 
-    /// Room for `n` more keys in the index, `most` keys of ~`bytes_per_key` in the arrays.
-    fn reserve(&mut self, n: usize, most: usize, bytes_per_key: usize) -> std::io::Result<()> {
+    /// Room for `n` more keys in the index, and for `most` keys in the arrays.
+    fn reserve(&mut self, n: usize, most: usize) -> std::io::Result<()> {
+        // Keys encode to ~24 bytes (a member key of 13 digits: 18; an email: ~28).
+        const KEY_BYTES: usize = 24;
         let Keys { bytes, ends, index, .. } = self;
         index.reserve(n, |&i| key_hash(encoded_at(bytes, ends, i as usize)));
         self.ends.try_reserve(most)?;
-        self.bytes.try_reserve(most * bytes_per_key)
+        self.bytes.try_reserve(most * KEY_BYTES)
     }
 }
 
@@ -506,8 +506,7 @@ impl Graph {
     /// room is only address space (or file blocks) until used, and growing one past its room
     /// copies it (briefly both copies: hundreds of MB at a customer list's ~2.5 keys per record).
     fn reserve(&mut self, n: usize, most: usize) -> std::io::Result<()> {
-        // Keys encode to ~24 bytes (a member key of 13 digits: 18; an email: ~28).
-        self.keys.reserve(n, most, 24)?;
+        self.keys.reserve(n, most)?;
         self.parent.try_reserve(most)?;
         self.given.try_reserve(most)?;
         self.first_seen.try_reserve(most)?;
@@ -1275,12 +1274,8 @@ struct Components {
 /// The per-key arrays are stored like the graph's (spilled with a spilled lake).
 fn component_ids(g: &mut Graph, previous: &HashMap<Box<[u8]>, Text>) -> std::io::Result<(Components, Vec<Merge>)> {
     let n = g.keys.len();
-    let mut roots: Rows<u32> = g.parent.empty_like()?;
-    roots.try_reserve(n)?;
-    for i in 0..n {
-        let root = if g.live[i] { g.find(i) as u32 } else { u32::MAX };
-        roots.push(root);
-    }
+    let roots: Rows<u32> =
+        g.parent.empty_like()?.extended(n, (0..n).map(|i| if g.live[i] { g.find(i) as u32 } else { u32::MAX }))?;
     let g = &*g;
     // By (first seen, key); the key is decoded only for a tie.
     let seen = |a: u32, b: u32| {
@@ -1288,9 +1283,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Box<[u8]>, Text>) -> std::io:
         g.first_seen[a].cmp(&g.first_seen[b]).then_with(|| g.keys.key(a).cmp(&g.keys.key(b)))
     };
     // Live keys by root, each root's keys by (first seen, key); then roots by their earliest key.
-    let mut order: Rows<u32> = g.parent.empty_like()?;
-    order.try_reserve(n)?;
-    order.extend((0..n as u32).filter(|&i| g.live[i as usize]));
+    let mut order: Rows<u32> = g.parent.empty_like()?.extended(n, (0..n as u32).filter(|&i| g.live[i as usize]))?;
     // Keys are distinct, so the order is total and a parallel sort gives the one order there is.
     use rayon::slice::ParallelSliceMut;
     order.par_sort_unstable_by(|&a, &b| roots[a as usize].cmp(&roots[b as usize]).then_with(|| seen(a, b)));
@@ -1307,9 +1300,11 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Box<[u8]>, Text>) -> std::io:
     let mut next =
         previous.values().filter_map(|id| id.strip_prefix('C').and_then(|n| n.parse::<u64>().ok())).max().unwrap_or(0);
     let mut claimed: HashSet<Text> = HashSet::default();
-    let mut comps = Components { of_key: g.parent.empty_like()?, ids: g.parent.empty_like()?, sizes: Vec::new() };
-    comps.of_key.try_reserve(n)?;
-    comps.of_key.extend(std::iter::repeat_n(u32::MAX, n));
+    let mut comps = Components {
+        of_key: g.parent.empty_like()?.extended(n, std::iter::repeat_n(u32::MAX, n))?,
+        ids: g.parent.empty_like()?,
+        sizes: Vec::new(),
+    };
     comps.ids.try_reserve(runs.len())?;
     let mut merges = Vec::new();
     for (c, &(start, end)) in runs.iter().enumerate() {

@@ -113,6 +113,15 @@ impl<T> Rows<T> {
         }
     }
 
+    /// This table with room for `n` more rows made first (on disk: where a full disk is
+    /// reported), then `rows` appended: `rows.empty_like()?.extended(n, iter)?` builds a table
+    /// stored like another one.
+    pub fn extended(mut self, n: usize, rows: impl IntoIterator<Item = T>) -> std::io::Result<Self> {
+        self.try_reserve(n)?;
+        self.extend(rows);
+        Ok(self)
+    }
+
     /// Appends copies of `rows` (one copy of the bytes, not a push per row).
     ///
     /// # Panics
@@ -428,6 +437,9 @@ mod tests {
         bytes.extend_from_slice(&long);
         assert_eq!(&bytes[..2], b"ab");
         assert_eq!(&bytes[2..], &long[..]);
+        let like: Rows<u32> = rows.empty_like().unwrap().extended(3, 0..3).unwrap();
+        assert!(like.is_spilled());
+        assert_eq!(like, vec![0, 1, 2]);
         let mut it = rows.into_iter();
         assert_eq!(it.next(), v.first().cloned());
         assert_eq!(it.size_hint().0, v.len() - 1);
