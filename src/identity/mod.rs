@@ -384,7 +384,7 @@ impl Names {
 
 /// Keys interned for one resolution: a key's id is its number; the keys are stored encoded
 /// ([`Key::encode`]) back to back in `bytes`, key `i` ending at `ends[i]`; `index` holds the ids,
-/// hashed by their encodings.
+/// found by the hashes of their encodings.
 ///
 /// With a spilled lake `bytes` and `ends` are spilled too ([`Rows::empty_like`]): a list of 5M
 /// customers carries 12.5M keys, ~560 MB of memory as `Key`s (32 bytes, and a heap string per
@@ -392,7 +392,11 @@ impl Names {
 struct Keys {
     bytes: Rows<u8>,
     ends: Rows<u64>,
-    index: hashbrown::HashTable<u32>,
+    /// Per key, the high 32 bits of its hash ([`key_hash`]) above its id: a probe compares those
+    /// before it reads a key's bytes, and growth rehashes from them, so neither reads the arrays
+    /// (spilled: a random page read each, which in 600 MB made interning 5M customers' keys
+    /// take minutes instead of 10 s).
+    index: hashbrown::HashTable<u64>,
     /// The key being interned, encoded (reused: no allocation per key).
     scratch: Vec<u8>,
 }
@@ -406,6 +410,12 @@ fn encoded_at<'a>(bytes: &'a [u8], ends: &[u64], i: usize) -> &'a [u8] {
 fn key_hash(encoded: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(encoded)
+}
+
+/// The hash a key's slot in [`Keys::index`] is found by, from the 32 bits of its hash the index
+/// keeps (spread over 64 bits: the table takes its slot from the low bits and a tag from the high).
+fn slot_hash(high: u64) -> u64 {
+    high.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 impl Keys {
@@ -429,12 +439,13 @@ impl Keys {
         self.scratch.clear();
         k.encode(&mut self.scratch);
         let Keys { bytes, ends, index, scratch } = self;
-        let at = |i: u32| encoded_at(bytes, ends, i as usize);
-        match index.entry(key_hash(scratch), |&i| at(i) == &scratch[..], |&i| key_hash(at(i))) {
-            hashbrown::hash_table::Entry::Occupied(e) => (*e.get() as usize, false),
+        let h = key_hash(scratch);
+        let same = |&e: &u64| e >> 32 == h >> 32 && encoded_at(bytes, ends, (e as u32) as usize) == &scratch[..];
+        match index.entry(slot_hash(h >> 32), same, |&e| slot_hash(e >> 32)) {
+            hashbrown::hash_table::Entry::Occupied(e) => ((*e.get() as u32) as usize, false),
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let i = ends.len();
-                v.insert(i as u32);
+                v.insert((h >> 32 << 32) | i as u64);
                 bytes.extend_from_slice(scratch);
                 ends.push(bytes.len() as u64);
                 (i, true)
@@ -444,7 +455,9 @@ impl Keys {
 
     fn get(&self, k: &Key) -> Option<usize> {
         let encoded = k.encoded();
-        self.index.find(key_hash(&encoded), |&i| self.encoded(i as usize) == &encoded[..]).map(|&i| i as usize)
+        let h = key_hash(&encoded);
+        let same = |&e: &u64| e >> 32 == h >> 32 && self.encoded((e as u32) as usize) == &encoded[..];
+        self.index.find(slot_hash(h >> 32), same).map(|&e| (e as u32) as usize)
     }
 
     fn len(&self) -> usize {
@@ -455,8 +468,7 @@ impl Keys {
     fn reserve(&mut self, n: usize, most: usize) -> std::io::Result<()> {
         // Keys encode to ~24 bytes (a member key of 13 digits: 18; an email: ~28).
         const KEY_BYTES: usize = 24;
-        let Keys { bytes, ends, index, .. } = self;
-        index.reserve(n, |&i| key_hash(encoded_at(bytes, ends, i as usize)));
+        self.index.reserve(n, |&e| slot_hash(e >> 32));
         self.ends.try_reserve(most)?;
         self.bytes.try_reserve(most * KEY_BYTES)
     }
@@ -720,29 +732,45 @@ fn tuple_keys(g: &mut Graph, r: &RecordKeys, region: Option<PhoneRegion>) -> Tup
 /// email). One person has one member key per source and few addresses, so only placeholders
 /// exceed it. Returns how many values are shared.
 ///
-/// Counted as sorted, deduplicated (value, kind, other) triples of key ids rather than a map of
-/// sets per value: ~12 bytes per pair instead of a few hundred per value.
-fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize) -> usize {
+/// ## Method
+/// A value's distinct identifiers of a kind are at most the number of distinct tuples it is in, so
+/// only values in more than `max` tuples can be shared: those are found first, counting tuples
+/// per key (a byte each, saturating). Their pairs are then counted as sorted, deduplicated
+/// (value, kind, other) triples of key ids rather than a map of sets per value (~12 bytes per
+/// pair instead of a few hundred per value). A customer list, each value in one tuple, builds no
+/// triple at all, where counting every pair took ~48 bytes per customer (240 MB at 5M).
+fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize) -> std::io::Result<usize> {
     // Kinds: a member key counts per source (the source's name id); emails and phones per kind.
     const EMAIL: u32 = u32::MAX;
     const PHONE: u32 = u32::MAX - 1;
+    // Tuples per email or phone, up to 255 ("255 or more"); stored like the graph (spilled with a
+    // spilled lake).
+    let mut count: Rows<u8> = g.parent.empty_like()?.extended(g.keys.len(), std::iter::repeat_n(0, g.keys.len()))?;
+    for t in tuples {
+        for v in [t.email(), t.phone()].into_iter().flatten() {
+            count[v as usize] = count[v as usize].saturating_add(1);
+        }
+    }
+    let candidate = |v: u32| count[v as usize] as usize > max || count[v as usize] == u8::MAX;
+    let values = |t: &TupleKeys| [t.email(), t.phone()].into_iter().flatten().filter(|&v| candidate(v));
     // Reserved exactly: a doubling vector of 100M+ bytes is briefly 1.5x its size.
     let pairs = |t: &TupleKeys| {
         let n = t.ids.iter().filter(|&&k| k != NO_KEY).count();
-        (t.email().is_some() as usize + t.phone().is_some() as usize) * n.saturating_sub(1)
+        values(t).count() * n.saturating_sub(1)
     };
     let mut triples: Vec<(u32, u32, u32)> = Vec::with_capacity(tuples.iter().map(pairs).sum());
     for (t, &source) in tuples.iter().zip(sources) {
         let others = |a: Option<u32>, a_kind: u32, b: Option<u32>, b_kind: u32| {
             [(a, a_kind), (b, b_kind)].into_iter().filter_map(|(o, kind)| o.map(|o| (kind, o)))
         };
-        if let Some(e) = t.email() {
+        if let Some(e) = t.email().filter(|&e| candidate(e)) {
             triples.extend(others(t.member(), source, t.phone(), PHONE).map(|(k, o)| (e, k, o)));
         }
-        if let Some(p) = t.phone() {
+        if let Some(p) = t.phone().filter(|&p| candidate(p)) {
             triples.extend(others(t.member(), source, t.email(), EMAIL).map(|(k, o)| (p, k, o)));
         }
     }
+    drop(count);
     rayon::slice::ParallelSliceMut::par_sort_unstable(triples.as_mut_slice());
     triples.dedup();
     let mut n = 0;
@@ -753,7 +781,7 @@ fn mark_shared(g: &mut Graph, tuples: &[TupleKeys], sources: &[u32], max: usize)
             n += 1;
         }
     }
-    n
+    Ok(n)
 }
 
 /// Identifier tuple of a record: (source, given id, member key, email, phone).
@@ -1183,7 +1211,7 @@ fn record_nodes(
         keys.push(tuple_keys(g, &r, cfg.region()));
         sources.push(g.names.id(r.source));
     }
-    let mut shared = mark_shared(g, &keys, &sources, cfg.max_keys_per_identifier);
+    let mut shared = mark_shared(g, &keys, &sources, cfg.max_keys_per_identifier)?;
     drop(sources);
     for k in cfg.blocked() {
         if let Some(i) = g.keys.get(&k).filter(|&i| !g.shared[i]) {
@@ -2086,6 +2114,51 @@ mod tests {
         resolve(&mut l, &HashSet::default(), &relaxed).unwrap();
         let ids: std::collections::BTreeSet<_> = l.orders.iter().map(|o| o.customer_id.clone().unwrap()).collect();
         assert_eq!(ids.len(), 1, "without the guard everyone merges");
+    }
+
+    #[test]
+    fn shared_values_are_those_a_brute_force_count_finds() {
+        use std::collections::{BTreeMap, BTreeSet};
+        // Seeded tuples over small pools, so values recur with several members, emails and phones.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for max in [1, 2, 3, 5] {
+            let mut g = Graph::new(&Rows::<u8>::default()).unwrap();
+            let (mut tuples, mut sources) = (Vec::new(), Vec::new());
+            for _ in 0..400 {
+                let source = ["shop", "pos"][next(2) as usize];
+                let member =
+                    (next(3) > 0).then(|| g.intern(Key::Member(source.into(), format!("M{}", next(40)).into())));
+                let email = (next(3) > 0).then(|| g.intern(Key::Email(format!("e{}@x.com", next(30)).into())));
+                let phone = (next(3) > 0).then(|| g.intern(Key::Phone(format!("+86139{}", next(20)).into())));
+                tuples.push(TupleKeys::new(member, email, phone));
+                sources.push(g.names.id(source));
+            }
+            // (value, kind) → its distinct others; kinds as in `mark_shared`.
+            let mut others: BTreeMap<(u32, u32), BTreeSet<u32>> = BTreeMap::new();
+            for (t, &s) in tuples.iter().zip(&sources) {
+                for (v, other_kind, other) in [(t.email(), u32::MAX - 1, t.phone()), (t.phone(), u32::MAX, t.email())] {
+                    let Some(v) = v else { continue };
+                    if let Some(m) = t.member() {
+                        others.entry((v, s)).or_default().insert(m);
+                    }
+                    if let Some(o) = other {
+                        others.entry((v, other_kind)).or_default().insert(o);
+                    }
+                }
+            }
+            let expected: BTreeSet<u32> = others.iter().filter(|(_, o)| o.len() > max).map(|(&(v, _), _)| v).collect();
+            let n = mark_shared(&mut g, &tuples, &sources, max).unwrap();
+            let marked: BTreeSet<u32> = (0..g.keys.len() as u32).filter(|&k| g.shared[k as usize]).collect();
+            assert_eq!(marked, expected, "max {max}");
+            assert_eq!(n, expected.len());
+            assert!(!expected.is_empty(), "the pools make some values shared at max {max}");
+        }
     }
 
     #[test]

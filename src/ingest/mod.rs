@@ -339,9 +339,12 @@ fn ingest_file(
             let window = convert_window(&mapping, vec![table], &shown, &phones, true);
             merge.merge_window(&mapping, window, lake, merger)?;
         }
-        Body::Text { reader, first } => {
+        Body::Text { mut reader, first } => {
             let estimated = estimated_records(&spec.path, &first);
             make_room(&shown, memory_rows(mapping.table, estimated * 2 / 3), lake, opts.spill, lake_dir)?;
+            if lake.is_spilled() && opts.part_bytes.is_none() {
+                reader.parts.set_target(stream::spilled_part_bytes(crate::bench::rss::available_mb()));
+            }
             merger.reserve(lake, &mapping, estimated).map_err(|e| LakeError::spill(lake_dir, e))?;
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
@@ -1214,7 +1217,7 @@ impl Merger {
                         if order == *stored && items_same {
                             Outcome::Unchanged
                         } else {
-                            lake.orders[i] = order;
+                            lake.orders.set(i, order);
                             Outcome::Updated
                         }
                     }
@@ -1247,7 +1250,7 @@ impl Merger {
                     if p == lake.profiles[i] {
                         Outcome::Unchanged
                     } else {
-                        lake.profiles[i] = p;
+                        lake.profiles.set(i, p);
                         Outcome::Updated
                     }
                 }

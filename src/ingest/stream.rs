@@ -21,6 +21,15 @@ use std::io::Read;
 /// parts per core stays a few tens of megabytes.
 pub const PART_BYTES: usize = 8 << 20;
 
+/// Size of a part once the lake is spilled (memory is short), given the memory available (MB):
+/// a 256th of it, between 1 MB and [`PART_BYTES`]. The ~16 parts in flight (read ahead, parsed
+/// and converted a window ahead of the merge, merged) take ~3.5 times their bytes: a 5M-customer
+/// list held 450–550 MB of anonymous memory throughout its merge with 8 MB parts, ~200 MB with
+/// 2 MB parts (`benches/README.md`), at a cost in speed, so parts shrink only as memory does.
+pub fn spilled_part_bytes(available_mb: Option<u64>) -> usize {
+    available_mb.map_or(PART_BYTES, |mb| ((mb << 20) / 256) as usize).clamp(1 << 20, PART_BYTES)
+}
+
 /// A part of a file: whole records, and the physical line number of its first line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
@@ -53,6 +62,11 @@ impl<R: Read> Parts<R> {
             next_line: 1,
             hasher: Sha256::new(),
         }
+    }
+
+    /// Parts of about `target` bytes from the next one on.
+    pub fn set_target(&mut self, target: usize) {
+        self.target = target.max(1);
     }
 
     /// The next part; None after the last.
@@ -168,6 +182,14 @@ mod tests {
     fn parts(text: &[u8], kind: FileKind, target: usize) -> Vec<Part> {
         let mut p = Parts::new(text, kind, b',', target);
         std::iter::from_fn(|| p.next_part().unwrap()).collect()
+    }
+
+    #[test]
+    fn spilled_parts_shrink_with_the_memory_available() {
+        assert_eq!(spilled_part_bytes(None), PART_BYTES);
+        assert_eq!(spilled_part_bytes(Some(16 << 10)), PART_BYTES);
+        assert_eq!(spilled_part_bytes(Some(512)), 2 << 20);
+        assert_eq!(spilled_part_bytes(Some(100)), 1 << 20);
     }
 
     #[test]

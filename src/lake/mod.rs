@@ -6,6 +6,7 @@
 //! by the table's key before writing, so the same content gives byte-identical files. Frames are
 //! validated against [`crate::schema`] on the way in and out.
 
+pub mod arena;
 pub mod records;
 pub mod store;
 pub mod sym;
@@ -135,7 +136,7 @@ fn spill_folder(dir: &Path) -> Result<(), LakeError> {
 }
 
 /// [`read_table`] into [`Rows`]: in memory, or spilled to `spill_dir` ([`read_table_spilled`]).
-fn read_big_table<R: Row>(lake: &Path, spill_dir: Option<&Path>) -> Result<Rows<R>, LakeError> {
+fn read_big_table<R: Row + store::SpillRow>(lake: &Path, spill_dir: Option<&Path>) -> Result<Rows<R>, LakeError> {
     match spill_dir {
         None => Ok(read_table(lake)?.into()),
         Some(dir) => read_table_spilled(lake, dir),
@@ -143,7 +144,7 @@ fn read_big_table<R: Row>(lake: &Path, spill_dir: Option<&Path>) -> Result<Rows<
 }
 
 /// [`read_table`] into rows spilled to `spill_dir`, one row group's worth of rows at a time.
-fn read_table_spilled<R: Row>(lake: &Path, spill_dir: &Path) -> Result<Rows<R>, LakeError> {
+fn read_table_spilled<R: Row + store::SpillRow>(lake: &Path, spill_dir: &Path) -> Result<Rows<R>, LakeError> {
     let mut rows = Rows::default();
     let serr = |e| LakeError::spill(spill_dir, e);
     rows.spill(spill_dir).map_err(serr)?;

@@ -845,3 +845,63 @@ mod tests {
         assert_eq!(Order::from_frame(&df).unwrap(), vec![o]);
     }
 }
+
+/// The long strings of the big tables' rows move to the text arena when their table is spilled
+/// ([`super::store::SpillRow`]).
+mod spill_rows {
+    use super::*;
+    use crate::lake::store::{spill_texts, SpillRow};
+    use std::path::Path;
+
+    impl SpillRow for Order {
+        fn spill_heap(&mut self, dir: &Path) {
+            let Order { order_id, customer_key, customer_id, email, phone, name, .. } = self;
+            spill_texts(
+                dir,
+                [Some(order_id)]
+                    .into_iter()
+                    .chain([customer_key, customer_id, email, phone, name].map(Option::as_mut))
+                    .flatten(),
+            );
+        }
+    }
+
+    impl SpillRow for Item {
+        fn spill_heap(&mut self, dir: &Path) {
+            let Item { order_id, sku, product_name, .. } = self;
+            spill_texts(dir, [Some(order_id), sku.as_mut(), product_name.as_mut()].into_iter().flatten());
+        }
+    }
+
+    impl SpillRow for Profile {
+        fn spill_heap(&mut self, dir: &Path) {
+            let Profile { profile_id, customer_key, customer_id, email, phone, name, tags, .. } = self;
+            let opts = [customer_key, customer_id, email, phone, name, tags].map(Option::as_mut);
+            spill_texts(dir, [Some(profile_id)].into_iter().chain(opts).flatten());
+        }
+    }
+
+    impl SpillRow for Event {
+        fn spill_heap(&mut self, dir: &Path) {
+            let Event { customer_key, customer_id, email, phone, campaign_id, sku, .. } = self;
+            spill_texts(
+                dir,
+                [customer_key, customer_id, email, phone, campaign_id, sku].into_iter().filter_map(Option::as_mut),
+            );
+        }
+    }
+
+    impl SpillRow for Customer {
+        fn spill_heap(&mut self, dir: &Path) {
+            let Customer { customer_id, email, phone, name, .. } = self;
+            spill_texts(dir, [Some(customer_id), email.as_mut(), phone.as_mut(), name.as_mut()].into_iter().flatten());
+        }
+    }
+
+    impl SpillRow for Identity {
+        fn spill_heap(&mut self, dir: &Path) {
+            let Identity { key, customer_id, .. } = self;
+            spill_texts(dir, [key, customer_id]);
+        }
+    }
+}

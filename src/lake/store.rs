@@ -8,7 +8,8 @@
 //! memory available, [`Rows::spill`] moves a table's rows into a file-backed mapping: the same
 //! bytes, the same slice, so every algorithm over `&[T]` runs unchanged, but its pages are the
 //! kernel's to write back and drop, not anonymous memory that can only end in the OOM killer.
-//! Strings of up to 24 bytes sit inline in the rows (`Text`), so they spill with them.
+//! Strings of up to 24 bytes sit inline in the rows (`Text`), so they spill with them; longer ones
+//! move to the text arena ([`super::arena`]) as their rows are spilled or appended ([`SpillRow`]).
 //!
 //! Written by hand because no maintained crate offers a growable, file-backed `Vec<T>` of
 //! non-`Copy` rows (`memmap2` gives the mapping; growth, drops and moves are here).
@@ -64,8 +65,11 @@ impl<T> Rows<T> {
     }
 
     /// Moves the rows into a new disk-backed mapping in `dir` (a no-op when already spilled); the
-    /// memory of the `Vec` is freed.
-    pub fn spill(&mut self, dir: &Path) -> std::io::Result<()> {
+    /// memory of the `Vec` is freed, and so is the rows' own heap memory ([`SpillRow`]).
+    pub fn spill(&mut self, dir: &Path) -> std::io::Result<()>
+    where
+        T: SpillRow,
+    {
         let Inner::Heap(v) = &mut self.0 else { return Ok(()) };
         let mut m = Mapped::new(dir)?;
         m.try_reserve(v.len().max(1))?;
@@ -77,6 +81,8 @@ impl<T> Rows<T> {
             m.len = v.len();
             v.set_len(0);
         }
+        drop(v);
+        m.as_mut_slice().iter_mut().for_each(|row| row.spill_heap(dir));
         self.0 = Inner::Disk(m);
         Ok(())
     }
@@ -106,17 +112,37 @@ impl<T> Rows<T> {
     /// # Panics
     /// When a spilled table cannot grow its file (a full disk); ingest reserves each window's
     /// rows with [`Rows::try_reserve`] first, where that is an error.
-    pub fn push(&mut self, row: T) {
+    pub fn push(&mut self, row: T)
+    where
+        T: SpillRow,
+    {
         match &mut self.0 {
             Inner::Heap(v) => v.push(row),
-            Inner::Disk(m) => m.push(row),
+            Inner::Disk(m) => m.push_spilled(row),
         }
+    }
+
+    /// Replaces row `i` (a spilled table moves the new row's heap memory to disk, as [`Rows::push`]).
+    ///
+    /// # Panics
+    /// When `i` is out of bounds.
+    pub fn set(&mut self, i: usize, mut row: T)
+    where
+        T: SpillRow,
+    {
+        if let Inner::Disk(m) = &self.0 {
+            row.spill_heap(&m.dir);
+        }
+        self[i] = row;
     }
 
     /// This table with room for `n` more rows made first (on disk: where a full disk is
     /// reported), then `rows` appended: `rows.empty_like()?.extended(n, iter)?` builds a table
     /// stored like another one.
-    pub fn extended(mut self, n: usize, rows: impl IntoIterator<Item = T>) -> std::io::Result<Self> {
+    pub fn extended(mut self, n: usize, rows: impl IntoIterator<Item = T>) -> std::io::Result<Self>
+    where
+        T: SpillRow,
+    {
         self.try_reserve(n)?;
         self.extend(rows);
         Ok(self)
@@ -189,15 +215,50 @@ impl<T> FromIterator<T> for Rows<T> {
     }
 }
 
-impl<T> Extend<T> for Rows<T> {
+impl<T: SpillRow> Extend<T> for Rows<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         match &mut self.0 {
             Inner::Heap(v) => v.extend(iter),
             Inner::Disk(m) => {
                 let iter = iter.into_iter();
                 m.grow(iter.size_hint().0);
-                iter.for_each(|row| m.push(row));
+                iter.for_each(|row| m.push_spilled(row));
             }
+        }
+    }
+}
+
+/// A row's own heap memory, which a spilled table moves to disk as the row joins it: the long
+/// strings of the lake's rows go to the text arena ([`super::arena`]); numbers have none. A string
+/// the arena cannot take (its file cannot grow) stays on the heap, still correct; the first such
+/// failure is logged.
+pub trait SpillRow {
+    /// Moves what the row holds on the heap to disk-backed memory in the spill folder `dir`.
+    fn spill_heap(&mut self, dir: &Path) {
+        let _ = dir;
+    }
+}
+
+macro_rules! no_heap {
+    ($($t:ty),*) => { $(impl SpillRow for $t {})* };
+}
+no_heap!(u8, u32, u64, i64, bool, String);
+
+impl SpillRow for super::records::Text {
+    fn spill_heap(&mut self, dir: &Path) {
+        spill_texts(dir, [self]);
+    }
+}
+
+/// [`super::arena::spill_text`] of each of `texts`, logging the first failure of the process.
+pub fn spill_texts<'a>(dir: &Path, texts: impl IntoIterator<Item = &'a mut super::records::Text>) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    for t in texts {
+        if let Err(e) = super::arena::spill_text(t, dir) {
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(dir = %dir.display(), error = %e, "long strings of spilled rows stay in memory: their arena cannot grow");
+            }
+            return;
         }
     }
 }
@@ -355,6 +416,15 @@ impl<T> Mapped<T> {
         }
     }
 
+    /// Appends a row, its heap memory moved to disk first ([`SpillRow`]).
+    fn push_spilled(&mut self, mut row: T)
+    where
+        T: SpillRow,
+    {
+        row.spill_heap(&self.dir);
+        self.push(row);
+    }
+
     fn push(&mut self, row: T) {
         self.grow(1);
         // SAFETY: there is room for one more row.
@@ -444,6 +514,36 @@ mod tests {
         assert_eq!(it.next(), v.first().cloned());
         assert_eq!(it.size_hint().0, v.len() - 1);
         // The rest are dropped with the iterator.
+    }
+
+    #[test]
+    fn spilled_rows_hold_no_long_string_on_the_heap() {
+        use crate::lake::records::{Identity, Text};
+        let dir = tempfile::tempdir().unwrap();
+        let row = |i: usize| Identity {
+            source: "shop".into(),
+            key_type: "email".into(),
+            key: Text::from(format!("customer.number.{i}@a-long-domain.example.com")),
+            customer_id: Text::from(format!("c{i}")),
+            rule: "email".into(),
+        };
+        // Rows in memory keep heap strings; spilling moves them out, and so do pushes, extends
+        // and replacements of a spilled table.
+        let mut rows: Rows<Identity> = (0..1000).map(row).collect();
+        assert!(rows.iter().all(|r| r.key.is_heap_allocated()));
+        rows.spill(dir.path()).unwrap();
+        rows.push(row(1000));
+        rows.extend((1001..1100).map(row));
+        rows.set(3, row(3333));
+        let like = rows.empty_like().unwrap().extended(10, (2000..2010).map(row)).unwrap();
+        assert!(rows.iter().chain(like.iter()).all(|r| !r.key.is_heap_allocated()));
+        let want: Vec<Identity> = (0..1100).map(|i| if i == 3 { row(3333) } else { row(i) }).collect();
+        assert_eq!(rows, want);
+        assert_eq!(like, (2000..2010).map(row).collect::<Vec<_>>());
+        // Copies out of a spilled table are plain rows.
+        let mut back = rows.into_vec();
+        back[0].key.push_str(".cn");
+        assert_eq!(back[0].key, "customer.number.0@a-long-domain.example.com.cn");
     }
 
     #[test]
