@@ -82,14 +82,6 @@ pub fn spill_text(t: &mut Text, dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// [`spill_text`] of an optional text.
-pub fn spill_opt(t: &mut Option<Text>, dir: &Path) -> std::io::Result<()> {
-    match t {
-        Some(t) => spill_text(t, dir),
-        None => Ok(()),
-    }
-}
-
 /// `n` bytes (at most [`LONGEST`]) of the arena for this thread to fill.
 fn take(n: usize, dir: &Path) -> std::io::Result<*mut u8> {
     OWN.with(|own| {
@@ -177,8 +169,5 @@ mod tests {
         spill_text(&mut t, dir.path()).unwrap();
         assert!(t.is_heap_allocated());
         assert_eq!(t, long);
-        let mut none = None;
-        spill_opt(&mut none, dir.path()).unwrap();
-        assert_eq!(none, None);
     }
 }

@@ -229,7 +229,8 @@ impl<T: SpillRow> Extend<T> for Rows<T> {
 }
 
 /// A row's own heap memory, which a spilled table moves to disk as the row joins it: the long
-/// strings of the lake's rows go to the text arena ([`super::arena`]); numbers have none. A string
+/// strings of the lake's rows go to the text arena ([`super::arena`]); numbers have none, and a
+/// `String` keeps its heap (it cannot point into the arena: tests only). A string
 /// the arena cannot take (its file cannot grow) stays on the heap, still correct; the first such
 /// failure is logged.
 pub trait SpillRow {
