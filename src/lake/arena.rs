@@ -85,12 +85,10 @@ pub fn spill_text(t: &mut Text, dir: &Path) -> std::io::Result<()> {
 /// `n` bytes (at most [`LONGEST`]) of the arena for this thread to fill.
 fn take(n: usize, dir: &Path) -> std::io::Result<*mut u8> {
     OWN.with(|own| {
-        let (start, end) = own.get();
-        if end - start >= n {
-            own.set((start + n, end));
-            return Ok(start as *mut u8);
+        let (mut start, mut end) = own.get();
+        if end - start < n {
+            (start, end) = chunk(dir)?;
         }
-        let (start, end) = chunk(dir)?;
         own.set((start + n, end));
         Ok(start as *mut u8)
     })
