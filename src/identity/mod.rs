@@ -28,7 +28,7 @@
 //! ```
 
 use crate::lake::records::{Customer, EventId, Identity, Sym, Text};
-use crate::lake::store::Rows;
+use crate::lake::store::{Rows, SpillRow};
 use crate::lake::Lake;
 
 // FxHash: identity hashes millions of short keys; SipHash's DoS resistance buys nothing in a batch job.
@@ -800,22 +800,21 @@ fn ident<'a>(r: &RecordKeys<'a>) -> Ident<'a> {
 /// In parallel and with the result of one pass in record order: the records' tuple hashes are
 /// computed in parallel; the tuples are split by hash into partitions, each found distinct by a
 /// thread of its own (a tuple lives in one partition, so no two threads see it); the partitions'
-/// tuples are numbered by their first record, and each record looks its number up. The records
-/// are read a block at a time, every partition taking its records of the block in parallel: each
-/// record is read once, near the others read then (a spilled lake's orders are read from disk
-/// once, in order, not once per partition).
+/// tuples are numbered by their first record (a merge of the partitions, each in that order
+/// already), and each record looks its number up. The records are read a block at a time, every
+/// partition taking its records of the block in parallel: each record is read once, near the
+/// others read then (a spilled lake's orders are read from disk once, in order, not once per
+/// partition).
 ///
-/// Over a spilled lake the partitions' arenas are spilled too: a customer list is a tuple per
-/// record, ~90 bytes each (450 MB for 5M customers).
-fn distinct_identifiers(records: &Records) -> std::io::Result<(Vec<Tuple>, Vec<u32>)> {
+/// Over a spilled lake every array here is spilled too ([`Rows::empty_like`]), each written and
+/// read mostly in order: a customer list is a tuple per record, ~110 bytes each (550 MB for 5M
+/// customers) that would otherwise be anonymous memory.
+fn distinct_identifiers(records: &Records) -> std::io::Result<(Rows<Tuple>, Rows<u32>)> {
     use rayon::prelude::*;
     use std::hash::BuildHasher;
+    let like = &records.lake.orders;
     let n = records.len();
-    let hashes: Vec<u64> = (0..n)
-        .into_par_iter()
-        .with_min_len(1 << 14)
-        .map(|i| rustc_hash::FxBuildHasher.hash_one(ident(&records.get(i))))
-        .collect();
+    let hashes = par_map_into(like.empty_like()?, n, |i| rustc_hash::FxBuildHasher.hash_one(ident(&records.get(i))))?;
     // Partitions small enough that each one's arena and index stay in cache while it is built.
     let parts = 8 * rayon::current_num_threads().max(1);
     // Bits of the hash other than those hashbrown places and tags entries by.
@@ -825,7 +824,10 @@ fn distinct_identifiers(records: &Records) -> std::io::Result<(Vec<Tuple>, Vec<u
     const BLOCK: usize = 1 << 16;
     let mut members: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK / parts + BLOCK / parts / 4); parts];
     let mut found: Vec<DistinctPart> = (0..parts)
-        .map(|_| Ok(DistinctPart { arena: records.lake.orders.empty_like()?, ..Default::default() }))
+        .map(|_| {
+            let (tuples, of_record, arena) = (like.empty_like()?, like.empty_like()?, like.empty_like()?);
+            Ok(DistinctPart { tuples, of_record, arena, ..Default::default() })
+        })
         .collect::<std::io::Result<_>>()?;
     for start in (0..n).step_by(BLOCK) {
         members.iter_mut().for_each(Vec::clear);
@@ -838,35 +840,59 @@ fn distinct_identifiers(records: &Records) -> std::io::Result<(Vec<Tuple>, Vec<u
     for part in &mut found {
         (part.index, part.arena) = Default::default();
     }
-    // Number the tuples by their first record.
-    let mut firsts: Vec<(u32, u32, u32)> = found
+    // Number the tuples by their first record: merge the partitions, each in that order already;
+    // `number[p]` is partition `p`'s tuples' numbers, in its order.
+    let total = found.iter().map(|f| f.tuples.len()).sum();
+    let mut distinct: Rows<Tuple> = like.empty_like()?;
+    distinct.try_reserve(total)?;
+    let mut number: Vec<Rows<u32>> =
+        found.iter().map(|f| like.empty_like()?.extended(f.tuples.len(), [])).collect::<std::io::Result<_>>()?;
+    let mut heads: std::collections::BinaryHeap<std::cmp::Reverse<(u32, usize)>> = found
         .iter()
         .enumerate()
-        .flat_map(|(p, f)| f.tuples.iter().enumerate().map(move |(l, t)| (t.first, p as u32, l as u32)))
+        .filter_map(|(p, f)| f.tuples.first().map(|t| std::cmp::Reverse((t.first, p))))
         .collect();
-    firsts.sort_unstable();
-    let mut number: Vec<Vec<u32>> = found.iter().map(|f| vec![0; f.tuples.len()]).collect();
-    let distinct: Vec<Tuple> = firsts
-        .iter()
-        .enumerate()
-        .map(|(k, &(first, p, l))| {
-            number[p as usize][l as usize] = k as u32;
-            Tuple { first, ts: found[p as usize].tuples[l as usize].ts }
-        })
-        .collect();
-    drop(firsts);
+    while let Some(std::cmp::Reverse((first, p))) = heads.pop() {
+        let l = number[p].len();
+        number[p].push(distinct.len() as u32);
+        distinct.push(Tuple { first, ts: found[p].tuples[l].ts });
+        if let Some(t) = found[p].tuples.get(l + 1) {
+            heads.push(std::cmp::Reverse((t.first, p)));
+        }
+    }
+    for part in &mut found {
+        part.tuples = Default::default();
+    }
     // Each partition's records are in record order: take their tuples in turn.
     let mut next = vec![0usize; parts];
-    let of_record = hashes
-        .iter()
-        .map(|&h| {
+    let of_record = like.empty_like()?.extended(
+        n,
+        hashes.iter().map(|&h| {
             let p = part_of(h);
             let local = found[p].of_record[next[p]];
             next[p] += 1;
             number[p][local as usize]
-        })
-        .collect();
+        }),
+    )?;
     Ok((distinct, of_record))
+}
+
+/// `f(i)` for `i` in `0..n`, appended to `out`: computed in parallel a block at a time (a spilled
+/// `out` is never whole in memory as well).
+fn par_map_into<U: Copy + Send>(
+    mut out: Rows<U>,
+    n: usize,
+    f: impl Fn(usize) -> U + Sync + Send,
+) -> std::io::Result<Rows<U>> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 20;
+    out.try_reserve(n)?;
+    let mut block = Vec::with_capacity(BLOCK.min(n));
+    for start in (0..n).step_by(BLOCK) {
+        (start..(start + BLOCK).min(n)).into_par_iter().with_min_len(1 << 14).map(&f).collect_into_vec(&mut block);
+        out.extend_from_slice(&block);
+    }
+    Ok(out)
 }
 
 /// A distinct identifier tuple: its first record, and the earliest time of its records. 16 bytes
@@ -881,9 +907,9 @@ struct Tuple {
 /// The distinct tuples of the records of one hash partition.
 #[derive(Default)]
 struct DistinctPart {
-    tuples: Vec<PartTuple>,
+    tuples: Rows<PartTuple>,
     /// The partition's records' tuples (local numbers), in record order.
-    of_record: Vec<u32>,
+    of_record: Rows<u32>,
     /// The tuples by hash (local numbers).
     index: hashbrown::HashTable<u32>,
     /// The tuples' fields ([`store_ident`]).
@@ -900,6 +926,12 @@ struct PartTuple {
     hash: u64,
     at: u64,
 }
+
+// Numbers only: nothing on the heap to move when spilled.
+impl SpillRow for Tuple {}
+impl SpillRow for PartTuple {}
+impl SpillRow for TupleKeys {}
+impl SpillRow for GroupContact {}
 
 impl DistinctPart {
     /// Adds the records `mine` (indices, in record order, after those added before).
@@ -997,7 +1029,7 @@ fn tuple_nodes(
 /// Adds a record's nodes (linkable ones first, joined; then placeholders) to `out`.
 /// With no linkable key the record stands alone under its own key (`linkable` = its fallback),
 /// never with a placeholder's other users.
-fn add_nodes(g: &mut Graph, linkable: &[usize], placeholders: &[usize], ts: i64, source: &str, out: &mut Vec<u32>) {
+fn add_nodes(g: &mut Graph, linkable: &[usize], placeholders: &[usize], ts: i64, source: &str, out: &mut Rows<u32>) {
     for &n in linkable.iter().chain(placeholders) {
         g.see(n, ts, source);
         out.push(n as u32);
@@ -1010,11 +1042,10 @@ fn add_nodes(g: &mut Graph, linkable: &[usize], placeholders: &[usize], ts: i64,
 /// Each record's nodes. Records with the same linkable identifiers share one group of nodes;
 /// groups are kept flat (`starts` into `nodes`), so 10M records cost 4 bytes each plus their
 /// distinct groups, not a pointer and an allocation each.
-#[derive(Default)]
 struct RecordNodes {
-    group_of: Vec<u32>,
-    starts: Vec<u32>,
-    nodes: Vec<u32>,
+    group_of: Rows<u32>,
+    starts: Rows<u32>,
+    nodes: Rows<u32>,
 }
 
 impl RecordNodes {
@@ -1038,8 +1069,9 @@ impl RecordNodes {
 
     /// Each group's component (`u32::MAX` for a group without nodes), so a record's customer is
     /// two array reads, not a walk through its nodes.
-    fn components(&self, comps: &Components) -> Vec<u32> {
-        (0..self.groups()).map(|g| self.group(g).first().map_or(u32::MAX, |&n| comps.of_key[n as usize])).collect()
+    fn components(&self, comps: &Components) -> std::io::Result<Rows<u32>> {
+        let of = |g| self.group(g).first().map_or(u32::MAX, |&n| comps.of_key[n as usize]);
+        self.group_of.empty_like()?.extended(self.groups(), (0..self.groups()).map(of))
     }
 }
 
@@ -1107,7 +1139,7 @@ fn resolve_in_passes<S: std::hash::BuildHasher>(
             .map(|m| crate::lake::records::CustomerMerge { merged_id: m.merged_id, customer_id: m.customer_id }),
     );
     crate::bench::rss::debug_memory!(seconds = t.elapsed().as_secs_f64(), "component ids");
-    let group_comp = nodes.components(&comps);
+    let group_comp = nodes.components(&comps)?;
     let id_of = |record: usize| {
         let c = group_comp[nodes.group_of[record] as usize];
         (c != u32::MAX).then(|| comps.ids[c as usize].as_str())
@@ -1205,8 +1237,11 @@ fn record_nodes(
     // their own (given ids, record keys).
     g.reserve(2 * distinct.len(), 3 * distinct.len() + records.len() / 4)?;
     // Tuples are numbered by their first record: these reads are in record order.
-    let (mut keys, mut sources) = (Vec::with_capacity(distinct.len()), Vec::with_capacity(distinct.len()));
-    for d in &distinct {
+    let like = &lake.orders;
+    let (mut keys, mut sources): (Rows<TupleKeys>, Rows<u32>) = (like.empty_like()?, like.empty_like()?);
+    keys.try_reserve(distinct.len())?;
+    sources.try_reserve(distinct.len())?;
+    for d in distinct.iter() {
         let r = records.get(d.first as usize);
         keys.push(tuple_keys(g, &r, cfg.region()));
         sources.push(g.names.id(r.source));
@@ -1225,9 +1260,11 @@ fn record_nodes(
     }
     // Records in order; a linkable set of identifiers adds its nodes and unions once (at its
     // first record, with its earliest time), so the graph is the one record-by-record gives.
-    let mut out = RecordNodes { starts: vec![0], ..Default::default() };
-    out.group_of.reserve_exact(of_record.len());
-    let mut group_of_tuple: Vec<u32> = vec![u32::MAX; distinct.len()];
+    let mut out = RecordNodes { group_of: like.empty_like()?, starts: like.empty_like()?, nodes: like.empty_like()? };
+    out.starts.push(0);
+    out.group_of.try_reserve(of_record.len())?;
+    let mut group_of_tuple: Rows<u32> =
+        like.empty_like()?.extended(distinct.len(), std::iter::repeat_n(u32::MAX, distinct.len()))?;
     for (record, &i) in of_record.iter().enumerate() {
         let i = i as usize;
         if group_of_tuple[i] != u32::MAX {
@@ -1289,7 +1326,7 @@ struct Components {
     /// memory of its own).
     ids: Rows<Text>,
     /// Keys per component.
-    sizes: Vec<u32>,
+    sizes: Rows<u32>,
 }
 
 /// The components of the graph with their customer ids, and the merges this load caused.
@@ -1316,7 +1353,7 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Box<[u8]>, Text>) -> std::io:
     use rayon::slice::ParallelSliceMut;
     order.par_sort_unstable_by(|&a, &b| roots[a as usize].cmp(&roots[b as usize]).then_with(|| seen(a, b)));
     // Runs of `order` as 32-bit (start, end): 40 MB, not 80, at 5M customers.
-    let mut runs: Vec<(u32, u32)> = Vec::new();
+    let mut runs: Rows<(u32, u32)> = g.parent.empty_like()?;
     for (i, &k) in order.iter().enumerate() {
         let i = i as u32;
         match runs.last_mut() {
@@ -1331,9 +1368,10 @@ fn component_ids(g: &mut Graph, previous: &HashMap<Box<[u8]>, Text>) -> std::io:
     let mut comps = Components {
         of_key: g.parent.empty_like()?.extended(n, std::iter::repeat_n(u32::MAX, n))?,
         ids: g.parent.empty_like()?,
-        sizes: Vec::new(),
+        sizes: g.parent.empty_like()?,
     };
     comps.ids.try_reserve(runs.len())?;
+    comps.sizes.try_reserve(runs.len())?;
     let mut merges = Vec::new();
     for (c, &(start, end)) in runs.iter().enumerate() {
         let m = &order[start as usize..end as usize];
@@ -1381,7 +1419,8 @@ fn identities(g: &Graph, comps: &Components, mut out: Rows<Identity>) -> std::io
     use rayon::prelude::*;
     // One row per (key, source); reserved exactly (a doubling vector of 2.5M rows is briefly 1.5x).
     // Key ids as 32 bits: 50 MB, not 100, at 12M keys.
-    let live: Vec<u32> = (0..g.keys.len() as u32).filter(|&i| g.live[i as usize]).collect();
+    let n = g.keys.len();
+    let live: Rows<u32> = g.parent.empty_like()?.extended(n, (0..n as u32).filter(|&i| g.live[i as usize]))?;
     let rows = live.par_iter().map(|&i| g.sources_of(i as usize).ids().count()).sum();
     out.try_reserve(rows)?;
     // Built in parallel over ranges of keys and appended in key order, a block at a time (so the
@@ -1674,7 +1713,7 @@ fn customers(
     mut g: Graph,
     comps: &Components,
     nodes: &RecordNodes,
-    group_comp: Vec<u32>,
+    group_comp: Rows<u32>,
     per_pass: usize,
     mut out: Rows<Customer>,
 ) -> std::io::Result<Rows<Customer>> {
@@ -1682,13 +1721,16 @@ fn customers(
     // Only the keys and their shared flags are read from here: free the rest before the
     // accumulators grow (at 10M orders a few hundred MB at the ingest's peak).
     (g.parent, g.first_seen, g.given, g.sources, g.source_sets, g.live, g.keys.index) = Default::default();
-    let groups: Vec<GroupContact> =
-        group_comp.into_iter().enumerate().map(|(i, c)| GroupContact::new(&g, c, nodes.group(i))).collect();
+    let groups: Rows<GroupContact> = group_comp.empty_like()?.extended(
+        group_comp.len(),
+        group_comp.iter().enumerate().map(|(i, &c)| GroupContact::new(&g, c, nodes.group(i))),
+    )?;
+    drop(group_comp);
     g.shared = Rows::default();
     let keys = &g.keys;
     use rayon::prelude::*;
-    let comp_of: Vec<u32> =
-        nodes.group_of.par_iter().with_min_len(1 << 14).map(|&grp| groups[grp as usize].comp).collect();
+    let comp_of =
+        par_map_into(groups.empty_like()?, nodes.group_of.len(), |r| groups[nodes.group_of[r] as usize].comp)?;
     let parts = rayon::current_num_threads().max(1);
     let n_comps = comps.ids.len();
     // Whole chunks per pass: a thread owns a chunk whole.
@@ -1720,13 +1762,14 @@ fn customers(
 const ACC_BYTES: usize = std::mem::size_of::<Option<Acc>>() + 32;
 
 /// Customers accumulated per pass over the records: all of them in one pass when the lake is in
-/// memory; else as many as a quarter of the memory available holds (at least 256 MB, at most
-/// 2 GB).
+/// memory; else as many as a quarter of the memory available holds (at least 32 MB, at most
+/// 2 GB; 256 MB where the OS does not say). A tight limit means more passes, not a kill: 256 MB
+/// of accumulators at least was more than a 500 MB limit had left.
 fn customers_per_pass(n_comps: usize, spilled: bool) -> usize {
     if !spilled {
         return n_comps;
     }
-    let budget_mb = crate::bench::rss::available_mb().map_or(256, |mb| (mb / 4).clamp(256, 2048));
+    let budget_mb = crate::bench::rss::available_mb().map_or(256, |mb| (mb / 4).clamp(32, 2048));
     (budget_mb << 20) as usize / ACC_BYTES
 }
 
