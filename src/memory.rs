@@ -4,13 +4,15 @@
 //! for its arenas) before it gives it back to the OS, which spares ingest, which frees and
 //! allocates hundreds of megabytes a second, from faulting the same memory in again. A spilled
 //! lake is the sign that memory is short: there that memory is hundreds of MB the kernel cannot
-//! reclaim while identity's graph grows (a 5M-customer list held 660 MB instead of 170 MB as
-//! identity resolution started, and was killed in a 1.75 GB cgroup), so identity resolution of a
-//! spilled lake, and the writing of that lake (row groups of ~30 MB built and freed a few a
-//! second), have freed memory go back at once ([`return_freed_memory_promptly`]). Only there:
-//! during the merge, parts in flight are freed and allocated again all the time (from the spill
-//! on, a 10M-event GA4 ingest in 1 GB took 70 s instead of 67, system time 40 s instead of 30),
-//! and so do the analyses after it.
+//! reclaim, so from the spill on — the merge of each file into a spilled lake, identity
+//! resolution and the lake's writing — freed memory goes back at once
+//! ([`return_freed_memory_promptly`]). Setting it only as identity resolution starts is too
+//! late: what the merge freed before stays held (a 5M-customer list started identity with
+//! 500 MB of anonymous memory, 20 MB with prompt returns from the spill on), and no
+//! `mi_collect` of this thread or of every pool thread gives it back. It costs the merge some
+//! system time (parts in flight are freed and allocated all the time: a 10M-event GA4 ingest in
+//! 1 GB took 70 s instead of 67, system time 40 s instead of 30, when measured in the sixth round).
+//! The lake kept in memory, and the analyses, keep mimalloc's default.
 //!
 //! Written by hand: the `mimalloc` crate does not export `mi_option_get`/`mi_option_set` (only
 //! with its `extended` feature, which builds more of the C library). Without mimalloc as the
@@ -34,8 +36,9 @@ extern "C" {
 }
 
 /// Until the guard is dropped, freed memory goes back to the OS at once instead of after
-/// mimalloc's 1 s, and this thread's freed memory goes back now. Held by identity resolution and
-/// the writing of a spilled lake. A `MIMALLOC_PURGE_DELAY` in the environment wins.
+/// mimalloc's 1 s, and this thread's freed memory goes back now. Held while a file merges into a
+/// spilled lake, and by identity resolution and the writing of a spilled lake (a guard taken
+/// while another is held changes nothing). A `MIMALLOC_PURGE_DELAY` in the environment wins.
 pub fn return_freed_memory_promptly() -> PromptReturns {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return PromptReturns { changed: false };
