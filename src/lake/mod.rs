@@ -266,16 +266,24 @@ impl Lake {
         self.tickets.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
         self.rejects.sort_by(|a, b| (&a.source_file, a.line).cmp(&(&b.source_file, b.line)));
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        // Ids are unique in every customers table identity builds (and a stable sort of them,
+        // built in component order, took a buffer of half the table whenever ids were kept).
         self.customers.par_sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
         self.merges.sort();
         self.merges.dedup();
         self.tombstones.sort_by(|a, b| (&a.key_type, &a.key_sha256).cmp(&(&b.key_type, &b.key_sha256)));
         self.tombstones.dedup_by(|a, b| (&a.key_type, &a.key_sha256) == (&b.key_type, &b.key_sha256));
-        // One row per (key, source): unique too. A stable sort's buffer of 6M identities was
-        // 750 MB, all of it written to (they are built in key order), which got a spilled list
-        // of 5M customers killed in 400 MB.
+        // One row per (key, source), and the rule last, so the order is total even in an edited
+        // lake. A stable sort's buffer of 6M identities was 750 MB, all of it written to (they are
+        // built in key order), which got a spilled list of 5M customers killed in 400 MB.
         self.identities.par_sort_unstable_by(|a, b| {
-            (&a.customer_id, &a.key_type, &a.key, &a.source).cmp(&(&b.customer_id, &b.key_type, &b.key, &b.source))
+            (&a.customer_id, &a.key_type, &a.key, &a.source, &a.rule).cmp(&(
+                &b.customer_id,
+                &b.key_type,
+                &b.key,
+                &b.source,
+                &b.rule,
+            ))
         });
     }
 

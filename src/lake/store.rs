@@ -243,7 +243,7 @@ pub trait SpillRow {
 macro_rules! no_heap {
     ($($t:ty),*) => { $(impl SpillRow for $t {})* };
 }
-no_heap!(u8, u32, u64, i64, bool, String, (u32, u32), (u32, u32, u32));
+no_heap!(u8, u32, u64, i64, bool, String, (u32, u32));
 
 impl SpillRow for super::records::Text {
     fn spill_heap(&mut self, dir: &Path) {
