@@ -256,8 +256,8 @@ pub fn ingest(specs: &[InputSpec], lake_dir: &Path, opts: &IngestOptions) -> Res
         crate::bench::rss::debug_memory!(file = %spec.path.display(), seconds = t.elapsed().as_secs_f64(), "read, converted and merged");
         report.files.push(entry);
     }
-    // Memory short: the merge indexes, identity's work and the row groups written go back to the
-    // OS as soon as they are freed (`src/memory.rs`).
+    // Memory short: what the merge freed, its indexes, identity's work and the row groups written
+    // go back to the OS as soon as they are freed (`src/memory.rs`).
     let _prompt = lake.is_spilled().then(crate::memory::return_freed_memory_promptly);
     merger.apply_items(&mut lake);
     // Only the given ids are needed from here: free the merge indexes before identity and writing.
@@ -348,8 +348,6 @@ fn ingest_file(
             if lake.is_spilled() && opts.part_bytes.is_none() {
                 reader.parts.set_target(stream::spilled_part_bytes(crate::bench::rss::available_mb()));
             }
-            // Memory is short: what the merge frees goes back to the OS at once (`src/memory.rs`).
-            let _prompt = lake.is_spilled().then(crate::memory::return_freed_memory_promptly);
             merger.reserve(lake, &mapping, estimated).map_err(|e| LakeError::spill(lake_dir, e))?;
             // Reading, decoding and converting run a window ahead of merging, which stays in
             // file order on this thread (the lake is not shared).
