@@ -9,7 +9,7 @@
 //! the heaps hold already goes back first. That order matters: with a delay of 0, mimalloc's
 //! collection skips the purges it scheduled before (`mi_arenas_try_purge` returns early), so
 //! setting the delay first left the 350–500 MB the merge had freed held through identity
-//! resolution (a 5M-customer list started it with 500 MB of anonymous memory; 8–25 MB now).
+//! resolution (a 5M-customer list started it with 500 MB of anonymous memory; 7–25 MB now).
 //! The merge itself keeps the default: its parts are freed and allocated again all the time, and
 //! prompt returns there cost a 10M-event GA4 ingest in 1 GB 16% (112 s instead of 96, in the
 //! ninth round). The lake kept in memory, and the analyses, keep the default too.
