@@ -807,8 +807,9 @@ fn ident<'a>(r: &RecordKeys<'a>) -> Ident<'a> {
 /// partition).
 ///
 /// Over a spilled lake every array here is spilled too ([`Rows::empty_like`]), each written and
-/// read mostly in order: a customer list is a tuple per record, ~110 bytes each (550 MB for 5M
-/// customers) that would otherwise be anonymous memory.
+/// read mostly in order: a customer list is a tuple per record, ~160 bytes each (its copied
+/// identifiers ~90, its numbers ~70: 800 MB for 5M customers) that would otherwise be anonymous
+/// memory; only the partitions' indexes (~8 bytes a tuple) stay there.
 fn distinct_identifiers(records: &Records) -> std::io::Result<(Rows<Tuple>, Rows<u32>)> {
     use rayon::prelude::*;
     use std::hash::BuildHasher;
