@@ -16,11 +16,13 @@
 //!   masking of personal data;
 //! - signals ([`signals`]): `shopify_customers.csv` (customer ids, consent),
 //!   `mailchimp_{subscribed,unsubscribed,cleaned}.csv` and `mailchimp_activity.jsonl`,
-//!   `klaviyo_events.jsonl`, `ga4_events.jsonl`, `sms_events.jsonl` (generic);
+//!   `klaviyo_events.jsonl`, `ga4_events.jsonl`, `sms_events.jsonl` (canonical events);
 //! - tickets: `zendesk_tickets.csv` (Shopify orders), `freshdesk_tickets.csv` (WooCommerce orders);
 //!   and `products.csv`;
 //! - `mappings/*.toml` and a `custlens.toml` so `custlens run --config DIR/custlens.toml` ingests them
-//!   (the new formats through their built-in adapters, `format = "…"`);
+//!   (the new formats through their built-in adapters, `format = "…"`). Every file is also
+//!   detected without a config, but two things then differ: the USD orders need `[currency]
+//!   rates`, and GA4's `user_id` reaches the Shopify customers only through `mappings/ga4.toml`;
 //! - `truth/`: `params.json` (parameters, counts, per-file planted malformed rows, rows ingest must
 //!   reject and duplicate rows, planted rules with expected support and confidence),
 //!   `customers.csv` (type, true λ, p, ν, alive, final email and SMS consent), `purchases.csv` (the
@@ -52,7 +54,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Changes whenever the same config would write different files (bench caches key on it).
-pub const GENERATOR_VERSION: &str = "5";
+pub const GENERATOR_VERSION: &str = "6";
 
 /// Model parameters of the generator (`--params FILE.toml` takes the same keys).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -467,9 +469,9 @@ fn save(out: &Path, rel: &str, bytes: &[u8]) -> Result<(), SampleError> {
 }
 
 /// Mapping files: (file name, TOML body). The platform exports of the first sample use the built-in
-/// adapters' own mappings (written out so they can be copied and edited); SMS events have none built
-/// in; GA4 is the built-in mapping with `source = "shopify"`, since its `user_id` is the Shopify
-/// customer id.
+/// adapters' own mappings (written out so they can be copied and edited); GA4 is the built-in
+/// mapping with `source = "shopify"`, since its `user_id` is the Shopify customer id. SMS events
+/// are canonical and need none.
 fn mappings() -> Vec<(&'static str, String)> {
     let adapter =
         |name: &str| crate::ingest::adapters::by_name(name).map(|a| a.mapping_toml().to_string()).unwrap_or_default();
@@ -484,27 +486,11 @@ fn mappings() -> Vec<(&'static str, String)> {
         ("taobao_items.toml", adapter("taobao-items")),
         ("pos.toml", adapter("pos")),
         ("ga4.toml", ga4),
-        ("sms_events.toml", SMS_MAPPING.to_string()),
     ]
 }
 
-const SMS_MAPPING: &str = r#"table = "events"
-source = "crm"
-
-[columns]
-phone = "phone"
-channel = "channel"
-ts = "timestamp"
-event_type = "event"
-campaign_id = "campaign"
-
-[event_types]
-sms_sent = "sms_sent"
-sms_click = "sms_click"
-"#;
-
 /// `custlens.toml`: currency, then one `[[sources]]` per file (re-exports after their originals):
-/// a mapping file, or a built-in adapter by name.
+/// a mapping file, a built-in adapter by name, or canonical.
 fn config_toml() -> String {
     enum How {
         Canonical,
@@ -531,7 +517,7 @@ fn config_toml() -> String {
         ("mailchimp_activity.jsonl", Adapter("mailchimp-activity")),
         ("klaviyo_events.jsonl", Adapter("klaviyo")),
         ("ga4_events.jsonl", Mapping("ga4.toml")),
-        ("sms_events.jsonl", Mapping("sms_events.toml")),
+        ("sms_events.jsonl", Canonical),
         ("zendesk_tickets.csv", Adapter("zendesk")),
         ("freshdesk_tickets.csv", Adapter("freshdesk")),
     ];

@@ -1,6 +1,6 @@
 //! Marketing signals of a simulated person, written as the tools export them: the Shopify
 //! customers export (consent, customer id), Mailchimp audience exports and email activity,
-//! Klaviyo metric events, the GA4 BigQuery export, and SMS campaign events (generic JSON lines).
+//! Klaviyo metric events, the GA4 BigQuery export, and SMS campaign events (canonical events as JSON lines).
 //!
 //! ## Method
 //! A person joins the email list when the shop learns their address (first online order, Shopify
@@ -564,29 +564,36 @@ pub(super) fn shopify_customer(
 
 // ------------------------------------------------------------------------------------ SMS
 
+/// An SMS event in the canonical events layout (detected from `event_type`, no mapping needed):
+/// the phone with its country code, so it is usable without `[identity] default_phone_region`.
 #[derive(Serialize)]
 struct SmsLine<'a> {
-    phone: &'a str,
+    source: &'static str,
+    phone: String,
     channel: &'static str,
-    event: &'static str,
-    timestamp: String,
-    campaign: &'a str,
+    event_type: &'static str,
+    ts: String,
+    campaign_id: &'a str,
 }
 
-/// SMS campaigns to opted-in persons known by phone (Taobao or POS customers), as generic JSON lines.
+/// SMS campaigns to opted-in persons known by phone (Taobao or POS customers), as canonical events
+/// of source `crm`.
 pub(super) fn sms(lay: &Layout, p: &SimPerson, who: &Persona, since: f64, rng: &mut ChaCha8Rng, out: &mut ChunkOut) {
     let (_, _, _, sms_click) = p.kind.engagement();
     for (day, name) in lay.sms_campaigns.iter().filter(|(d, _)| *d >= since) {
         let sent = lay.at(*day) + Duration::seconds((p.index % 600) as i64);
-        let line = |event, t| SmsLine { phone: &who.phone, channel: "sms", event, timestamp: iso(t), campaign: name };
-        json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_sent", sent), |e| {
-            e.timestamp = BAD_TS.into()
-        });
+        let line = |event_type, t| SmsLine {
+            source: "crm",
+            phone: format!("+86{}", who.phone),
+            channel: "sms",
+            event_type,
+            ts: iso(t),
+            campaign_id: name,
+        };
+        json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_sent", sent), |e| e.ts = BAD_TS.into());
         if rng.gen_bool(sms_click) {
             let t = sent + Duration::minutes(rng.gen_range(1..600));
-            json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_click", t), |e| {
-                e.timestamp = BAD_TS.into()
-            });
+            json_line(out, FileId::Events, rng, lay.malformed_rate, line("sms_click", t), |e| e.ts = BAD_TS.into());
         }
     }
 }
