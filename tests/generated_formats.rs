@@ -203,3 +203,79 @@ fn generated_platform_formats_land_on_the_right_people() {
         orders.lazy().group_by([col("source")]).agg([len()]).sort(["source"], Default::default()).collect().unwrap();
     eprintln!("{n}");
 }
+
+/// Issue 33 (part 4): every file of a fresh `gen` folder is detected with no config, the folder's
+/// unused `custlens.toml` is named once at ingest and again by the currency error it would have
+/// prevented, and with `--config` the run succeeds, reading each file as the config says.
+#[test]
+fn a_generated_folder_is_detected_without_a_config_which_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    ok(&custlens(p, &["gen", "--customers", "60", "--out", "g"]));
+    let cfg: toml::Table = std::fs::read_to_string(p.join("g/custlens.toml")).unwrap().parse().unwrap();
+    // What the generator's config says each file is: a format, or a mapping named after the
+    // built-in adapter it copies (`taobao_orders.toml` → `taobao-orders`).
+    let said: BTreeMap<String, String> = cfg["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let path = s["path"].as_str().unwrap().to_string();
+            let how = match (s.get("format"), s.get("mapping")) {
+                (Some(f), _) => f.as_str().unwrap().to_string(),
+                (None, Some(m)) => {
+                    m.as_str().unwrap().trim_start_matches("mappings/").trim_end_matches(".toml").replace('_', "-")
+                }
+                (None, None) => panic!("{s}"),
+            };
+            (path, how)
+        })
+        .collect();
+    let mut written: Vec<String> = std::fs::read_dir(p.join("g"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|f| f.is_file() && f.extension().is_some_and(|x| x != "toml"))
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, said.keys().cloned().collect::<Vec<_>>(), "the config lists every file written");
+
+    let o = custlens(p, &["ingest", "--input", "g", "--lake", "l"]);
+    ok(&o);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.matches("is not the config in use").count(), 1, "{stderr}");
+    assert!(stderr.contains("pass --config g/custlens.toml"), "{stderr}");
+    let files = table(&p.join("l"), "files");
+    let formats: BTreeMap<String, String> = str_col(&files, "path")
+        .into_iter()
+        .zip(str_col(&files, "format"))
+        .map(|(path, f)| (path.unwrap().trim_start_matches("g/").to_string(), f.unwrap()))
+        .collect();
+    assert_eq!(formats.keys().collect::<Vec<_>>(), said.keys().collect::<Vec<_>>(), "every file ingested");
+    for (file, how) in &said {
+        assert_eq!(&formats[file], how, "{file} detected as the config reads it");
+    }
+    let events = table(&p.join("l"), "events");
+    let sms = events.lazy().filter(col("channel").eq(lit("sms"))).collect().unwrap();
+    assert!(sms.height() > 0 && str_col(&sms, "source").iter().all(|s| s.as_deref() == Some("crm")));
+    assert!(str_col(&sms, "phone").iter().all(|ph| ph.as_deref().is_some_and(|ph| ph.starts_with("+86"))));
+
+    // Analyzing it without the config stops at the second currency, pointing at the config.
+    let o = custlens(p, &["analyze", "--lake", "l", "--out", "o"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("several currencies") && stderr.contains("pass --config g/custlens.toml"), "{stderr}");
+    let o = custlens(p, &["analyze", "--lake", "l", "--out", "o", "--set", "currency.base=CNY"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("currency.rates.USD") && stderr.contains("pass --config g/custlens.toml"), "{stderr}");
+
+    // With the config: no warning, GA4 through the generator's mapping (its user ids are Shopify's).
+    let o = custlens(p, &["run", "--config", "g/custlens.toml", "--input", "g", "--lake", "l2", "--out", "o2"]);
+    ok(&o);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("is not the config in use"));
+    let files = table(&p.join("l2"), "files");
+    let ga4 = str_col(&files, "path").iter().position(|f| f.as_deref() == Some("g/ga4_events.jsonl")).unwrap();
+    assert_eq!(str_col(&files, "format")[ga4].as_deref(), Some("g/mappings/ga4.toml"));
+    assert!(p.join("o2/segments.parquet").exists());
+}

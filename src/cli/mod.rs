@@ -241,7 +241,7 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             CliError::Ingest(e) if e.is_usage() => 2,
             CliError::Bench(e) if e.is_usage() => 2,
-            CliError::Pipeline(PipelineError::Config { .. }) => 2,
+            CliError::Pipeline(e) if e.is_usage() => 2,
             CliError::Forget(crate::forget::ForgetError::BadKey { .. }) => 2,
             _ => 1,
         }
@@ -277,6 +277,17 @@ fn parse_as_of(cli: Option<&str>, cfg: &Config) -> Result<Option<i64>, CliError>
 
 fn do_ingest(cfg: &Config, a: &IngestArgs) -> Result<IngestReport, CliError> {
     let specs = ingest::plan_inputs(cfg, &a.input, a.format.as_deref(), a.mapping.as_deref())?;
+    if !a.input.is_empty() {
+        // An --input folder with its own config (a `custlens gen` folder): said once per config.
+        let in_use = cfg.file.as_ref().map_or_else(|| "none".to_string(), |f| f.display().to_string());
+        for unused in cfg.unused_configs_beside(specs.iter().map(|s| s.path.as_path())) {
+            tracing::warn!(
+                "{} is not the config in use ({in_use}): the files beside it are read without its mappings, [currency] rates and [identity] settings; to read them as it says, pass --config {}",
+                unused.display(),
+                unused.display()
+            );
+        }
+    }
     let lake = a.lake.clone().unwrap_or_else(|| cfg.lake_dir());
     let opts = IngestOptions {
         strict: a.strict || cfg.ingest.strict,

@@ -163,6 +163,9 @@ pub struct Config {
     /// Where the config came from, for messages. Not a config key.
     #[serde(skip)]
     pub origin: String,
+    /// The config file read, if any. Not a config key.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 impl Config {
@@ -174,6 +177,7 @@ impl Config {
                     std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
                 let mut cfg = Config::from_str_with_overrides(&text, Some(p), overrides)?;
                 cfg.base_dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                cfg.file = Some(p.to_path_buf());
                 Ok(cfg)
             }
             None => Config::from_str_with_overrides("", None, overrides),
@@ -261,6 +265,21 @@ impl Config {
     /// The output folder: `[paths] out` or `out/`.
     pub fn out_dir(&self) -> PathBuf {
         self.paths.out.as_deref().map(|p| self.resolve(p)).unwrap_or_else(|| "out".into())
+    }
+
+    /// The `custlens.toml` files in the folders of `files` that are not this config, sorted, each
+    /// once: folders that carry their own config (the generator writes one beside its exports) but
+    /// are read without it, so its mappings, `[currency]` rates and `[identity]` settings do not
+    /// apply.
+    pub fn unused_configs_beside<'a>(&self, files: impl IntoIterator<Item = &'a Path>) -> Vec<PathBuf> {
+        let folders: std::collections::BTreeSet<&Path> =
+            files.into_iter().map(|f| f.parent().unwrap_or(Path::new(""))).collect();
+        let in_use = self.file.as_deref().and_then(|f| f.canonicalize().ok());
+        folders
+            .into_iter()
+            .map(|d| d.join("custlens.toml"))
+            .filter(|c| c.is_file() && c.canonicalize().ok() != in_use)
+            .collect()
     }
 
     /// Resolves a path from the config against its folder.
@@ -351,6 +370,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("basket.min_support") && err.contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn unused_configs_are_those_beside_the_files_but_not_in_use() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (gen, plain) = (tmp.path().join("gen"), tmp.path().join("plain"));
+        for d in [&gen, &plain] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(gen.join("custlens.toml"), "").unwrap();
+        std::fs::write(plain.join("other.toml"), "").unwrap();
+        let files = [gen.join("a.csv"), gen.join("b.jsonl"), plain.join("c.csv")];
+        let paths = || files.iter().map(PathBuf::as_path);
+        let none = Config::load(None, &[]).unwrap();
+        assert_eq!(none.unused_configs_beside(paths()), vec![gen.join("custlens.toml")], "once, for its folder");
+        let other = Config::load(Some(&plain.join("other.toml")), &[]).unwrap();
+        assert_eq!(other.unused_configs_beside(paths()), vec![gen.join("custlens.toml")]);
+        // The same file by another spelling is the config in use.
+        let own = Config::load(Some(&plain.join("../gen/custlens.toml")), &[]).unwrap();
+        assert!(own.unused_configs_beside(paths()).is_empty());
+        assert!(none.unused_configs_beside([plain.join("c.csv").as_path()]).is_empty());
     }
 
     #[test]

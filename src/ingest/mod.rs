@@ -177,30 +177,23 @@ pub fn plan_inputs(
         let from_cfg = inputs.is_empty();
         let path = if from_cfg { cfg.resolve(&s.path) } else { s.path.clone() };
         let fmt = match (&cli_format, from_cfg) {
-            (Some(f), _) => f.clone(),
-            (None, true) => match (&s.mapping, s.format.as_deref()) {
+            (Some(f), _) => Some(f.clone()),
+            (None, true) => Some(match (&s.mapping, s.format.as_deref()) {
                 (Some(m), _) => Format::Mapping(cfg.resolve(m)),
                 (None, Some(name)) => {
                     named_format(name).ok_or_else(|| IngestError::UnknownFormat { name: name.to_string() })?
                 }
                 (None, None) => Format::Detect,
-            },
-            // A CLI input listed in [[sources]] is read the way the config says.
-            (None, false) => cfg
-                .sources
-                .iter()
-                .find(|c| same_path(&cfg.resolve(&c.path), &path))
-                .map(|c| match (&c.mapping, c.format.as_deref()) {
-                    (Some(m), _) => Format::Mapping(cfg.resolve(m)),
-                    (None, Some(name)) => named_format(name).unwrap_or(Format::Detect),
-                    (None, None) => Format::Detect,
-                })
-                .unwrap_or(Format::Detect),
+            }),
+            (None, false) => listed_format(cfg, &path),
         };
         for file in expand(&path)? {
+            // A CLI input listed in [[sources]], or a file of a CLI folder listed there, is read the
+            // way the config says.
+            let format = fmt.clone().or_else(|| listed_format(cfg, &file)).unwrap_or(Format::Detect);
             specs.push(InputSpec {
                 path: file,
-                format: fmt.clone(),
+                format,
                 timezone: s.timezone.clone(),
                 phone_region: s.phone_region.clone(),
                 channel: s.channel.clone(),
@@ -210,6 +203,17 @@ pub fn plan_inputs(
         }
     }
     Ok(specs)
+}
+
+/// How the config's `[[sources]]` say to read `path`, when they list it.
+fn listed_format(cfg: &Config, path: &Path) -> Option<Format> {
+    cfg.sources.iter().find(|c| same_path(&cfg.resolve(&c.path), path)).map(|c| {
+        match (&c.mapping, c.format.as_deref()) {
+            (Some(m), _) => Format::Mapping(cfg.resolve(m)),
+            (None, Some(name)) => named_format(name).unwrap_or(Format::Detect),
+            (None, None) => Format::Detect,
+        }
+    })
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
@@ -1399,6 +1403,26 @@ mod tests {
         // A customer list of 5M (a customer each) needs more than 5M orders (which share customers).
         assert_eq!(memory_shortfall(memory_rows(Table::Profiles, 5_000_000), 0, 4_000), Some(5_435));
         assert_eq!(memory_shortfall(memory_rows(Table::Orders, 5_000_000), 0, 4_000), None);
+    }
+
+    #[test]
+    fn files_of_a_cli_folder_are_read_as_the_config_lists_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("g");
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["a.jsonl", "b.csv", "c.csv"] {
+            std::fs::write(dir.join(f), "x\n").unwrap();
+        }
+        let text = "[[sources]]\npath = \"a.jsonl\"\nmapping = \"m/a.toml\"\n\n[[sources]]\npath = \"b.csv\"\nformat = \"jd\"\n";
+        std::fs::write(dir.join("custlens.toml"), text).unwrap();
+        let cfg = Config::load(Some(&dir.join("custlens.toml")), &[]).unwrap();
+        let formats = |inputs: &[PathBuf], format: Option<&str>| {
+            plan_inputs(&cfg, inputs, format, None).unwrap().into_iter().map(|s| s.format).collect::<Vec<_>>()
+        };
+        let listed = vec![Format::Mapping(dir.join("m/a.toml")), Format::Adapter("jd"), Format::Detect];
+        assert_eq!(formats(std::slice::from_ref(&dir), None), listed, "the folder's files");
+        assert_eq!(formats(&[dir.join("b.csv")], None), vec![Format::Adapter("jd")], "a listed file");
+        assert_eq!(formats(std::slice::from_ref(&dir), Some("canonical")), vec![Format::Canonical; 3], "--format wins");
     }
 
     #[test]

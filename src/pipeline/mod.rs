@@ -52,6 +52,27 @@ pub enum PipelineError {
     NoOrders { lake: PathBuf, hint: String },
     #[error("config key `{key}`: {message}")]
     Config { key: String, message: String },
+    /// An error a config would have prevented, on a lake whose files came from a folder that has
+    /// its own `custlens.toml`, not the config in use.
+    #[error("{error}; the lake's files come from a folder with its own config, not the one in use: {}", pass_config(.configs))]
+    ConfigNotUsed { error: Box<PipelineError>, configs: Vec<PathBuf> },
+}
+
+/// `pass --config A/custlens.toml` (`, or --config B/custlens.toml` for each other one).
+fn pass_config(configs: &[PathBuf]) -> String {
+    let flags: Vec<String> = configs.iter().map(|c| format!("--config {}", c.display())).collect();
+    format!("pass {}", flags.join(", or "))
+}
+
+impl PipelineError {
+    /// True when the user must change how custlens is called (a config key), not the data.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            PipelineError::Config { .. } => true,
+            PipelineError::ConfigNotUsed { error, .. } => error.is_usage(),
+            _ => false,
+        }
+    }
 }
 
 /// Where and how to analyze.
@@ -128,6 +149,18 @@ fn rates(cfg: &Config, currencies: &[String]) -> Result<(String, Vec<(String, f6
     Ok((base, out))
 }
 
+/// Points `e` at the `custlens.toml` beside the lake's input files when there is one and it is
+/// not the config in use (a `custlens gen` folder ingested without `--config`).
+fn with_unused_config(e: PipelineError, cfg: &Config, lake_dir: &Path) -> PipelineError {
+    let files = lake::load_files(lake_dir).unwrap_or_default();
+    let configs = cfg.unused_configs_beside(files.iter().map(|f| Path::new(f.path.as_str())));
+    if configs.is_empty() {
+        e
+    } else {
+        PipelineError::ConfigNotUsed { error: Box::new(e), configs }
+    }
+}
+
 /// Default `as_of`: UTC midnight after the latest valid order.
 fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineError> {
     let latest = analytics::valid_orders(orders, i64::MAX, &[])
@@ -179,7 +212,8 @@ pub fn analyze(
             Some(a) => a,
             None => default_as_of(orders.clone(), &s.lake)?,
         };
-        let (base, rates) = rates(cfg, &currencies(orders.clone())?)?;
+        let (base, rates) =
+            rates(cfg, &currencies(orders.clone())?).map_err(|e| with_unused_config(e, cfg, &s.lake))?;
         Ok((as_of, base, rates))
     })?;
     let features = timer.run("features", || {
