@@ -128,8 +128,9 @@ fn rates(cfg: &Config, currencies: &[String]) -> Result<(String, Vec<(String, f6
     Ok((base, out))
 }
 
-/// Orders in `XXX` (files that name no currency, read without `[currency] base`) added up with a
-/// named currency: an error that says what to set, unless `[currency] rates` prices `XXX`.
+/// Orders in `XXX` (files that name no currency, read without `[currency] base`) beside a
+/// named currency (of other orders, or `[currency] base`): an error that says what to set, unless
+/// `[currency] rates` prices `XXX`.
 fn unnamed_currency(cfg: &Config, currencies: &[String]) -> Result<(), PipelineError> {
     let none = crate::schema::NO_CURRENCY;
     let (base, rates) = (cfg.currency.base.as_deref(), &cfg.currency.rates);
@@ -141,7 +142,7 @@ fn unnamed_currency(cfg: &Config, currencies: &[String]) -> Result<(), PipelineE
         Some(named) => Err(PipelineError::Config {
             key: "currency.base".into(),
             message: format!(
-                "orders in {none} (files with no currency column, ingested without `[currency] base`) cannot be added to orders in {named}: set `[currency] base = \"{named}\"` (the currency of files with no currency column) and ingest those files again, or say what {none} is worth: --set currency.base={named} --set currency.rates.{none}=RATE"
+                "orders in {none} (files with no currency column, ingested without `[currency] base`) cannot be converted to {named}: set `[currency] base = \"{named}\"` (the currency of files with no currency column) and ingest those files again, or say what {none} is worth: --set currency.base={named} --set currency.rates.{none}=RATE"
             ),
         }),
     }
