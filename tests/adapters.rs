@@ -115,15 +115,30 @@ fn fixtures_are_detected_and_give_canonical_rows() {
         r("refunded", 99.0, 0.0, 99.0, 0.0, "CNY", Some("tb_jane"), Some("+8613925130165"))
     );
     assert_eq!(order(&orders, "taobao:35153131473293582").0, "shipped");
+    // Closed before payment with 买家应付货款 empty: cancelled at zero (issue 33).
+    assert_eq!(
+        order(&orders, "taobao:35153131473293583"),
+        r("cancelled", 0.0, 0.0, 0.0, 0.0, "CNY", Some("快乐的鱼"), Some("+8613800001111"))
+    );
     // Amazon: one row per item, no buyer identity (each order its own customer), Windows-1252.
     assert_eq!(order(&orders, "amazon:302-1234567-1234567"), r("shipped", 45.97, 0.0, 0.0, 45.97, "EUR", None, None));
     assert_eq!(order(&orders, "amazon:302-7654321-7654321").0, "cancelled");
+    // Cancelled lines as Amazon writes them: quantity 0, price and currency empty (issue 33). A
+    // wholly cancelled order is cancelled at zero, in no currency; a cancelled item of an order that
+    // shipped otherwise is a line that sold nothing.
+    assert_eq!(order(&orders, "amazon:302-1111111-3333333"), r("cancelled", 0.0, 0.0, 0.0, 0.0, "XXX", None, None));
+    assert_eq!(order(&orders, "amazon:302-2222222-4444444"), r("shipped", 9.99, 0.0, 0.0, 9.99, "EUR", None, None));
     // POS.
     assert_eq!(
         order(&orders, "pos:SH01-230115-00002"),
         r("completed", 335.0, 0.0, 0.0, 335.0, "CNY", Some("M00025540"), Some("+8613682343944"))
     );
     let items = read(&lake.join("order_items/part-0.parquet"));
+    assert_eq!(lines(&items, "amazon:302-1111111-3333333"), vec![unpriced(1, "TEA-1", "Teekanne", 0, Some(0.0))]);
+    assert_eq!(
+        lines(&items, "amazon:302-2222222-4444444"),
+        vec![line(1, "CAN-1", "Kerze", 1, 9.99, 9.99), unpriced(2, "TEA-1", "Teekanne", 0, Some(0.0))]
+    );
     let names: Vec<&str> = items.column("product_name").unwrap().str().unwrap().iter().flatten().collect();
     assert!(names.contains(&"Café Becher") && names.contains(&"硅胶铲套装"), "{names:?}");
     let prices: Vec<(Option<&str>, Option<f64>)> = items
@@ -313,7 +328,7 @@ fn file_format(lake: &Path) -> (String, i64, i64) {
 }
 
 /// (line_no, sku, product_name, quantity, unit_price, line_amount) of an order's lines.
-type Line = (i64, Option<String>, Option<String>, i64, f64, f64);
+type Line = (i64, Option<String>, Option<String>, i64, Option<f64>, Option<f64>);
 
 fn lines(items: &DataFrame, id: &str) -> Vec<Line> {
     let col = |c: &str| items.column(c).unwrap();
@@ -326,8 +341,8 @@ fn lines(items: &DataFrame, id: &str) -> Vec<Line> {
                 col("sku").str().unwrap().get(i).map(str::to_string),
                 col("product_name").str().unwrap().get(i).map(str::to_string),
                 col("quantity").i64().unwrap().get(i).unwrap(),
-                col("unit_price").f64().unwrap().get(i).unwrap(),
-                col("line_amount").f64().unwrap().get(i).unwrap(),
+                col("unit_price").f64().unwrap().get(i),
+                col("line_amount").f64().unwrap().get(i),
             )
         })
         .collect();
@@ -336,7 +351,12 @@ fn lines(items: &DataFrame, id: &str) -> Vec<Line> {
 }
 
 fn line(n: i64, sku: &str, name: &str, qty: i64, unit: f64, amount: f64) -> Line {
-    (n, Some(sku.to_string()), Some(name.to_string()), qty, unit, amount)
+    (n, Some(sku.to_string()), Some(name.to_string()), qty, Some(unit), Some(amount))
+}
+
+/// A line without a price: its amount is null, or 0 at quantity 0.
+fn unpriced(n: i64, sku: &str, name: &str, qty: i64, amount: Option<f64>) -> Line {
+    (n, Some(sku.to_string()), Some(name.to_string()), qty, None, amount)
 }
 
 fn text(orders: &DataFrame, id: &str, c: &str) -> Option<String> {
@@ -421,7 +441,7 @@ fn woocommerce_webtoffee_export() {
 fn jd_export() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = ingest_one(tmp.path(), &fixture("jd_orders.csv"), "lake");
-    assert_eq!(file_format(&lake), ("jd".into(), 5, 0));
+    assert_eq!(file_format(&lake), ("jd".into(), 6, 0));
     let orders = read(&lake.join("orders/part-0.parquet"));
     let items = read(&lake.join("order_items/part-0.parquet"));
     // GBK; one row per SKU with 订单金额 repeated; China time; masked 客户姓名 and 联系电话 dropped.
@@ -448,13 +468,17 @@ fn jd_export() {
         row("shipped", 88.0, 0.0, 0.0, 88.0, "CNY", Some("li_mei"), Some("+8613800138000"))
     );
     assert_eq!(text(&orders, "jd:235871235001", "name").as_deref(), Some("李梅"));
+    // Cancelled before payment with 京东价 empty: cancelled at zero, its line kept unpriced (issue 33).
+    let closed = "jd:235871235002";
+    assert_eq!(order(&orders, closed), row("cancelled", 0.0, 0.0, 0.0, 0.0, "CNY", Some("jd_wang88"), None));
+    assert_eq!(lines(&items, closed), vec![unpriced(1, "BWB-500", "保温杯 500ml", 1, None)]);
 }
 
 #[test]
 fn pinduoduo_export() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = ingest_one(tmp.path(), &fixture("pinduoduo_orders.csv"), "lake");
-    assert_eq!(file_format(&lake), ("pinduoduo".into(), 4, 0));
+    assert_eq!(file_format(&lake), ("pinduoduo".into(), 5, 0));
     let orders = read(&lake.join("orders/part-0.parquet"));
     let items = read(&lake.join("order_items/part-0.parquet"));
     // 店铺优惠折扣 is the shop's discount; the `\t`-only phone and the masked 收货人 are ignored.
@@ -475,10 +499,14 @@ fn pinduoduo_export() {
         row("paid", 35.0, 0.0, 0.0, 35.0, "CNY", None, Some("+8613925130165"))
     );
     assert_eq!(order(&orders, "pinduoduo:240504-038271946550002").0, "cancelled");
+    // 交易关闭 before payment: 商品总价 empty and quantity 0, cancelled at zero (issue 33).
+    let closed = "pinduoduo:240505-038271946550003";
+    assert_eq!(order(&orders, closed), row("cancelled", 0.0, 0.0, 0.0, 0.0, "CNY", None, None));
+    assert_eq!(lines(&items, closed), vec![unpriced(1, "MB-10", "加厚抹布 10条装", 0, Some(0.0))]);
     // Without a usable identifier each order is its own customer.
     let ids: std::collections::HashSet<Option<String>> =
         orders.column("customer_id").unwrap().str().unwrap().iter().map(|v| v.map(str::to_string)).collect();
-    assert_eq!(ids.len(), 4);
+    assert_eq!(ids.len(), 5);
 }
 
 #[test]

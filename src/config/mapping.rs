@@ -538,7 +538,9 @@ impl Mapping {
     /// The table is inferred from the headers: `event_type` → events, `ticket_id` → tickets,
     /// `order_id` → orders (line grain when `sku` or `product_name` is present), `sku` alone → products.
     ///
-    /// Orders need a `currency` column or `default_currency` (the config's `[currency] base`).
+    /// Orders without a `currency` column are in `default_currency` (the config's `[currency]
+    /// base`), else in [`crate::schema::NO_CURRENCY`] (`XXX`): the four columns `order_id`,
+    /// `customer_id`, `created_at`, `net_amount` are a file that needs no config.
     pub fn canonical(name: &str, headers: &[String], default_currency: Option<&str>) -> Result<Mapping, MappingError> {
         let has = |c: &str| headers.iter().any(|h| h == c);
         let table = if has("event_type") {
@@ -556,14 +558,12 @@ impl Mapping {
                 message: "a canonical file needs an order_id, sku, event_type or ticket_id column".into(),
             });
         };
-        if table == Table::Orders && !has("currency") && default_currency.is_none() {
-            return Err(MappingError::Invalid {
-                file: name.to_string(),
-                key: "currency".into(),
-                message: "canonical orders need a `currency` column, or `[currency] base = \"...\"` in custlens.toml"
-                    .into(),
-            });
-        }
+        // Orders whose file and config name no currency are in one unnamed currency, `XXX`.
+        let currency = match (table, default_currency) {
+            (_, Some(c)) => Some(c.to_string()),
+            (Table::Orders, None) if !has("currency") => Some(crate::schema::NO_CURRENCY.to_string()),
+            (_, None) => None,
+        };
         let allowed = allowed_columns(table);
         let columns = headers
             .iter()
@@ -585,7 +585,7 @@ impl Mapping {
             timezone: None,
             phone_region: None,
             date_format: None,
-            currency: default_currency.map(str::to_string),
+            currency,
             order_source: None,
             anonymous_orders: false,
             transforms: Vec::new(),
@@ -798,8 +798,12 @@ status_detail = "订单关闭原因"
         )
         .unwrap();
         assert_eq!(m.file.currency.as_deref(), Some("EUR"));
-        let err = Mapping::canonical("x.csv", &h(&["order_id", "customer_id", "created_at", "net_amount"]), None);
-        assert!(matches!(err, Err(MappingError::Invalid { key, .. }) if key == "currency"));
+        // No currency column and no `[currency] base`: one unnamed currency, XXX.
+        let four = h(&["order_id", "customer_id", "created_at", "net_amount"]);
+        assert_eq!(Mapping::canonical("x.csv", &four, None).unwrap().file.currency.as_deref(), Some("XXX"));
+        assert_eq!(Mapping::canonical("x.csv", &four, Some("EUR")).unwrap().file.currency.as_deref(), Some("EUR"));
+        let named = h(&["order_id", "customer_id", "created_at", "net_amount", "currency"]);
+        assert_eq!(Mapping::canonical("x.csv", &named, None).unwrap().file.currency, None, "the column decides");
         assert_eq!((m.table, m.file.grain), (Table::Orders, Grain::LineItem));
         let m = Mapping::canonical("p.csv", &h(&["sku", "category", "price"]), None).unwrap();
         assert_eq!(m.table, Table::Products);

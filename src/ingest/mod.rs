@@ -873,14 +873,19 @@ fn settle_mapping(
 ) -> Result<Mapping, IngestError> {
     let shown = spec.path.display().to_string();
     let default_currency = opts.default_currency.as_deref();
-    match (mapping, &spec.format) {
-        (Some(m), _) => Ok(m),
-        (None, Format::Canonical) => Ok(Mapping::canonical(&shown, headers, default_currency)?),
-        (None, _) => Mapping::canonical(&shown, headers, default_currency).map_err(|e| match e {
-            MappingError::Invalid { ref key, .. } if key == "currency" => IngestError::Mapping(e),
-            _ => IngestError::NoFormat { path: shown.clone() },
-        }),
+    let m = match (mapping, &spec.format) {
+        (Some(m), _) => return Ok(m),
+        (None, Format::Canonical) => Mapping::canonical(&shown, headers, default_currency)?,
+        (None, _) => Mapping::canonical(&shown, headers, default_currency)
+            .map_err(|_| IngestError::NoFormat { path: shown.clone() })?,
+    };
+    if m.table == Table::Orders
+        && default_currency.is_none()
+        && m.file.currency.as_deref() == Some(crate::schema::NO_CURRENCY)
+    {
+        tracing::info!(file = %shown, "no currency column and no `[currency] base`: amounts taken as they are, in one unnamed currency (XXX)");
     }
+    Ok(m)
 }
 
 /// The adapter whose signature the first line carries. Only the header is decoded here (UTF-8,

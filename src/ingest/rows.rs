@@ -13,7 +13,7 @@ use super::parse::{clean_str, looks_masked, parse_bool, parse_count, parse_money
 use super::read::{CellIssue, RawRecord, RawTable};
 use crate::config::mapping::{Grain, Mapping, PackedLines, Transform};
 use crate::lake::records::{Event, EventId, Item, Order, Product, Profile, Reject, Sym, Text, Ticket};
-use crate::schema::{OrderStatus, Table, EVENT_TYPES, TICKET_KINDS};
+use crate::schema::{OrderStatus, Table, EVENT_TYPES, NO_CURRENCY, TICKET_KINDS};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -650,13 +650,23 @@ impl ItemPart {
 
     /// The column to name for a problem with `canon`: the packed line's, else `canon`'s.
     fn column(&self, c: &Cells, canon: &str) -> Option<String> {
-        match self.packed_at {
-            Some(i) => c.headers.get(i).map(|h| h.trim().to_string()),
-            None => c.header(canon),
-        }
+        line_column(c, self.packed_at, canon)
     }
 
-    fn finish(self, c: &Cells, order_id: &str, line_no: i64) -> FResult<Item> {
+    /// Whether the line's amount is known: a price (unit_price or line_amount) or quantity 0.
+    fn amount_known(&self) -> bool {
+        self.unit_price.is_some() || self.line_amount.is_some() || self.quantity == Some(0)
+    }
+
+    /// The line as stored; `cancelled` when its order's status is (false for the lines of an
+    /// `order_items` file, whose status is in the order's own file).
+    ///
+    /// Quantity defaults to 1 and is never negative. Without a price (neither unit_price nor
+    /// line_amount) both stay null: the order's own amount stands (see [`finish_order`]). A line of
+    /// quantity 0 sold nothing (a cancelled line, which marketplaces leave in an order that shipped
+    /// otherwise), so its amount is 0; with another amount it is a reject unless its order is
+    /// cancelled, since then units and amount contradict each other.
+    fn finish(self, c: &Cells, order_id: &str, line_no: i64, cancelled: bool) -> FResult<Item> {
         if self.sku.is_none() && self.product_name.is_none() {
             return Err(FieldError {
                 column: self.column(c, "sku"),
@@ -664,33 +674,44 @@ impl ItemPart {
             });
         }
         let quantity = self.quantity.unwrap_or(1);
-        if quantity <= 0 {
+        if quantity < 0 {
             return Err(FieldError {
                 column: self.column(c, "quantity"),
                 reason: format!("quantity {quantity} is not positive"),
             });
         }
+        let q = quantity as f64;
         let (unit_price, line_amount) = match (self.unit_price, self.line_amount) {
-            (Some(p), Some(a)) => (p, a),
-            (Some(p), None) => (p, round2(p * quantity as f64)),
-            (None, Some(a)) => (round2(a / quantity as f64), a),
-            (None, None) => {
-                return Err(FieldError {
-                    column: self.column(c, "unit_price"),
-                    reason: "line has neither unit_price nor line_amount".into(),
-                })
-            }
+            (Some(p), Some(a)) => (Some(p), Some(a)),
+            (Some(p), None) => (Some(p), Some(round2(p * q))),
+            (None, Some(a)) => ((quantity > 0).then(|| round2(a / q)), Some(a)),
+            (None, None) => (None, (quantity == 0).then_some(0.0)),
         };
+        if let Some(a) = line_amount.filter(|a| quantity == 0 && *a != 0.0 && !cancelled) {
+            return Err(FieldError {
+                column: self.column(c, "quantity"),
+                reason: format!("quantity 0 but line amount {a} on an order that is not cancelled"),
+            });
+        }
         Ok(Item {
             order_id: order_id.into(),
             line_no,
             sku: self.sku.map(Text::from),
             product_name: self.product_name.map(Text::from),
             quantity,
-            unit_price,
-            line_amount,
+            unit_price: unit_price.into(),
+            line_amount: line_amount.into(),
             refunded_quantity: self.refunded_quantity.unwrap_or(0),
         })
+    }
+}
+
+/// The column to name for a problem with a line's `canon`: its packed line's column (the header
+/// at `packed_at`), else `canon`'s.
+fn line_column(c: &Cells, packed_at: Option<usize>, canon: &str) -> Option<String> {
+    match packed_at {
+        Some(i) => c.headers.get(i).map(|h| h.trim().to_string()),
+        None => c.header(canon),
     }
 }
 
@@ -865,21 +886,40 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
         });
     }
     let status = resolve_status(c, &p)?;
+    let cancelled = status == OrderStatus::Cancelled.as_str();
+    // The first line whose amount is unknown (its number and packed column), for the reason below.
+    let unpriced = parts.iter().enumerate().find(|(_, l)| !l.amount_known()).map(|(i, l)| (i + 1, l.packed_at));
     let items = parts
         .into_iter()
         .enumerate()
-        .map(|(i, part)| part.finish(c, &order_id, i as i64 + 1))
+        .map(|(i, part)| part.finish(c, &order_id, i as i64 + 1, cancelled))
         .collect::<FResult<Vec<_>>>()?;
-    let discount = p.discount.unwrap_or(0.0);
+    let mut discount = p.discount.unwrap_or(0.0);
     let mut refund = p.refund_amount.unwrap_or(0.0);
-    let gross = match (p.gross_amount, items.is_empty(), p.net_amount) {
+    // The lines add up to the gross only when every line has an amount; else the order's own
+    // amount stands, and without one only a cancelled order (nothing was paid) is kept, at zero.
+    let lines_total = (!items.is_empty() && unpriced.is_none())
+        .then(|| round2(items.iter().filter_map(|i| i.line_amount.get()).sum()));
+    let gross = match (p.gross_amount, lines_total, p.net_amount) {
         (Some(g), _, _) => g,
-        (None, false, _) => round2(items.iter().map(|i| i.line_amount).sum()),
-        (None, true, Some(n)) => round2(n + discount + refund),
-        (None, true, None) => {
-            return Err(FieldError {
-                column: c.header("gross_amount"),
-                reason: "no amount: gross_amount, net_amount and lines are all empty".into(),
+        (None, Some(t), _) => t,
+        (None, None, Some(n)) => round2(n + discount + refund),
+        (None, None, None) if cancelled => {
+            (discount, refund) = (0.0, 0.0);
+            0.0
+        }
+        (None, None, None) => {
+            return Err(match unpriced {
+                None => FieldError {
+                    column: c.header("gross_amount"),
+                    reason: "no amount: gross_amount, net_amount and lines are all empty".into(),
+                },
+                Some((n, packed_at)) => FieldError {
+                    column: line_column(c, packed_at, "unit_price"),
+                    reason: format!(
+                        "no amount: the order's line {n} has no price (unit_price or line_amount) and the order no gross_amount or net_amount"
+                    ),
+                },
             })
         }
     };
@@ -887,7 +927,13 @@ fn finish_order(c: &Cells, id: &str, p: OrderPart, parts: Vec<ItemPart>) -> FRes
         refund = round2(gross - discount);
     }
     let net = p.net_amount.unwrap_or_else(|| round2(gross - discount - refund));
-    let currency = p.currency.as_deref().or(c.m.file.currency.as_deref()).ok_or_else(|| c.missing("currency"))?;
+    let currency = match p.currency.as_deref().or(c.m.file.currency.as_deref()) {
+        Some(cur) => cur,
+        // Exports leave a cancelled order's currency empty with its prices (Amazon): no money
+        // changed hands, and amounts of orders that are not purchases are never converted.
+        None if cancelled => NO_CURRENCY,
+        None => return Err(c.missing("currency")),
+    };
     let order = Order {
         order_id,
         channel: p.channel.as_deref().map_or_else(|| c.m.channel().into(), Sym::from),
@@ -955,7 +1001,7 @@ fn convert_items(c: &Cells, table: &RawTable, out: &mut Converted, reject: &dyn 
             .rows
             .iter()
             .enumerate()
-            .map(|(i, rec)| ItemPart::read(c, rec).and_then(|p| p.finish(c, &order_id, i as i64 + 1)))
+            .map(|(i, rec)| ItemPart::read(c, rec).and_then(|p| p.finish(c, &order_id, i as i64 + 1, false)))
             .collect();
         // As for orders: a partial set of lines would replace the stored lines with wrong ones.
         let first_bad = g.rows.iter().zip(&parsed).find_map(|(rec, r)| r.as_ref().err().map(|e| (rec.line, e.clone())));
@@ -1206,7 +1252,7 @@ phone = "Phone"
         assert_eq!(o.phone.as_deref(), Some("+8613900000000"), "E.164");
         assert_eq!(o.email.as_deref(), Some("a@x.com"), "normalized");
         assert_eq!(items.len(), 2);
-        assert_eq!((items[1].line_no, items[1].line_amount), (2, 7.5));
+        assert_eq!((items[1].line_no, items[1].line_amount.get()), (2, Some(7.5)));
         assert_eq!(c.units[0].lines.as_slice(), [2, 3]);
     }
 
@@ -1252,8 +1298,8 @@ phone = "Phone"
                         i.sku.as_deref().map(str::to_string),
                         i.product_name.clone(),
                         i.quantity,
-                        i.unit_price,
-                        i.line_amount,
+                        i.unit_price.get().unwrap(),
+                        i.line_amount.get().unwrap(),
                     )
                 })
                 .collect::<Vec<_>>(),
@@ -1286,7 +1332,7 @@ phone = "Phone"
             vec![
                 (2, Some("line_item_2"), "`quantity` of the packed line: `two` is not a whole number"),
                 (3, Some("line_item_2"), "line has neither sku nor product_name"),
-                (4, Some("line_item_1"), "quantity 0 is not positive")
+                (4, Some("line_item_1"), "quantity 0 but line amount 20 on an order that is not cancelled")
             ]
         );
     }
@@ -1414,7 +1460,8 @@ status_detail = "after"
         }
 
         /// Any packed cells: no panic; every record is one unit or one reject; a value is a
-        /// trimmed slice of its cell; an order's lines are numbered 1, 2, … with positive quantities.
+        /// trimmed slice of its cell; an order's lines are numbered 1, 2, … with positive quantities,
+        /// or quantity 0 and amount 0.
         #[test]
         fn packed_lines_are_accounted_for(
             cells in proptest::collection::vec(proptest::collection::vec(proptest::prop_oneof![
@@ -1441,10 +1488,164 @@ status_detail = "after"
             for u in &c.units {
                 let UnitData::Order(_, items) = &u.data else { panic!() };
                 for (n, item) in items.iter().enumerate() {
-                    proptest::prop_assert!(item.line_no == n as i64 + 1 && item.quantity > 0);
+                    let sold_nothing = item.quantity == 0 && item.line_amount.get() == Some(0.0);
+                    proptest::prop_assert!(item.line_no == n as i64 + 1 && (item.quantity > 0 || sold_nothing));
                 }
             }
         }
+    }
+
+    /// An order's (status, gross, discount, refund, net, currency) and its lines' (quantity,
+    /// unit_price, line_amount).
+    type Landed = ((String, f64, f64, f64, f64, String), Vec<(i64, Option<f64>, Option<f64>)>);
+
+    fn landed(c: &Converted, id: &str) -> Landed {
+        let u = c.units.iter().find(|u| u.id() == id).unwrap_or_else(|| panic!("{id}: {:?}", c.rejects));
+        let UnitData::Order(o, items) = &u.data else { panic!() };
+        let amounts = (o.gross_amount, o.discount, o.refund_amount, o.net_amount);
+        (
+            (o.status.to_string(), amounts.0, amounts.1, amounts.2, amounts.3, o.currency.to_string()),
+            items.iter().map(|i| (i.quantity, i.unit_price.get(), i.line_amount.get())).collect(),
+        )
+    }
+
+    const LINES: &str = r#"
+table = "orders"
+source = "m"
+grain = "line_item"
+[columns]
+order_id = "id"
+email = "e"
+status = "s"
+created_at = "t"
+currency = "cur"
+discount = "d"
+net_amount = "net"
+sku = "sku"
+quantity = "q"
+unit_price = "p"
+[status]
+Cancelled = "cancelled"
+Shipped = "shipped"
+Pending = "pending_payment"
+"#;
+
+    #[test]
+    fn cancelled_lines_without_amounts_land_cancelled_at_zero() {
+        let m = mapping(LINES);
+        let c = run(
+            &m,
+            "id,e,s,t,cur,d,net,sku,q,p\n\
+1,a@x.com,Cancelled,2024-01-01,,,,A,0,\n\
+2,a@x.com,Cancelled,2024-01-01,EUR,5,,A,1,\n\
+2,a@x.com,,,,,,B,0,\n\
+3,a@x.com,Cancelled,2024-01-01,EUR,,,A,0,9.5\n",
+        );
+        assert!(c.rejects.is_empty(), "{:?}", c.rejects);
+        let cancelled = |cur: &str| ("cancelled".to_string(), 0.0, 0.0, 0.0, 0.0, cur.to_string());
+        // Amazon's cancelled line: quantity 0, no price, no currency (none changed hands: XXX).
+        assert_eq!(landed(&c, "m:1"), (cancelled("XXX"), vec![(0, None, Some(0.0))]));
+        // A line without a price keeps its quantity and a null amount; the unpaid discount goes too.
+        assert_eq!(landed(&c, "m:2"), (cancelled("EUR"), vec![(1, None, None), (0, None, Some(0.0))]));
+        // A unit price at quantity 0: the line amounts to 0.
+        assert_eq!(landed(&c, "m:3"), (cancelled("EUR"), vec![(0, Some(9.5), Some(0.0))]));
+    }
+
+    #[test]
+    fn lines_without_prices_keep_the_orders_own_amount() {
+        let m = mapping(LINES);
+        let c = run(
+            &m,
+            "id,e,s,t,cur,d,net,sku,q,p\n\
+3,a@x.com,Shipped,2024-01-01,EUR,2,30,A,2,\n\
+3,a@x.com,,,,,,B,1,\n\
+4,a@x.com,Shipped,2024-01-01,EUR,,,A,1,10\n\
+4,a@x.com,,,,,,B,0,\n\
+5,a@x.com,Shipped,2024-01-01,EUR,,,A,1,10\n\
+5,a@x.com,,,,,,B,1,\n\
+6,a@x.com,Pending,2024-01-01,EUR,,,A,1,\n\
+7,a@x.com,Shipped,2024-01-01,EUR,,,A,-1,5\n",
+        );
+        let shipped = |g: f64, d: f64, n: f64| ("shipped".to_string(), g, d, 0.0, n, "EUR".to_string());
+        // SKUs and an order total, no line prices: the lines are kept, the total stands.
+        assert_eq!(landed(&c, "m:3"), (shipped(32.0, 2.0, 30.0), vec![(2, None, None), (1, None, None)]));
+        // Quantity 0 without a price sold nothing (a cancelled item in an order that shipped).
+        assert_eq!(
+            landed(&c, "m:4"),
+            (shipped(10.0, 0.0, 10.0), vec![(1, Some(10.0), Some(10.0)), (0, None, Some(0.0))])
+        );
+        // Not cancelled, and no amount anywhere: the order's total is unknown.
+        let r: Vec<(i64, Option<&str>, String)> =
+            c.rejects.iter().map(|r| (r.line, r.column.as_deref(), r.reason.clone())).collect();
+        let no_price = |n: i64| {
+            format!("no amount: the order's line {n} has no price (unit_price or line_amount) and the order no gross_amount or net_amount")
+        };
+        assert_eq!(
+            r,
+            vec![
+                (6, Some("p"), no_price(2)),
+                (7, Some("p"), format!("order rejected at line 6: {}", no_price(2))),
+                (8, Some("p"), no_price(1)),
+                (9, Some("q"), "quantity -1 is not positive".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn closed_order_without_amount_is_cancelled_at_zero_and_an_open_one_a_reject() {
+        let m = mapping(
+            r#"
+table = "orders"
+source = "tb"
+currency = "CNY"
+[columns]
+order_id = "id"
+customer_key = "buyer"
+created_at = "t"
+gross_amount = "g"
+shipping = "post"
+status = "s"
+status_detail = "why"
+[status]
+"交易关闭|买家未付款" = "cancelled"
+"等待买家付款" = "pending_payment"
+"#,
+        );
+        let c = run(
+            &m,
+            "id,buyer,t,g,post,s,why\n1,b,2024-01-01,,10,交易关闭,买家未付款\n2,b,2024-01-01,,,等待买家付款,\n",
+        );
+        let cancelled = ("cancelled".to_string(), 0.0, 0.0, 0.0, 0.0, "CNY".to_string());
+        assert_eq!(landed(&c, "tb:1"), (cancelled, vec![]));
+        let UnitData::Order(o, _) = &c.units[0].data else { panic!() };
+        assert_eq!(o.shipping, 10.0, "given amounts outside net are kept");
+        assert_eq!(c.rejects.len(), 1);
+        assert_eq!((c.rejects[0].line, c.rejects[0].column.as_deref()), (3, Some("g")));
+        assert_eq!(c.rejects[0].reason, "no amount: gross_amount, net_amount and lines are all empty");
+    }
+
+    #[test]
+    fn order_items_lines_without_prices_are_kept_and_quantity_is_checked() {
+        let m = mapping(
+            r#"
+table = "order_items"
+source = "tb"
+[columns]
+order_id = "id"
+sku = "sku"
+quantity = "q"
+line_amount = "a"
+"#,
+        );
+        let c = run(&m, "id,sku,q,a\n1,A,2,\n1,B,0,\n2,A,0,5\n3,A,-2,\n");
+        let UnitData::Items(items) = &c.units[0].data else { panic!() };
+        let got: Vec<_> = items.iter().map(|i| (i.quantity, i.unit_price.get(), i.line_amount.get())).collect();
+        assert_eq!(got, [(2, None, None), (0, None, Some(0.0))]);
+        let r: Vec<(i64, &str)> = c.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(
+            r,
+            [(4, "quantity 0 but line amount 5 on an order that is not cancelled"), (5, "quantity -2 is not positive")]
+        );
     }
 
     #[test]

@@ -69,6 +69,43 @@ impl std::fmt::Debug for OptTs {
     }
 }
 
+/// An optional amount in 8 bytes instead of an `Option<f64>`'s 16 (two per order line: 160 MB at
+/// 10M lines). NaN, which no money parser returns (they keep finite values only), stands for none;
+/// two nones are equal.
+///
+/// ```
+/// use custlens::lake::records::OptMoney;
+/// assert_eq!(OptMoney::from(Some(2.5)).get(), Some(2.5));
+/// assert_eq!(OptMoney::from(None).get(), None);
+/// assert_eq!(OptMoney::from(None), OptMoney::from(None));
+/// ```
+#[derive(Clone, Copy)]
+pub struct OptMoney(f64);
+
+impl OptMoney {
+    pub fn get(self) -> Option<f64> {
+        (!self.0.is_nan()).then_some(self.0)
+    }
+}
+
+impl From<Option<f64>> for OptMoney {
+    fn from(v: Option<f64>) -> OptMoney {
+        OptMoney(v.unwrap_or(f64::NAN))
+    }
+}
+
+impl PartialEq for OptMoney {
+    fn eq(&self, other: &OptMoney) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl std::fmt::Debug for OptMoney {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// An `order_items` row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
@@ -77,8 +114,10 @@ pub struct Item {
     pub sku: Option<Text>,
     pub product_name: Option<Text>,
     pub quantity: i64,
-    pub unit_price: f64,
-    pub line_amount: f64,
+    /// None when the source gives no price (the order's own amount stands).
+    pub unit_price: OptMoney,
+    /// None when the source gives no price; 0 at quantity 0.
+    pub line_amount: OptMoney,
     pub refunded_quantity: i64,
 }
 
@@ -429,8 +468,8 @@ impl Row for Item {
         b.str("sku", self.sku.as_deref());
         b.str("product_name", self.product_name.as_deref());
         b.i64("quantity", Some(self.quantity));
-        b.f64("unit_price", Some(self.unit_price));
-        b.f64("line_amount", Some(self.line_amount));
+        b.f64("unit_price", self.unit_price.get());
+        b.f64("line_amount", self.line_amount.get());
         b.i64("refunded_quantity", Some(self.refunded_quantity));
     }
     fn read(r: &FrameReader) -> PolarsResult<Vec<Self>> {
@@ -444,8 +483,8 @@ impl Row for Item {
                     sku: sku[i].clone(),
                     product_name: product_name[i].clone(),
                     quantity: req(quantity[i], "quantity")?,
-                    unit_price: req(unit_price[i], "unit_price")?,
-                    line_amount: req(line_amount[i], "line_amount")?,
+                    unit_price: unit_price[i].into(),
+                    line_amount: line_amount[i].into(),
                     refunded_quantity: req(refunded_quantity[i], "refunded_quantity")?,
                 })
             })

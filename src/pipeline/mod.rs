@@ -161,6 +161,26 @@ fn with_unused_config(e: PipelineError, cfg: &Config, lake_dir: &Path) -> Pipeli
     }
 }
 
+/// Orders in `XXX` (files that name no currency, read without `[currency] base`) beside a
+/// named currency (of other orders, or `[currency] base`): an error that says what to set, unless
+/// `[currency] rates` prices `XXX`.
+fn unnamed_currency(cfg: &Config, currencies: &[String]) -> Result<(), PipelineError> {
+    let none = crate::schema::NO_CURRENCY;
+    let (base, rates) = (cfg.currency.base.as_deref(), &cfg.currency.rates);
+    if !currencies.iter().any(|c| c == none) || base == Some(none) || rates.contains_key(none) {
+        return Ok(());
+    }
+    match base.or(currencies.iter().map(String::as_str).find(|c| *c != none)) {
+        None => Ok(()),
+        Some(named) => Err(PipelineError::Config {
+            key: "currency.base".into(),
+            message: format!(
+                "orders in {none} (files with no currency column, ingested without `[currency] base`) cannot be converted to {named}: set `[currency] base = \"{named}\"` (the currency of files with no currency column) and ingest those files again, or say what {none} is worth: --set currency.base={named} --set currency.rates.{none}=RATE"
+            ),
+        }),
+    }
+}
+
 /// Default `as_of`: UTC midnight after the latest valid order.
 fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineError> {
     let latest = analytics::valid_orders(orders, i64::MAX, &[])
@@ -175,8 +195,10 @@ fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineErro
     Ok((m.div_euclid(analytics::DAY_US) + 1) * analytics::DAY_US)
 }
 
+/// The currencies of the orders whose amounts are converted: purchases (cancelled and fully
+/// refunded orders need no rate, whatever their currency), at any date.
 fn currencies(orders: LazyFrame) -> Result<Vec<String>, PipelineError> {
-    let df = orders
+    let df = analytics::valid_orders(orders, i64::MAX, &[])
         .select([col("currency").unique().sort(SortOptions::default())])
         .collect()
         .map_err(stage_err("prepare"))?;
@@ -212,8 +234,15 @@ pub fn analyze(
             Some(a) => a,
             None => default_as_of(orders.clone(), &s.lake)?,
         };
-        let (base, rates) =
-            rates(cfg, &currencies(orders.clone())?).map_err(|e| with_unused_config(e, cfg, &s.lake))?;
+        let currencies = currencies(orders.clone())?;
+        if currencies.is_empty() {
+            // Only with `--as-of` (else `default_as_of` said so): not a currency problem.
+            let hint = "; check the rejects table and the status mapping".into();
+            return Err(PipelineError::NoOrders { lake: s.lake.clone(), hint });
+        }
+        let (base, rates) = unnamed_currency(cfg, &currencies)
+            .and_then(|()| rates(cfg, &currencies))
+            .map_err(|e| with_unused_config(e, cfg, &s.lake))?;
         Ok((as_of, base, rates))
     })?;
     let features = timer.run("features", || {
@@ -385,4 +414,45 @@ pub fn totals(files: &[FileEntry]) -> FileEntry {
         t.rejected += f.rejected;
         t
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(base: Option<&str>, rates: &[(&str, f64)]) -> Config {
+        let mut c = Config::default();
+        c.currency.base = base.map(str::to_string);
+        c.currency.rates = rates.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        c
+    }
+
+    fn cur(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn unnamed_currency_alone_is_the_base() {
+        assert!(unnamed_currency(&cfg(None, &[]), &cur(&["XXX"])).is_ok());
+        assert_eq!(
+            rates(&cfg(None, &[]), &cur(&["XXX"])).unwrap(),
+            ("XXX".to_string(), vec![("XXX".to_string(), 1.0)])
+        );
+        assert!(unnamed_currency(&cfg(None, &[]), &cur(&["EUR", "USD"])).is_ok(), "rates() says what to set");
+    }
+
+    #[test]
+    fn unnamed_currency_with_a_named_one_says_what_to_set() {
+        for (c, named) in [(cfg(None, &[]), "EUR"), (cfg(Some("USD"), &[("EUR", 0.9)]), "USD")] {
+            let err = unnamed_currency(&c, &cur(&["EUR", "XXX"])).unwrap_err().to_string();
+            assert!(err.starts_with("config key `currency.base`"), "{err}");
+            assert!(err.contains(&format!("[currency] base = \"{named}\"")), "{err}");
+            assert!(err.contains(&format!("--set currency.base={named} --set currency.rates.XXX=RATE")), "{err}");
+        }
+        // A base set at analyze time over a lake in XXX only.
+        assert!(unnamed_currency(&cfg(Some("EUR"), &[]), &cur(&["XXX"])).is_err());
+        // Said what XXX is worth, or XXX made the base: converted as any currency.
+        assert!(unnamed_currency(&cfg(Some("EUR"), &[("XXX", 1.0)]), &cur(&["EUR", "XXX"])).is_ok());
+        assert!(unnamed_currency(&cfg(Some("XXX"), &[("EUR", 1.1)]), &cur(&["EUR", "XXX"])).is_ok());
+    }
 }

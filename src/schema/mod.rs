@@ -19,6 +19,11 @@ pub use frame::{FrameBuilder, FrameReader};
 use polars::prelude::*;
 use std::fmt;
 
+/// ISO 4217's code for "no currency": the currency of orders whose file and config name none (a
+/// canonical file without a `currency` column read without `[currency] base`; a cancelled order
+/// whose export leaves its currency cell empty). Amounts in it are taken as they are.
+pub const NO_CURRENCY: &str = "XXX";
+
 /// The canonical tables of the lake, in the order `ingest` writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -148,7 +153,7 @@ pub const ORDERS: &[ColumnSpec] = &[
     col("paid_at", Timestamp, true, "payment time (UTC)"),
     col("shipped_at", Timestamp, true, "shipment time (UTC)"),
     col("completed_at", Timestamp, true, "completion / receipt confirmed (UTC)"),
-    col("currency", Str, false, "ISO 4217 code"),
+    col("currency", Str, false, "ISO 4217 code; `XXX` (no currency) when neither the file nor the config names one"),
     col("gross_amount", F64, false, "merchandise before discounts"),
     col("discount", F64, false, "order and line discounts"),
     col("shipping", F64, false, "shipping charged"),
@@ -168,9 +173,14 @@ pub const ORDER_ITEMS: &[ColumnSpec] = &[
     col("line_no", I64, false, "1-based line number within the order"),
     col("sku", Str, true, "product SKU"),
     col("product_name", Str, true, "product title as sold"),
-    col("quantity", I64, false, "units bought"),
-    col("unit_price", F64, false, "price per unit before line discounts"),
-    col("line_amount", F64, false, "quantity × unit_price unless the source says otherwise"),
+    col("quantity", I64, false, "units bought (0 only on a cancelled order's line)"),
+    col("unit_price", F64, true, "price per unit before line discounts; null when the source gives no price"),
+    col(
+        "line_amount",
+        F64,
+        true,
+        "quantity × unit_price unless the source says otherwise; null without a price (0 at quantity 0)",
+    ),
     col("refunded_quantity", I64, false, "units refunded (0 when none)"),
 ];
 
