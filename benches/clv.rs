@@ -67,6 +67,7 @@ fn bench(c: &mut Criterion) {
         let cols = SummaryColumns::from_frame(&df, unit).expect("columns");
         let t0 = std::time::Instant::now();
         let fitted = fit(&cols, ClvModel::Bgnbd, BASE).expect("fit");
+        let spend = fitted.spend.as_ref().expect("gamma-gamma fit");
         eprintln!("clv bench n={n}: first fit {:.3} s", t0.elapsed().as_secs_f64());
         eprintln!(
             "clv bench n={n}: distinct (x,t_x,T) rows {}, bgnbd {:?} ({} iterations, {}, converged {}), gamma_gamma {:?} ({} iterations, {})",
@@ -75,9 +76,9 @@ fn bench(c: &mut Criterion) {
             fitted.report.iterations,
             fitted.report.method,
             fitted.report.converged,
-            fitted.spend,
-            fitted.spend_report.iterations,
-            fitted.spend_report.method
+            spend.model,
+            spend.report.iterations,
+            spend.report.method
         );
         let mut g = c.benchmark_group("clv_fit_score");
         g.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(5));

@@ -46,7 +46,7 @@ pub mod validation;
 pub use params::{BgbbPeriod, ClvConfig, ClvModel, ClvParams, ClvParamsError, ClvValidParams, TimeUnit};
 
 /// CLV failures. Every message names the model and the reason.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClvError {
     #[error("clv summary row {row}: {reason}")]
     InvalidSummary { row: usize, reason: String },

@@ -17,6 +17,11 @@
 //!   does); null when it never does (P(alive) ≤ 0.5, or Pareto/NBD's chance of dying before the
 //!   next purchase is too high) or lies more than 100 years ahead.
 //!
+//! When Gamma-Gamma cannot be fitted (every repeat buyer has the same mean spend — fixed-price
+//! subscriptions, donations, a one-product shop — or fewer than two repeat buyers with a positive
+//! spend), [`fit`] keeps the error in [`ClvFit::spend`] and `expected_aov` and `clv_<h>d` are null
+//! (still Float64 columns); every other column is as with a spend model.
+//!
 //! E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) · E[Y(t) | alive, x, T]; the second factor depends
 //! on (x, T) only, so it and its discounted sums are computed once per distinct (x, T), and
 //! P(alive) and the next purchase date once per distinct (x, t_x, T) (both in parallel).
@@ -95,29 +100,41 @@ impl SummaryColumns {
 pub struct ClvFit {
     pub model: PurchaseModel,
     pub report: FitReport,
-    pub spend: GammaGamma,
-    pub spend_report: FitReport,
-    /// Pearson correlation of x and z̄ among the Gamma-Gamma customers (assumed ≈ 0).
-    pub corr_frequency_spend: Option<f64>,
+    /// The spend model, or why the data cannot identify it (e.g. every repeat buyer has the same
+    /// mean spend, or fewer than two have a positive spend). Without it [`score`]
+    /// still writes P(alive), churn and expected purchases, and leaves the monetary columns null.
+    pub spend: Result<SpendFit, ClvError>,
     pub base: TimeBase,
 }
 
 /// A fitted spend model and the correlation it assumes is near zero.
-pub type SpendFit = (GammaGamma, FitReport, Option<f64>);
+#[derive(Debug, Clone)]
+pub struct SpendFit {
+    pub model: GammaGamma,
+    pub report: FitReport,
+    /// Pearson correlation of x and z̄ among the Gamma-Gamma customers (assumed ≈ 0).
+    pub corr_frequency_spend: Option<f64>,
+}
 
 /// Fits Gamma-Gamma on the repeat buyers with positive spend.
 pub fn fit_spend(s: &SummaryColumns) -> Result<SpendFit, ClvError> {
     let gg = GammaGammaData::new(&s.x, &s.spend)?;
-    let (m, r) = fit_gamma_gamma(&gg)?;
-    Ok((m, r, gg.corr_frequency_spend))
+    let (model, report) = fit_gamma_gamma(&gg)?;
+    Ok(SpendFit { model, report, corr_frequency_spend: gg.corr_frequency_spend })
 }
 
 /// Fits the purchase model `kind` on every customer and Gamma-Gamma on the repeat buyers with
-/// positive spend.
+/// positive spend. Only a purchase model that cannot be fitted is an error; a spend model that
+/// cannot be is kept in [`ClvFit::spend`].
 pub fn fit(s: &SummaryColumns, kind: ClvModel, base: TimeBase) -> Result<ClvFit, ClvError> {
     let (model, report) = fit_purchase(kind, &s.x, &s.t_x, &s.t)?;
-    let (spend, spend_report, corr_frequency_spend) = fit_spend(s)?;
-    Ok(ClvFit { model, report, spend, spend_report, corr_frequency_spend, base })
+    Ok(ClvFit { model, report, spend: fit_spend(s), base })
+}
+
+/// The warning a run carries (in `models/clv.json` and the manifest) when the spend model could
+/// not be fitted.
+pub fn spend_warning(e: &ClvError) -> String {
+    format!("clv: spend model not fitted ({e}); expected_aov and clv_* are null, P(alive), churn and expected purchases are as usual")
 }
 
 /// BG/NBD with a continuous time unit: part 1's entry point.
@@ -214,11 +231,18 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
         })
         .collect::<Result<_, ClvError>>()?;
     let n = s.x.len();
-    let gg = &fit.spend;
-    let pop_mean = gg.population_mean().ok_or_else(|| ClvError::Degenerate {
-        model: "gamma_gamma",
-        reason: "q ≤ 1, so the mean spend per transaction would be infinite".into(),
-    })?;
+    // The spend model and its population mean; None without one (monetary columns null).
+    let spend_model = match &fit.spend {
+        Ok(sf) => {
+            let gg = &sf.model;
+            let pop_mean = gg.population_mean().ok_or_else(|| ClvError::Degenerate {
+                model: "gamma_gamma",
+                reason: "q ≤ 1, so the mean spend per transaction would be infinite".into(),
+            })?;
+            Some((gg, pop_mean))
+        }
+        Err(_) => None,
+    };
     let mut p_alive = Vec::with_capacity(n);
     let mut churn = Vec::with_capacity(n);
     let mut tier: Vec<&str> = Vec::with_capacity(n);
@@ -229,22 +253,31 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     for i in 0..n {
         let x = s.x[i];
         let (pa, next_day) = alive[triple_of[i] as usize];
-        let spend = if x > 0.0 && s.spend[i] > 0.0 {
-            gg.conditional_expected_spend(x, s.spend[i]).unwrap_or(pop_mean)
-        } else {
-            pop_mean
-        };
         let v = &values[pair_of[i] as usize];
-        for (j, (e, d)) in v.expected.iter().zip(&v.discounted).enumerate() {
+        for (j, e) in v.expected.iter().enumerate() {
             exp_cols[j].push(pa * e);
-            clv_cols[j].push(p.margin * spend * pa * d);
+        }
+        if let Some((gg, pop_mean)) = spend_model {
+            let spend = if x > 0.0 && s.spend[i] > 0.0 {
+                gg.conditional_expected_spend(x, s.spend[i]).unwrap_or(pop_mean)
+            } else {
+                pop_mean
+            };
+            for (j, d) in v.discounted.iter().enumerate() {
+                clv_cols[j].push(p.margin * spend * pa * d);
+            }
+            aov.push(spend);
         }
         p_alive.push(pa);
         churn.push(1.0 - pa);
         tier.push(p.churn_tier(1.0 - pa));
-        aov.push(spend);
         next.push(next_day);
     }
+    // Without a spend model the monetary columns are there, Float64, all null.
+    let money = |name: String, v: Vec<f64>| match spend_model {
+        Some(_) => Column::new(name.into(), v),
+        None => Column::full_null(name.into(), n, &DataType::Float64),
+    };
     let mut cols: Vec<Column> = vec![
         summary.column("customer_id").map_err(frame_err)?.clone(),
         summary.column("x").map_err(frame_err)?.cast(&DataType::Int64).map_err(frame_err)?,
@@ -257,9 +290,9 @@ pub fn score(summary: &DataFrame, s: &SummaryColumns, fit: &ClvFit, p: &ClvValid
     for (h, c) in hs.iter().zip(exp_cols) {
         cols.push(Column::new(format!("expected_purchases_{h}d").into(), c));
     }
-    cols.push(Column::new("expected_aov".into(), aov));
+    cols.push(money("expected_aov".into(), aov));
     for (h, c) in hs.iter().zip(clv_cols) {
-        cols.push(Column::new(format!("clv_{h}d").into(), c));
+        cols.push(money(format!("clv_{h}d"), c));
     }
     cols.push(Series::new("next_purchase_date".into(), next).cast(&DataType::Date).map_err(frame_err)?.into());
     let df = DataFrame::new_infer_height(cols).map_err(frame_err)?;
@@ -315,18 +348,25 @@ pub fn report_json(r: &FitReport) -> serde_json::Value {
     )
 }
 
-/// `out/models/clv.json`: models, parameters, standard errors, likelihoods, convergence.
+/// `out/models/clv.json`: models, parameters, standard errors, likelihoods, convergence, and
+/// `warnings` (the spend model's error when it could not be fitted; empty otherwise).
 pub fn model_json(fit: &ClvFit, validation: Option<serde_json::Value>) -> serde_json::Value {
     let b = &fit.report;
-    let g = &fit.spend_report;
-    let spend = fit_json(
-        g,
-        serde_json::json!({
-            "model": "gamma_gamma",
-            "n_customers": g.n_customers,
-            "corr_frequency_spend": fit.corr_frequency_spend,
-        }),
-    );
+    let (spend, warnings) = match &fit.spend {
+        Ok(sf) => {
+            let g = &sf.report;
+            let spend = fit_json(
+                g,
+                serde_json::json!({
+                    "model": "gamma_gamma",
+                    "n_customers": g.n_customers,
+                    "corr_frequency_spend": sf.corr_frequency_spend,
+                }),
+            );
+            (spend, vec![])
+        }
+        Err(e) => (serde_json::json!({ "model": "gamma_gamma", "error": e.to_string() }), vec![spend_warning(e)]),
+    };
     fit_json(
         b,
         serde_json::json!({
@@ -337,6 +377,7 @@ pub fn model_json(fit: &ClvFit, validation: Option<serde_json::Value>) -> serde_
             "distinct_rows": b.n_rows,
             "spend_model": spend,
             "validation": validation,
+            "warnings": warnings,
         }),
     )
 }
@@ -378,9 +419,11 @@ mod tests {
         let fit = ClvFit {
             model: PurchaseModel::BgNbd(bg),
             report: dummy_report(),
-            spend: GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 },
-            spend_report: dummy_report(),
-            corr_frequency_spend: None,
+            spend: Ok(SpendFit {
+                model: GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 },
+                report: dummy_report(),
+                corr_frequency_spend: None,
+            }),
             base: DAYS,
         };
         let out = score(&summary, &s, &fit, &p).unwrap();
@@ -406,6 +449,118 @@ mod tests {
         let next: Vec<Option<i32>> = next.i32().unwrap().iter().collect();
         assert!(next[3].is_none());
         assert!(next[0].unwrap() > 19_000);
+    }
+
+    /// A simulated BG/NBD + Gamma-Gamma summary (weeks), its columns and the default params.
+    fn simulated(n: usize, seed: u64) -> (DataFrame, SummaryColumns, ClvValidParams) {
+        let bg = BgNbd { r: 0.75, alpha: 40.0, a: 0.8, b: 2.5 };
+        let gg = GammaGamma { p: 6.0, q: 4.0, gamma: 150.0 };
+        let sim = crate::clv::simulate::simulate(n, seed, 730, &bg, &gg, false).unwrap();
+        let p = ClvParams::new().check().unwrap();
+        let s = SummaryColumns::from_frame(&sim.summary, p.time_unit).unwrap();
+        (sim.summary, s, p)
+    }
+
+    const WEEKS: TimeBase = TimeBase { unit: TimeUnit::Weeks, period: None, calibration_end_day: 19_000 };
+    const MONEY: [&str; 3] = ["expected_aov", "clv_90d", "clv_365d"];
+
+    /// `without`'s scores equal `with`'s except the monetary columns, which are all null Float64.
+    fn same_but_money(with: &DataFrame, without: &DataFrame) {
+        assert_eq!(with.schema(), without.schema(), "same columns and dtypes");
+        for c in with.columns() {
+            let other = without.column(c.name()).unwrap();
+            if MONEY.contains(&c.name().as_str()) {
+                assert_eq!(c.null_count(), 0, "{}", c.name());
+                assert_eq!(other.null_count(), without.height(), "{} not all null", c.name());
+            } else {
+                assert!(c.equals_missing(other), "{} differs", c.name());
+            }
+        }
+        let pa = without.column("p_alive").unwrap().f64().unwrap();
+        assert_eq!(pa.null_count(), 0);
+        assert!(pa.iter().flatten().all(|v| (0.0..=1.0).contains(&v)));
+        assert_eq!(without.column("churn_tier").unwrap().null_count(), 0);
+    }
+
+    #[test]
+    fn constant_spend_keeps_the_purchase_model_and_nulls_the_money() {
+        let (summary, varied, p) = simulated(2000, 11);
+        // Every repeat buyer spends the same (a fixed-price subscription).
+        let mut constant = varied.clone();
+        for v in constant.spend.iter_mut().filter(|v| **v > 0.0) {
+            *v = 25.0;
+        }
+        assert!(constant.spend.iter().filter(|v| **v > 0.0).count() > 100);
+        let with = fit(&varied, ClvModel::Bgnbd, WEEKS).unwrap();
+        let without = fit(&constant, ClvModel::Bgnbd, WEEKS).unwrap();
+        assert!(with.spend.is_ok());
+        let e = without.spend.as_ref().unwrap_err().to_string();
+        assert!(e.contains("gamma_gamma") && e.contains("same mean spend"), "{e}");
+        // The purchase model does not look at spend: the same fit, bit for bit.
+        assert_eq!(with.model, without.model);
+        assert_eq!(with.report.params, without.report.params);
+        let a = score(&summary, &varied, &with, &p).unwrap();
+        let b = score(&summary, &constant, &without, &p).unwrap();
+        same_but_money(&a, &b);
+
+        let j = model_json(&without, None);
+        assert_eq!(j["model"], "bgnbd");
+        for k in ["r", "alpha", "a", "b"] {
+            assert!(j["params"][k].as_f64().unwrap() > 0.0, "{k}");
+        }
+        assert_eq!(j["spend_model"]["model"], "gamma_gamma");
+        assert_eq!(j["spend_model"]["error"], e.as_str());
+        let w = j["warnings"].as_array().unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].as_str().unwrap().contains(&e), "{w:?}");
+        assert_eq!(model_json(&with, None)["warnings"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn too_few_repeat_buyers_keep_the_purchase_model_and_null_the_money() {
+        let (summary, varied, p) = simulated(2000, 12);
+        // One repeat buyer with a positive spend: Gamma-Gamma needs two.
+        let mut one = varied.clone();
+        let first = one.spend.iter().position(|v| *v > 0.0).unwrap();
+        for (i, v) in one.spend.iter_mut().enumerate() {
+            if i != first {
+                *v = 0.0;
+            }
+        }
+        let with = fit(&varied, ClvModel::Bgnbd, WEEKS).unwrap();
+        let without = fit(&one, ClvModel::Bgnbd, WEEKS).unwrap();
+        let e = without.spend.as_ref().unwrap_err().to_string();
+        assert!(e.contains("gamma_gamma") && e.contains("1 repeat buyer(s)"), "{e}");
+        assert_eq!(with.model, without.model);
+        let a = score(&summary, &varied, &with, &p).unwrap();
+        let b = score(&summary, &one, &without, &p).unwrap();
+        same_but_money(&a, &b);
+
+        // A small shop where one customer of 300 came back: BG/NBD still fits, Gamma-Gamma cannot.
+        let n = 300;
+        let summary = df!(
+            "customer_id" => (0..n).map(|i| format!("c{i:03}")).collect::<Vec<_>>(),
+            "x" => (0..n).map(|i| if i == 0 { 3i64 } else { 0 }).collect::<Vec<_>>(),
+            "t_x_days" => (0..n).map(|i| if i == 0 { 140i64 } else { 0 }).collect::<Vec<_>>(),
+            "T_days" => (0..n).map(|i| 200 + (i % 70) as i64).collect::<Vec<_>>(),
+            "spend" => (0..n).map(|i| (i == 0).then_some(30.0)).collect::<Vec<_>>()
+        )
+        .unwrap();
+        let s = SummaryColumns::from_frame(&summary, p.time_unit).unwrap();
+        let f = fit(&s, ClvModel::Bgnbd, WEEKS).unwrap();
+        let e = f.spend.as_ref().unwrap_err().to_string();
+        assert!(e.contains("1 repeat buyer(s)"), "{e}");
+        let out = score(&summary, &s, &f, &p).unwrap();
+        assert_eq!(out.get_column_names(), a.get_column_names());
+        assert_eq!(out.height(), n);
+        let pa = out.column("p_alive").unwrap().f64().unwrap();
+        assert_eq!(pa.null_count(), 0);
+        assert!(pa.iter().flatten().all(|v| (0.0..=1.0).contains(&v)));
+        assert!(out.column("expected_purchases_365d").unwrap().f64().unwrap().iter().all(|v| v.unwrap() >= 0.0));
+        for c in MONEY {
+            assert_eq!(out.column(c).unwrap().dtype(), &DataType::Float64, "{c}");
+            assert_eq!(out.column(c).unwrap().null_count(), n, "{c}");
+        }
     }
 
     fn dummy_report() -> FitReport {

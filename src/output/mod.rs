@@ -119,4 +119,7 @@ pub struct Manifest {
     pub outputs: Vec<(String, usize)>,
     pub stages: Vec<StageTime>,
     pub wall_seconds: f64,
+    /// What a stage could not do and what the run did instead (e.g. a CLV spend model that
+    /// could not be fitted: monetary columns null); empty when nothing went amiss.
+    pub warnings: Vec<String>,
 }

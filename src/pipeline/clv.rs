@@ -18,9 +18,18 @@
 //!   highest likelihood). Every candidate's fit, BIC/AIC and validation errors (or the reason it
 //!   failed) go to `out/models/clv_candidates.json`; `models/clv.json` describes the chosen one.
 //!
-//! A model that cannot be fitted (too little data, a degenerate likelihood) does not fail the
-//! run: the reason is logged as a warning and written to `out/models/clv.json` as `error`, and
-//! `clv.parquet` / `clv_validation.parquet` are not written (stale copies are removed).
+//! A purchase model that cannot be fitted (too little data, a degenerate likelihood) does not fail
+//! the run: the reason is logged as a warning, written to `out/models/clv.json` as `error` and to
+//! the manifest's `warnings`, and `clv.parquet` / `clv_validation.parquet` are not written (stale
+//! copies are removed).
+//!
+//! A spend model (Gamma-Gamma) that cannot be fitted — every repeat buyer has the same mean spend,
+//! fewer than two repeat buyers have a positive spend, or a degenerate likelihood — loses only the
+//! money: `clv.parquet` is
+//! written with P(alive), churn tiers and expected purchases as usual and `expected_aov` and
+//! `clv_<h>d` null; `clv_validation.parquet` and `models/clv_candidates.json` (purchase models
+//! only) are as usual; the error is logged and goes to `models/clv.json` (`spend_model.error` and
+//! `warnings`) and to the manifest's `warnings`.
 
 use super::{stage_err, PipelineError};
 use crate::analytics::DAY_US;
@@ -40,9 +49,12 @@ pub(super) enum ClvResult {
         model: serde_json::Value,
         /// `models/clv_candidates.json` (model = auto).
         candidates: Option<serde_json::Value>,
+        /// For the manifest: the spend model's error, when it could not be fitted.
+        warnings: Vec<String>,
     },
-    /// The model could not be fitted; the JSON says why.
-    Failed { model: serde_json::Value, candidates: Option<serde_json::Value> },
+    /// The model could not be fitted; the JSON says why, and so does the warning (for the
+    /// manifest).
+    Failed { model: serde_json::Value, candidates: Option<serde_json::Value>, warning: String },
 }
 
 fn empty_validation() -> DataFrame {
@@ -169,6 +181,9 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
     let failed = |e: &ClvError, cal_end_day: i64, candidates: Option<serde_json::Value>, chosen: Option<ClvModel>| {
         tracing::warn!("clv skipped: {e}");
         ClvResult::Failed {
+            warning: format!(
+                "clv: not fitted ({e}); no clv.parquet, clv_validation.parquet or CLV columns in segments"
+            ),
             model: serde_json::json!({
                 "model": chosen.unwrap_or(p.model).as_str(),
                 "time_unit": if p.model == ClvModel::Bgbb { p.bgbb_period.as_str() } else { p.time_unit.as_str() },
@@ -284,13 +299,16 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
             return Ok(failed(&e, day, candidates, Some(kind)));
         }
     };
-    let (spend, spend_report, corr_frequency_spend) = match score::fit_spend(&score_calib.cols) {
-        Ok(s) => s,
-        Err(e) => return Ok(failed(&e, day, candidates, Some(kind))),
-    };
-    let fit = score::ClvFit { model, report, spend, spend_report, corr_frequency_spend, base: score_calib.base };
-    for (name, r) in [(fit.model.name(), &fit.report), ("gamma_gamma", &fit.spend_report)] {
-        if !r.converged {
+    let spend = score::fit_spend(&score_calib.cols);
+    let mut warnings = Vec::new();
+    if let Err(e) = &spend {
+        tracing::warn!("clv spend model skipped, monetary columns null: {e}");
+        warnings.push(score::spend_warning(e));
+    }
+    let fit = score::ClvFit { model, report, spend, base: score_calib.base };
+    let spend_report = fit.spend.as_ref().ok().map(|s| &s.report);
+    for (name, r) in [(fit.model.name(), Some(&fit.report)), ("gamma_gamma", spend_report)] {
+        if let Some(r) = r.filter(|r| !r.converged) {
             tracing::warn!(model = name, iterations = r.iterations, "clv fit did not reach the gradient tolerance");
         }
     }
@@ -310,7 +328,7 @@ pub(super) fn run(valid: LazyFrame, as_of_us: i64, p: &ClvValidParams) -> Result
         converged = fit.report.converged,
         "clv fitted"
     );
-    Ok(ClvResult::Done { clv, validation, model, candidates })
+    Ok(ClvResult::Done { clv, validation, model, candidates, warnings })
 }
 
 /// `models/clv_candidates.json`.

@@ -6,7 +6,8 @@
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
 //! 4. *clv*: purchase model (BG/NBD, Pareto/NBD, MBG/NBD, BG/BB or the best by holdout) +
-//!    Gamma-Gamma fit, scores and holdout validation ([`crate::clv`], glue in `pipeline/clv.rs`).
+//!    Gamma-Gamma fit, scores and holdout validation ([`crate::clv`], glue in `pipeline/clv.rs`);
+//!    without a spend model the monetary columns are null and the manifest carries a warning.
 //! 5. *cluster*: lifecycle stages and customer clusters ([`crate::cluster`]; glue in `cluster.rs`),
 //!    with predicted CLV and P(alive) when the CLV stage succeeded.
 //! 6. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations;
@@ -17,7 +18,7 @@
 //! 8. *marketing*: the trigger rules over the segments table → `actions`, one audience per action,
 //!    their sizes, and (with `previous`) `segment_changes` ([`crate::marketing`]; `marketing.rs`).
 //! 9. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
-//!    always describes a complete `out/`.
+//!    always describes a complete `out/` (with `warnings`: what a stage could not do).
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
@@ -297,18 +298,21 @@ pub fn analyze(
         outputs.json("cluster_model", model);
     }
     let out = &s.out;
+    let mut warnings: Vec<String> = Vec::new();
     let clv_candidates = match clv_result {
-        clv::ClvResult::Done { clv, validation, model, candidates } => {
+        clv::ClvResult::Done { clv, validation, model, candidates, warnings: w } => {
             outputs.table("clv", clv, false);
             outputs.table("clv_validation", validation, false);
             outputs.json("models/clv", model);
+            warnings.extend(w);
             candidates
         }
-        clv::ClvResult::Failed { model, candidates } => {
+        clv::ClvResult::Failed { model, candidates, warning } => {
             outputs.json("models/clv", model);
             for stale in ["clv.parquet", "clv_validation.parquet"] {
                 let _ = std::fs::remove_file(out.join(stale));
             }
+            warnings.push(warning);
             candidates
         }
     };
@@ -337,6 +341,7 @@ pub fn analyze(
         outputs: written,
         stages: timer.stages,
         wall_seconds: started.elapsed().as_secs_f64(),
+        warnings,
     };
     output::json(&out.join("manifest.json"), &manifest)?;
     Ok(AnalyzeReport { manifest })
