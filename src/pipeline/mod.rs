@@ -21,7 +21,7 @@
 //! 9. *marketing*: the trigger rules over the segments table → `actions`, one audience per action,
 //!    their sizes, and (with `previous`) `segment_changes` ([`crate::marketing`]; `marketing.rs`).
 //! 10. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
-//!    always describes a complete `out/`.
+//!     always describes a complete `out/`.
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
