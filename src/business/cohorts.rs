@@ -12,7 +12,7 @@
 
 use super::params::{BusinessValidParams, CohortBy, Grain};
 use super::periods::period_index;
-use super::{first_orders, ratio};
+use super::{first_orders, money, ratio};
 use polars::prelude::*;
 
 /// The cohorts table; see the module docs. `orders`: [`super::order_frame`]; `months`:
@@ -37,7 +37,7 @@ pub fn cohorts(orders: LazyFrame, months: LazyFrame, p: &BusinessValidParams) ->
     let activity = views(active)?.group_by([col("_channel"), col("_c"), col("_m")]).agg([
         col("customer_id").n_unique().cast(DataType::Int64).alias("active_customers"),
         len().cast(DataType::Int64).alias("orders"),
-        col("net").sum().alias("revenue"),
+        money(col("net").sum()).alias("revenue"),
     ]);
     let month_rows = months.clone().select([col("_p").alias("_m"), col("complete"), lit(1i32).alias("_k")]);
     let key = || [col("_channel"), col("_c"), col("_m")];
@@ -60,7 +60,7 @@ pub fn cohorts(orders: LazyFrame, months: LazyFrame, p: &BusinessValidParams) ->
         .join(earlier, [col("_channel"), col("_c")], [col("_channel"), col("_c")], JoinArgs::new(JoinType::Inner))
         .filter(col("_m2").lt_eq(col("_m")))
         .group_by(key())
-        .agg([col("_r2").sum().alias("_cum")]);
+        .agg([money(col("_r2").sum()).alias("_cum")]);
     let starts = months.select([col("_p").alias("_c"), col("period_start").alias("cohort_month")]);
     Ok(grid
         .join(cumulative, key(), key(), JoinArgs::new(JoinType::Left))

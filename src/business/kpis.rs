@@ -17,7 +17,7 @@
 
 use super::params::Grain;
 use super::periods::{end_day, index_of_day, month_date, start_day};
-use super::{first_orders, ratio};
+use super::{first_orders, money, ratio};
 use crate::analytics::calendar::day_date;
 use polars::prelude::*;
 use serde_json::{json, Map, Value};
@@ -86,8 +86,8 @@ pub fn figures(orders: LazyFrame, windows: &[Window]) -> PolarsResult<LazyFrame>
             let distinct = |c: Expr| col("customer_id").filter(c).n_unique().cast(DataType::Int64);
             x.clone().filter(col("day").gt_eq(s).and(col("day").lt(e))).select([
                 lit(w.label.as_str()).alias("window"),
-                col("net").sum().alias("revenue"),
-                col("gross").sum().alias("gmv"),
+                money(col("net").sum()).alias("revenue"),
+                money(col("gross").sum()).alias("gmv"),
                 valid().cast(DataType::Int64).sum().alias("orders"),
                 distinct(valid()).alias("customers"),
                 distinct(new).alias("new_customers"),

@@ -84,13 +84,23 @@ pub fn order_frame(
 /// Each customer's first valid order: `customer_id`, `_first_day`, `_first_channel`,
 /// `_first_store` (earliest `created_at`, ties by `order_id`).
 pub fn first_orders(order_frame: LazyFrame) -> LazyFrame {
-    let by = || [col("created_at"), col("order_id")];
-    let first = |c: &str, name: &str| col(c).sort_by(by(), SortMultipleOptions::default()).first().alias(name);
-    order_frame.filter(col("valid")).group_by([col("customer_id")]).agg([
-        first("day", "_first_day"),
-        first("channel", "_first_channel"),
-        first("store", "_first_store"),
-    ])
+    // Sorted first, so that `first()` (the group's first row in frame order) is the earliest; a
+    // sort inside the aggregation would take polars' slow per-group path.
+    order_frame
+        .filter(col("valid"))
+        .sort(["customer_id", "created_at", "order_id"], SortMultipleOptions::default())
+        .group_by([col("customer_id")])
+        .agg([
+            col("day").first().alias("_first_day"),
+            col("channel").first().alias("_first_channel"),
+            col("store").first().alias("_first_store"),
+        ])
+}
+
+/// A money sum rounded to 1e-6 base units: polars adds a group's values in an order that varies
+/// from run to run, and the last bits with it; rounded, the same input gives the same bytes.
+pub fn money(sum: Expr) -> Expr {
+    sum.round(6, RoundMode::HalfAwayFromZero)
 }
 
 /// `cur / base − 1`, null when the base is null or zero (never inf or NaN).

@@ -24,7 +24,7 @@
 
 use super::params::{BusinessValidParams, Grain};
 use super::periods::period_index;
-use super::{change, first_orders, ratio};
+use super::{change, first_orders, money, ratio};
 use polars::prelude::*;
 
 /// Internal store key of rows not split by store (null in the output).
@@ -87,22 +87,51 @@ pub fn trends(orders: LazyFrame, periods: LazyFrame, p: &BusinessValidParams) ->
         );
     }
     let rows = concat(views, UnionArgs::default())?.with_column(returning().alias("_ret"));
-    let distinct =
-        |cond: Expr, name: &str| col("customer_id").filter(cond).n_unique().cast(DataType::Int64).alias(name);
-    let agg = rows.group_by([col("grain"), col("_p"), col("_channel"), col("_store")]).agg([
-        valid().cast(DataType::Int64).sum().alias("orders"),
-        distinct(valid(), "customers"),
-        distinct(col("_new"), "new_customers"),
-        distinct(col("_ret"), "returning_customers"),
-        col("net").sum().alias("revenue"),
-        col("net").filter(col("_new")).sum().alias("new_revenue"),
-        col("net").filter(col("_ret")).sum().alias("returning_revenue"),
-        col("units").sum().alias("units"),
-        col("gross").sum().alias("gmv"),
-        col("gross").filter(valid()).sum().alias("paid_revenue"),
-        col("refund").sum().alias("refunded_amount"),
-        distinct(col("_cross"), "cross_channel_customers"),
-    ]);
+    // Two plain group-bys instead of filtered aggregations (which take polars' slow per-group
+    // path): per (row, customer) the sums and whether they are a customer, new, returning or
+    // cross-channel there; then per row the sums of both.
+    let flag = |c: Expr| c.cast(DataType::Int64).max();
+    let only = |c: Expr, v: &str| when(c).then(col(v)).otherwise(lit(0.0));
+    let per_customer =
+        rows.group_by([col("grain"), col("_p"), col("_channel"), col("_store"), col("customer_id")]).agg([
+            valid().cast(DataType::Int64).sum().alias("orders"),
+            col("net").sum().alias("revenue"),
+            only(col("_new"), "net").sum().alias("new_revenue"),
+            only(col("_ret"), "net").sum().alias("returning_revenue"),
+            col("units").sum().alias("units"),
+            col("gross").sum().alias("gmv"),
+            only(valid(), "gross").sum().alias("paid_revenue"),
+            col("refund").sum().alias("refunded_amount"),
+            flag(valid()).alias("customers"),
+            flag(col("_new")).alias("new_customers"),
+            flag(col("_ret")).alias("returning_customers"),
+            flag(col("_cross")).alias("cross_channel_customers"),
+        ]);
+    let summed = [
+        "orders",
+        "revenue",
+        "new_revenue",
+        "returning_revenue",
+        "units",
+        "gmv",
+        "paid_revenue",
+        "refunded_amount",
+        "customers",
+        "new_customers",
+        "returning_customers",
+        "cross_channel_customers",
+    ];
+    let agg = per_customer.group_by([col("grain"), col("_p"), col("_channel"), col("_store")]).agg(
+        summed
+            .iter()
+            .map(|c| match *c {
+                "revenue" | "new_revenue" | "returning_revenue" | "gmv" | "paid_revenue" | "refunded_amount" => {
+                    money(col(*c).sum())
+                }
+                _ => col(*c).sum(),
+            })
+            .collect::<Vec<_>>(),
+    );
     let grid = periods.with_column(lit(1i32).alias("_k")).join(
         keys(x, p.by_store())?.with_column(lit(1i32).alias("_k")),
         [col("_k")],
