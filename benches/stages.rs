@@ -76,7 +76,7 @@ fn fixture(customers: usize) -> Fixture {
         previous: None,
     };
     let manifest = pipeline::analyze(&cfg, &settings, Some(&report)).expect("analyze").manifest;
-    let as_of = ingest::parse::parse_as_of(&manifest.as_of).expect("manifest as_of");
+    let as_of = ingest::parse::parse_as_of(&manifest.as_of, chrono_tz::UTC).expect("manifest as_of");
     let base = manifest.base_currency.clone();
     let mut rates = vec![(base.clone(), 1.0)];
     rates.extend(cfg.currency.rates.iter().filter(|(c, _)| **c != base).map(|(c, r)| (c.clone(), *r)));

@@ -12,7 +12,8 @@
 //! - [`ingest`]: decoding, reading, mapping to canonical rows, rejects, row accounting.
 //! - [`identity`]: one `customer_id` per person across sources.
 //! - [`lake`]: canonical tables on disk, atomic writes.
-//! - [`analytics`]: pure LazyFrame → LazyFrame analyses.
+//! - [`analytics`]: pure LazyFrame → LazyFrame analyses; the run's calendar (time zone of its days).
+//! - [`business`]: business tables: sales trends (MoM, YoY), cohorts, headline KPIs.
 //! - [`clv`](mod@clv): churn risk and lifetime value (BG/NBD, Gamma-Gamma): summaries, fits, scores, validation.
 //! - [`basket`]: market-basket analysis: parallel FP-growth, association rules, recommendations.
 //! - [`cluster`]: customer clusters (k-means, silhouette-chosen k, labelled profiles) and lifecycle stages.
@@ -26,6 +27,7 @@
 pub mod analytics;
 pub mod basket;
 pub mod bench;
+pub mod business;
 pub mod cli;
 pub mod cluster;
 pub mod clv;

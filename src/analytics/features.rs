@@ -10,9 +10,10 @@
 //! / `frequency` (null for one-time buyers).
 //!
 //! ## Parameters
-//! `as_of_us`: the analysis instant in µs (UTC); its UTC day is the reference day.
+//! `as_of_us`: the analysis instant in µs (UTC); its day is the reference day. Days are those of
+//! the run's [`Calendar`] (local days of `[analysis] timezone`; [`customer_features`] uses UTC).
 
-use super::{day_of, DAY_US};
+use super::calendar::Calendar;
 use polars::prelude::*;
 
 /// Features of every customer with at least one valid order, sorted by `customer_id`.
@@ -33,9 +34,15 @@ use polars::prelude::*;
 /// assert_eq!(f.column("recency_days").unwrap().i64().unwrap().get(0), Some(7));
 /// ```
 pub fn customer_features(valid_orders: LazyFrame, as_of_us: i64) -> LazyFrame {
-    let as_of_day = as_of_us.div_euclid(DAY_US);
+    customer_features_in(valid_orders, as_of_us, &Calendar::utc())
+}
+
+/// [`customer_features`] with days counted in `cal`'s time zone: purchase days, recency and
+/// tenure are local days (an order at 23:30 UTC is on the next day in Shanghai).
+pub fn customer_features_in(valid_orders: LazyFrame, as_of_us: i64, cal: &Calendar) -> LazyFrame {
+    let as_of_day = cal.day_of(as_of_us);
     valid_orders
-        .with_column(day_of(col("created_at")).alias("_day"))
+        .with_column(cal.day(col("created_at")).alias("_day"))
         .group_by([col("customer_id")])
         .agg([
             col("created_at").min().alias("first_order_at"),
@@ -80,6 +87,7 @@ pub fn customer_features(valid_orders: LazyFrame, as_of_us: i64) -> LazyFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::DAY_US;
 
     fn ts(days: &[f64]) -> Column {
         let v: Vec<i64> = days.iter().map(|d| (d * DAY_US as f64) as i64).collect();
@@ -109,5 +117,24 @@ mod tests {
         assert_eq!(f64s("monetary_total"), vec![Some(100.0), Some(99.0)]);
         assert_eq!(f64s("monetary_avg"), vec![Some(25.0), Some(99.0)]);
         assert_eq!(f64s("mean_days_between"), vec![Some(5.0), None]);
+    }
+
+    #[test]
+    fn features_move_with_the_time_zone() {
+        // 2024-01-31 23:30 UTC and 2024-02-01 10:00 UTC: two UTC days, one Shanghai day
+        // (1 February, 07:30 and 18:00 local). as_of = 2024-02-10 00:00 in each zone.
+        let t1 = 19_753 * DAY_US + 23 * 3_600_000_000 + 1_800_000_000;
+        let t2 = 19_754 * DAY_US + 10 * 3_600_000_000;
+        let cust = ["a", "a"];
+        let orders = crate::clv::summary::orders_frame(cust, vec![t1, t2], vec![10.0, 5.0]).unwrap();
+        let sh = Calendar::new("Asia/Shanghai").unwrap();
+        let feb10 = 19_763;
+        let get = |cal: &Calendar, as_of: i64| {
+            let f = customer_features_in(orders.clone().lazy(), as_of, cal).collect().unwrap();
+            let g = |c: &str| f.column(c).unwrap().i64().unwrap().get(0).unwrap();
+            (g("purchase_days"), g("frequency"), g("recency_days"), g("tenure_days"))
+        };
+        assert_eq!(get(&Calendar::utc(), feb10 * DAY_US), (2, 1, 9, 10));
+        assert_eq!(get(&sh, sh.midnight(feb10)), (1, 0, 9, 9));
     }
 }

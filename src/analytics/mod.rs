@@ -4,6 +4,7 @@
 //! counted in whole UTC days (`day = floor(µs / 86 400 000 000)`), so "same-day orders" and
 //! recency are the same on every machine.
 
+pub mod calendar;
 pub mod features;
 pub mod rfm;
 pub mod segments;
@@ -46,14 +47,22 @@ pub fn day_of(c: Expr) -> Expr {
 /// assert_eq!(out.height(), 1);
 /// ```
 pub fn valid_orders(orders: LazyFrame, as_of_us: i64, rates: &[(String, f64)]) -> LazyFrame {
+    orders.filter(is_valid(as_of_us)).with_column((col("net_amount") * base_rate(rates)).alias("net_base"))
+}
+
+/// Whether an order counts as a purchase at `as_of_us` (the filter of [`valid_orders`]).
+pub fn is_valid(as_of_us: i64) -> Expr {
     let purchase: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_purchase()).map(|s| s.as_str()).collect();
     let is_purchase = purchase.iter().map(|s| col("status").eq(lit(*s))).reduce(|a, b| a.or(b)).unwrap_or(lit(false));
     let fully_refunded = col("refund_amount").gt(lit(0.0)).and(col("net_amount").lt_eq(lit(0.0)));
+    is_purchase.and(fully_refunded.not()).and(col("created_at").cast(DataType::Int64).lt(lit(as_of_us)))
+}
+
+/// Base-currency units per unit of the order's `currency` (null for a currency not in `rates`).
+pub fn base_rate(rates: &[(String, f64)]) -> Expr {
     let mut rate = lit(NULL).cast(DataType::Float64);
     for (cur, r) in rates.iter().rev() {
         rate = when(col("currency").eq(lit(cur.as_str()))).then(lit(*r)).otherwise(rate);
     }
-    orders
-        .filter(is_purchase.and(fully_refunded.not()).and(col("created_at").cast(DataType::Int64).lt(lit(as_of_us))))
-        .with_column((col("net_amount") * rate).alias("net_base"))
+    rate
 }

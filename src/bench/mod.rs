@@ -303,11 +303,12 @@ pub fn run(s: &BenchSettings) -> Result<BenchReport, BenchError> {
     log_stage(&ing);
     stages.push(ing);
 
+    let tz = cfg.analysis.calendar().map_err(|m| BenchError::Invalid(format!("analysis.timezone: {m}")))?.tz();
     let as_of = cfg
         .analysis
         .as_of
         .as_deref()
-        .map(crate::ingest::parse::parse_as_of)
+        .map(|a| crate::ingest::parse::parse_as_of(a, tz))
         .transpose()
         .map_err(|m| BenchError::Invalid(format!("analysis.as_of: {m}")))?;
     let settings =

@@ -106,7 +106,8 @@ pub struct AnalysisArgs {
     /// Output folder (default: `[paths] out`, else out/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Analysis instant, RFC 3339 or YYYY-MM-DD (UTC). Default: the day after the latest order.
+    /// Analysis instant, RFC 3339 (as given) or YYYY-MM-DD (midnight in `[analysis] timezone`).
+    /// Default: the midnight after the latest valid order.
     #[arg(long, value_name = "TIMESTAMP")]
     pub as_of: Option<String>,
     /// Emails and phones in every output as SHA-256 of the normalized value; names dropped.
@@ -263,13 +264,17 @@ fn config_path(global: &GlobalArgs, wants_sample: bool) -> Option<PathBuf> {
 }
 
 fn parse_as_of(cli: Option<&str>, cfg: &Config) -> Result<Option<i64>, CliError> {
+    // A date is a midnight of the run's calendar; Config::load has checked the zone.
+    let tz = cfg.analysis.calendar().map_err(CliError::Usage)?.tz();
     match cli {
-        Some(a) => crate::ingest::parse::parse_as_of(a).map(Some).map_err(|m| CliError::Usage(format!("--as-of: {m}"))),
+        Some(a) => {
+            crate::ingest::parse::parse_as_of(a, tz).map(Some).map_err(|m| CliError::Usage(format!("--as-of: {m}")))
+        }
         None => Ok(cfg
             .analysis
             .as_of
             .as_deref()
-            .map(crate::ingest::parse::parse_as_of)
+            .map(|a| crate::ingest::parse::parse_as_of(a, tz))
             .transpose()
             .map_err(CliError::Usage)?),
     }

@@ -106,8 +106,20 @@ pub enum Spill {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalysisConfig {
-    /// Analysis date (RFC 3339 or `YYYY-MM-DD`, UTC). Default: the day after the latest order.
+    /// Analysis date (RFC 3339, taken as given, or `YYYY-MM-DD`, midnight in `timezone`).
+    /// Default: the midnight after the latest valid order.
     pub as_of: Option<String>,
+    /// IANA time zone whose midnights bound the run's days (features, RFM, CLV summaries,
+    /// business periods), e.g. `Asia/Shanghai`. Default `UTC`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+impl AnalysisConfig {
+    /// The run's calendar (UTC when `timezone` is not set).
+    pub fn calendar(&self) -> Result<crate::analytics::calendar::Calendar, String> {
+        crate::analytics::calendar::Calendar::new(self.timezone.as_deref().unwrap_or("UTC"))
+    }
 }
 
 /// `[currency]`: how amounts in several currencies are added up.
@@ -156,6 +168,7 @@ pub struct Config {
     pub cluster: crate::cluster::params::ClusterConfig,
     pub lifecycle: crate::cluster::params::LifecycleConfig,
     pub triggers: crate::marketing::TriggerConfig,
+    pub business: crate::business::BusinessConfig,
     pub sources: Vec<SourceConfig>,
     /// Folder the config file is in; relative paths resolve against it. Not a config key.
     #[serde(skip)]
@@ -214,9 +227,13 @@ impl Config {
         if self.output.salt.as_deref().is_some_and(|s| s.trim().is_empty()) {
             return Err(self.invalid("output.salt", "an empty salt: remove the key, or give a secret non-empty one"));
         }
+        let cal = self.analysis.calendar().map_err(|m| self.invalid("analysis.timezone", m))?;
         if let Some(a) = &self.analysis.as_of {
-            crate::ingest::parse::parse_as_of(a).map_err(|m| self.invalid("analysis.as_of", m))?;
+            crate::ingest::parse::parse_as_of(a, cal.tz()).map_err(|m| self.invalid("analysis.as_of", m))?;
         }
+        crate::business::BusinessParams::from_config(&self.business)
+            .check()
+            .map_err(|e| self.invalid(&format!("business.{}", e.key()), e.to_string()))?;
         crate::analytics::rfm::RfmParams::from_config(&self.rfm)
             .check()
             .map_err(|e| self.invalid(&format!("rfm.{}", e.key()), e.to_string()))?;
@@ -391,6 +408,24 @@ mod tests {
         let own = Config::load(Some(&plain.join("../gen/custlens.toml")), &[]).unwrap();
         assert!(own.unused_configs_beside(paths()).is_empty());
         assert!(none.unused_configs_beside([plain.join("c.csv").as_path()]).is_empty());
+    }
+
+    #[test]
+    fn bad_timezone_names_key() {
+        let err = Config::from_str_with_overrides("", None, &["analysis.timezone=Asia/Shanghia".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("analysis.timezone") && err.contains("IANA"), "{err}");
+        let c = Config::from_str_with_overrides("[analysis]\ntimezone = \"Asia/Shanghai\"\n", None, &[]).unwrap();
+        assert_eq!(c.analysis.calendar().unwrap().tz(), chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn business_rules_name_their_key() {
+        let err = Config::from_str_with_overrides("[business]\ngrains = []\n", None, &[]).unwrap_err().to_string();
+        assert!(err.contains("business.grains"), "{err}");
+        let err = Config::from_str_with_overrides("", None, &["business.grain=[\"day\"]".into()]).unwrap_err();
+        assert!(err.to_string().contains("grain"), "{err}");
     }
 
     #[test]

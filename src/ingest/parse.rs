@@ -258,9 +258,10 @@ fn localize(n: NaiveDateTime, tz: Tz) -> Option<i64> {
     tz.from_local_datetime(&n).earliest().map(|dt| dt.with_timezone(&Utc).timestamp_micros())
 }
 
-/// Parses the analysis date: RFC 3339 or `YYYY-MM-DD` (midnight UTC), to microseconds.
-pub fn parse_as_of(s: &str) -> Result<i64, String> {
-    parse_timestamp(s, None, chrono_tz::UTC)
+/// Parses the analysis date: RFC 3339 (taken as given) or `YYYY-MM-DD` (midnight in `tz`, the
+/// run's `[analysis] timezone`), to microseconds.
+pub fn parse_as_of(s: &str, tz: Tz) -> Result<i64, String> {
+    parse_timestamp(s, None, tz)
         .map_err(|_| format!("`{s}` is not a timestamp; use RFC 3339 (2024-06-30T00:00:00Z) or a date (2024-06-30)"))
 }
 
@@ -380,8 +381,12 @@ mod tests {
 
     #[test]
     fn as_of() {
-        assert_eq!(parse_as_of("2024-06-30"), Ok(us(2024, 6, 30, 0, 0, 0)));
-        assert!(parse_as_of("tomorrow").is_err());
+        assert_eq!(parse_as_of("2024-06-30", chrono_tz::UTC), Ok(us(2024, 6, 30, 0, 0, 0)));
+        assert!(parse_as_of("tomorrow", chrono_tz::UTC).is_err());
+        // A date is a midnight of the run's zone; an RFC 3339 instant is taken as given.
+        let sh: Tz = "Asia/Shanghai".parse().unwrap();
+        assert_eq!(parse_as_of("2024-06-30", sh), Ok(us(2024, 6, 29, 16, 0, 0)));
+        assert_eq!(parse_as_of("2024-06-30T00:00:00Z", sh), Ok(us(2024, 6, 30, 0, 0, 0)));
     }
 
     #[test]

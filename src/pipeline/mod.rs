@@ -2,7 +2,9 @@
 //!
 //! ## Method
 //! 1. *prepare*: scan `orders` and `customers`; find the orders' currencies and the default
-//!    `as_of` (UTC midnight after the latest valid order) — the only collects outside stages.
+//!    `as_of` (the midnight, in `[analysis] timezone`, after the latest valid order) — the only
+//!    collects outside stages. Every day below is a local day of that calendar
+//!    ([`analytics::calendar`]).
 //! 2. *features*: [`analytics::features::customer_features`] over [`analytics::valid_orders`].
 //! 3. *rfm*: [`analytics::rfm::rfm`] over the collected features.
 //! 4. *clv*: purchase model (BG/NBD, Pareto/NBD, MBG/NBD, BG/BB or the best by holdout) +
@@ -12,23 +14,26 @@
 //!    with predicted CLV and P(alive) when the CLV stage succeeded.
 //! 6. *basket*: [`crate::basket`] over the valid orders' lines: itemsets, rules, recommendations;
 //!    skipped with `[basket] enabled = false`.
-//! 7. *segments*: [`analytics::segments::segments`], every customer joined with features, RFM,
+//! 7. *business*: sales trends, cohorts and headline KPIs ([`crate::business`]; glue in
+//!    `business.rs`); skipped with `[business] enabled = false`.
+//! 8. *segments*: [`analytics::segments::segments`], every customer joined with features, RFM,
 //!    cluster and lifecycle stage, P(alive), churn tier and CLV, recommendations, and return,
 //!    complaint and refund counts.
-//! 8. *marketing*: the trigger rules over the segments table → `actions`, one audience per action,
+//! 9. *marketing*: the trigger rules over the segments table → `actions`, one audience per action,
 //!    their sizes, and (with `previous`) `segment_changes` ([`crate::marketing`]; `marketing.rs`).
-//! 9. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
-//!    always describes a complete `out/` (with `warnings`: what a stage could not do).
+//! 10. *write*: output tables in parallel (each atomic), then `manifest.json` last, so a manifest
+//!     always describes a complete `out/` (with `warnings`: what a stage could not do).
 //!
 //! Only this module calls `collect`. Later stages (CLV models, baskets, clusters) hang off the
 //! collected features and run side by side with rayon.
 
 mod basket;
+mod business;
 mod cluster;
 mod clv;
 mod marketing;
 
-use crate::analytics::{self, features::customer_features, rfm, AnalyticsError};
+use crate::analytics::{self, calendar::Calendar, features::customer_features_in, rfm, AnalyticsError};
 use crate::config::Config;
 use crate::ingest::IngestReport;
 use crate::lake::{self, records::FileEntry, LakeError};
@@ -182,8 +187,8 @@ fn unnamed_currency(cfg: &Config, currencies: &[String]) -> Result<(), PipelineE
     }
 }
 
-/// Default `as_of`: UTC midnight after the latest valid order.
-fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineError> {
+/// Default `as_of`: the local midnight after the latest valid order.
+fn default_as_of(orders: LazyFrame, lake_dir: &Path, cal: &Calendar) -> Result<i64, PipelineError> {
     let latest = analytics::valid_orders(orders, i64::MAX, &[])
         .select([col("created_at").cast(DataType::Int64).max().alias("m")])
         .collect()
@@ -193,7 +198,7 @@ fn default_as_of(orders: LazyFrame, lake_dir: &Path) -> Result<i64, PipelineErro
         lake: lake_dir.to_path_buf(),
         hint: "; check the rejects table and the status mapping".into(),
     })?;
-    Ok((m.div_euclid(analytics::DAY_US) + 1) * analytics::DAY_US)
+    Ok(cal.midnight(cal.day_of(m) + 1))
 }
 
 /// The currencies of the orders whose amounts are converted: purchases (cancelled and fully
@@ -225,6 +230,13 @@ pub fn analyze(
         .check()
         .map_err(|e| PipelineError::Config { key: format!("basket.{}", e.key()), message: e.to_string() })?;
     let cluster_params = cluster::params(cfg)?;
+    let business_params = crate::business::BusinessParams::from_config(&cfg.business)
+        .check()
+        .map_err(|e| PipelineError::Config { key: format!("business.{}", e.key()), message: e.to_string() })?;
+    let cal = cfg
+        .analysis
+        .calendar()
+        .map_err(|message| PipelineError::Config { key: "analysis.timezone".into(), message })?;
     let trigger_params = crate::marketing::TriggerParams::from_config(&cfg.triggers)
         .check()
         .map_err(|e| PipelineError::Config { key: format!("triggers.{}", e.key()), message: e.to_string() })?;
@@ -233,7 +245,7 @@ pub fn analyze(
     let (as_of, base, rates) = timer.run("prepare", || {
         let as_of = match s.as_of {
             Some(a) => a,
-            None => default_as_of(orders.clone(), &s.lake)?,
+            None => default_as_of(orders.clone(), &s.lake, &cal)?,
         };
         let currencies = currencies(orders.clone())?;
         if currencies.is_empty() {
@@ -247,7 +259,7 @@ pub fn analyze(
         Ok((as_of, base, rates))
     })?;
     let features = timer.run("features", || {
-        customer_features(analytics::valid_orders(orders.clone(), as_of, &rates), as_of)
+        customer_features_in(analytics::valid_orders(orders.clone(), as_of, &rates), as_of, &cal)
             .collect()
             .map_err(stage_err("features"))
     })?;
@@ -256,8 +268,11 @@ pub fn analyze(
     }
     let rfm_df =
         timer.run("rfm", || rfm::rfm(features.clone().lazy(), &rfm_params).collect().map_err(stage_err("rfm")))?;
-    let clv_result =
-        timer.run("clv", || clv::run(analytics::valid_orders(orders.clone(), as_of, &rates), as_of, &clv_params))?;
+    // CLV's summaries count UTC days of wall-clock times: local days of the calendar.
+    let clv_result = timer.run("clv", || {
+        let valid = cal.wall_clock(analytics::valid_orders(orders.clone(), as_of, &rates));
+        clv::run(valid, as_of + cal.offset_us(as_of), &clv_params)
+    })?;
     let clv_frame = match &clv_result {
         clv::ClvResult::Done { clv, .. } => Some(clv),
         clv::ClvResult::Failed { .. } => None,
@@ -266,6 +281,12 @@ pub fn analyze(
         timer.run("cluster", || cluster::run(&cluster_params, &s.lake, orders.clone(), &features, clv_frame, as_of))?;
     let baskets = match basket_params.enabled() {
         true => Some(timer.run("basket", || basket::run(&s.lake, orders.clone(), as_of, &basket_params))?),
+        false => None,
+    };
+    let business = match business_params.enabled() {
+        true => Some(
+            timer.run("business", || business::run(&s.lake, orders.clone(), as_of, &rates, &cal, &business_params))?,
+        ),
         false => None,
     };
     let seg = timer.run("segments", || {
@@ -290,6 +311,12 @@ pub fn analyze(
     marketing::add_outputs(&mut outputs, market, cfg.output.csv);
     if let Some(t) = baskets {
         basket::add_outputs(&mut outputs, t);
+    }
+    match business {
+        Some(t) => business::add_outputs(&mut outputs, t, &base),
+        None => business::FILES.iter().for_each(|f| {
+            let _ = std::fs::remove_file(s.out.join(f));
+        }),
     }
     for (name, df) in clusters.tables {
         outputs.table(name, df, false);
