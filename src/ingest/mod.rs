@@ -82,12 +82,12 @@ pub enum Format {
     Detect,
 }
 
-/// A `format` name: `canonical` or an adapter.
-fn named_format(name: &str) -> Option<Format> {
-    match name {
-        "canonical" => Some(Format::Canonical),
-        _ => adapters::by_name(name).map(|a| Format::Adapter(a.name)),
+/// A `format` name: `canonical` or an adapter, in any letter case.
+pub fn named_format(name: &str) -> Option<Format> {
+    if name.trim().eq_ignore_ascii_case("canonical") {
+        return Some(Format::Canonical);
     }
+    adapters::by_name(name).map(|a| Format::Adapter(a.name))
 }
 
 /// One input file and how to read it.
@@ -748,7 +748,7 @@ impl TextFormat {
                     self.settled = read::settle_encoding(self.encoding, &p.bytes);
                 }
                 // An all-ASCII part reads the same in every encoding.
-                self.settled.unwrap_or(Encoding::Utf8)
+                self.settled.unwrap_or(Encoding::Fixed(encoding_rs::UTF_8))
             })
             .collect();
         let (kind, delimiter, headers) = (self.kind, self.delimiter, self.headers.as_slice());
@@ -787,7 +787,7 @@ impl TextFormat {
         if self.settled.is_none() {
             self.settled = read::settle_encoding(self.encoding, &p.bytes);
         }
-        let enc = self.settled.unwrap_or(Encoding::Utf8);
+        let enc = self.settled.unwrap_or(Encoding::Fixed(encoding_rs::UTF_8));
         let text = read::decode_at(&p.bytes, enc, 1).map_err(file_err)?;
         let t = read::read_part(&text, self.kind, self.delimiter, None, 1).map_err(file_err)?;
         self.headers = t.headers.clone();
@@ -853,6 +853,15 @@ fn open_source(spec: &InputSpec, opts: &IngestOptions) -> Result<(Mapping, Body)
     let sep = delimiter.unwrap_or(if kind == FileKind::Tsv { b'\t' } else { b',' });
     let src: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(head).chain(file));
     let mut parts = stream::Parts::new(src, kind, sep, part_bytes);
+    let encoding = match encoding {
+        // UTF-16 and ISO-2022-JP: decoded to UTF-8 as read, since their bytes cannot be cut at
+        // line feeds.
+        Encoding::Fixed(enc) if !enc.is_ascii_compatible() => {
+            parts = parts.decoding(enc);
+            Encoding::Fixed(encoding_rs::UTF_8)
+        }
+        e => e,
+    };
     let mut text = TextFormat { kind, delimiter, encoding, settled: None, headers: Vec::new() };
     let first = text.first(&mut parts, &shown)?;
     let reader = TextReader { parts, text };
