@@ -138,7 +138,9 @@ pub struct IngestReport {
 /// Expands files and folders (sorted, skipping hidden files, `.toml` and `.md`) into input specs.
 ///
 /// `format` (`--format`) and `mapping` (`--mapping`) apply to every CLI input; with no CLI inputs
-/// the config's `[[sources]]` are used, paths relative to the config file.
+/// the config's `[[sources]]` are used, paths relative to the config file. A CLI input, or a file
+/// in a CLI folder, that `[[sources]]` lists is read as its entry says (unless `--format` or
+/// `--mapping` is given).
 pub fn plan_inputs(
     cfg: &Config,
     inputs: &[PathBuf],
@@ -172,35 +174,34 @@ pub fn plan_inputs(
     if sources.is_empty() {
         return Err(IngestError::NoInput { message: "pass --input PATH or list [[sources]] in custlens.toml".into() });
     }
+    let configured = |s: &SourceConfig| -> Result<Format, IngestError> {
+        Ok(match (&s.mapping, s.format.as_deref()) {
+            (Some(m), _) => Format::Mapping(cfg.resolve(m)),
+            (None, Some(name)) => {
+                named_format(name).ok_or_else(|| IngestError::UnknownFormat { name: name.to_string() })?
+            }
+            (None, None) => Format::Detect,
+        })
+    };
+    let listed = |p: &Path| cfg.sources.iter().find(|c| same_path(&cfg.resolve(&c.path), p));
     let mut specs = Vec::new();
     for s in &sources {
         let from_cfg = inputs.is_empty();
         let path = if from_cfg { cfg.resolve(&s.path) } else { s.path.clone() };
-        let fmt = match (&cli_format, from_cfg) {
-            (Some(f), _) => f.clone(),
-            (None, true) => match (&s.mapping, s.format.as_deref()) {
-                (Some(m), _) => Format::Mapping(cfg.resolve(m)),
-                (None, Some(name)) => {
-                    named_format(name).ok_or_else(|| IngestError::UnknownFormat { name: name.to_string() })?
-                }
-                (None, None) => Format::Detect,
-            },
-            // A CLI input listed in [[sources]] is read the way the config says.
-            (None, false) => cfg
-                .sources
-                .iter()
-                .find(|c| same_path(&cfg.resolve(&c.path), &path))
-                .map(|c| match (&c.mapping, c.format.as_deref()) {
-                    (Some(m), _) => Format::Mapping(cfg.resolve(m)),
-                    (None, Some(name)) => named_format(name).unwrap_or(Format::Detect),
-                    (None, None) => Format::Detect,
-                })
-                .unwrap_or(Format::Detect),
-        };
         for file in expand(&path)? {
+            // A CLI input (or a file in a CLI folder) listed in [[sources]] is read the way the
+            // config says: its format or mapping, time zone, phone region, channel, store, sheet.
+            let s = match from_cfg {
+                true => s,
+                false => listed(&path).or_else(|| listed(&file)).unwrap_or(s),
+            };
+            let format = match &cli_format {
+                Some(f) => f.clone(),
+                None => configured(s)?,
+            };
             specs.push(InputSpec {
                 path: file,
-                format: fmt.clone(),
+                format,
                 timezone: s.timezone.clone(),
                 phone_region: s.phone_region.clone(),
                 channel: s.channel.clone(),
@@ -1408,6 +1409,38 @@ mod tests {
         // A customer list of 5M (a customer each) needs more than 5M orders (which share customers).
         assert_eq!(memory_shortfall(memory_rows(Table::Profiles, 5_000_000), 0, 4_000), Some(5_435));
         assert_eq!(memory_shortfall(memory_rows(Table::Orders, 5_000_000), 0, 4_000), None);
+    }
+
+    #[test]
+    fn files_of_a_cli_folder_are_read_as_sources_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.csv", "b.jsonl", "c.csv", "custlens.toml"] {
+            std::fs::write(dir.path().join(f), "x\n").unwrap();
+        }
+        let text = "[[sources]]\npath = \"a.csv\"\nformat = \"JD\"\ntimezone = \"Asia/Tokyo\"\n\n\
+                    [[sources]]\npath = \"b.jsonl\"\nmapping = \"m/b.toml\"\n";
+        let cfg_path = dir.path().join("custlens.toml");
+        let mut cfg = Config::from_str_with_overrides(text, Some(&cfg_path), &[]).unwrap();
+        cfg.base_dir = dir.path().to_path_buf();
+        let plan = |format: Option<&str>| {
+            plan_inputs(&cfg, &[dir.path().to_path_buf()], format, None)
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.path.file_name().unwrap().to_str().unwrap().to_string(), s.format, s.timezone))
+                .collect::<Vec<_>>()
+        };
+        let tokyo = Some("Asia/Tokyo".to_string());
+        assert_eq!(
+            plan(None),
+            [
+                ("a.csv".to_string(), Format::Adapter("jd"), tokyo.clone()),
+                ("b.jsonl".to_string(), Format::Mapping(dir.path().join("m/b.toml")), None),
+                ("c.csv".to_string(), Format::Detect, None),
+            ]
+        );
+        let forced = plan(Some("Canonical"));
+        assert!(forced.iter().all(|(_, f, _)| *f == Format::Canonical), "--format wins: {forced:?}");
+        assert_eq!(forced[0].2, tokyo, "the listed file keeps its time zone");
     }
 
     #[test]
