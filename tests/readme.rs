@@ -307,9 +307,15 @@ fn substitution(command: &str, flag: &str, placeholder: &str) -> Option<&'static
         .map(|(_, _, _, v)| *v)
 }
 
+/// A command line to run: `NAME=value` settings and the arguments after `custlens`.
+struct Invocation {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
 /// The command line's arguments (after `custlens`) and environment, placeholders replaced by
 /// [`SUBSTITUTIONS`] (values in braces left for [`resolve`]).
-fn substitute(line: &str) -> Result<(Vec<(String, String)>, Vec<String>), String> {
+fn substitute(line: &str) -> Result<Invocation, String> {
     let mut tokens = words(line)?;
     let at = tokens.iter().position(|w| !is_env(w)).ok_or("no command")?;
     let env = tokens.drain(..at).map(|w| w.split_once('=').map(|(k, v)| (k.into(), v.into())).unwrap()).collect();
@@ -349,7 +355,7 @@ fn substitute(line: &str) -> Result<(Vec<(String, String)>, Vec<String>), String
     let input = if canonical { "products.csv" } else { "shopify_orders.csv" };
     args.iter_mut().for_each(|a| *a = a.replace("{input}", input));
     scale_down(&mut args);
-    Ok((env, args))
+    Ok(Invocation { env, args })
 }
 
 /// The first customer of the lake (by id) with a value in `column`.
@@ -454,7 +460,7 @@ fn readme_toml_blocks_parse_and_its_custlens_lines_run_on_the_sample() {
                     }
                     continue;
                 }
-                let (env, args) = substitute(text).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let Invocation { env, args } = substitute(text).unwrap_or_else(|e| panic!("{what}: {e}"));
                 let args: Vec<String> = args.iter().map(|a| resolve(&dir, a)).collect();
                 run(&dir, &env, &args, &what);
                 commands += 1;
@@ -500,7 +506,7 @@ fn fences_spans_and_words_are_read_as_markdown_and_sh_do() {
     assert!(words("custlens run | head").unwrap_err().contains("one command"));
     assert!(words("custlens run > log").is_err());
 
-    let sub = |line: &str| substitute(line).map(|(env, args)| (env, args.join(" ")));
+    let sub = |line: &str| substitute(line).map(|i| (i.env, i.args.join(" ")));
     assert_eq!(sub("custlens ingest --input exports/").unwrap().1, "ingest --input .");
     assert_eq!(sub("custlens gen --out DIR --customers 100000").unwrap().1, "gen --out gen --customers 600");
     assert_eq!(

@@ -354,7 +354,7 @@ fn ingest_file(
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
             let sha256 = std::thread::scope(|scope| -> Result<String, IngestError> {
-                let producer = scope.spawn(|| produce_windows(reader, first, &mapping, &phones, &shown, tx));
+                let producer = scope.spawn(|| produce_windows(*reader, first, &mapping, &phones, &shown, tx));
                 for window in rx {
                     merge.merge_window(&mapping, window?, lake, merger)?;
                 }
@@ -717,8 +717,15 @@ fn raw_text(table: &read::RawTable, line: u64) -> String {
 
 /// How a file's records come: a workbook read whole, or a text file in parts.
 enum Body {
-    Whole { table: read::RawTable, sha256: String },
-    Text { reader: TextReader, first: read::RawTable },
+    Whole {
+        table: read::RawTable,
+        sha256: String,
+    },
+    /// The reader boxed: its parts' decoder would make every `Body` large.
+    Text {
+        reader: Box<TextReader>,
+        first: read::RawTable,
+    },
 }
 
 /// A text export read in parts.
@@ -867,7 +874,7 @@ fn open_source(spec: &InputSpec, opts: &IngestOptions) -> Result<(Mapping, Body)
     let first = text.first(&mut parts, &shown)?;
     let reader = TextReader { parts, text };
     let mapping = settle_mapping(mapping, spec, &first.headers, opts)?;
-    Ok((mapping, Body::Text { reader, first }))
+    Ok((mapping, Body::Text { reader: Box::new(reader), first }))
 }
 
 /// The mapping a file is read with: the given or detected one, else canonical headers.
