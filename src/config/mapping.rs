@@ -24,6 +24,7 @@
 //! assert_eq!(m.source_column("order_id"), Some("Receipt"));
 //! ```
 
+pub use super::encoding::Encoding;
 use crate::schema::{
     OrderStatus, Table, EVENTS, EVENT_TYPES, ORDERS, ORDER_ITEMS, PRODUCTS, PROFILES, TICKETS, TICKET_KINDS,
 };
@@ -53,34 +54,25 @@ pub enum Grain {
     LineItem,
 }
 
-/// Text encoding of a source file.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    /// UTF-8 (BOM stripped) when valid, else GB18030.
-    #[default]
-    Auto,
-    #[serde(alias = "utf8")]
-    Utf8,
-    /// GBK is a subset of GB18030; both decode as GB18030.
-    #[serde(alias = "gb18030")]
-    Gbk,
-    #[serde(alias = "cp1252", alias = "latin1")]
-    Windows1252,
-    #[serde(alias = "cp932", alias = "sjis")]
-    ShiftJis,
-    /// UTF-8 when valid, else Shift-JIS when the bytes are Shift-JIS Japanese (Amazon JP), else
-    /// Windows-1252 (Amazon's EU reports).
-    AutoLatin,
-}
-
-/// File syntax.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// File syntax: `csv`, `tsv` or `jsonl` in a mapping's `format` (any letter case).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Csv,
     Tsv,
     Jsonl,
+}
+
+impl<'de> Deserialize<'de> for FileKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FileKind, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(FileKind::Csv),
+            "tsv" => Ok(FileKind::Tsv),
+            "jsonl" => Ok(FileKind::Jsonl),
+            _ => Err(serde::de::Error::custom(format!("`{name}` is not a file format; use csv, tsv or jsonl"))),
+        }
+    }
 }
 
 impl FileKind {
@@ -657,7 +649,7 @@ status_detail = "订单关闭原因"
     fn parses_a_full_mapping() {
         let m = check(&base()).unwrap();
         assert_eq!(m.table, Table::Orders);
-        assert_eq!(m.file.encoding, Encoding::Gbk);
+        assert_eq!(m.file.encoding, Encoding::Fixed(encoding_rs::GBK));
         assert_eq!(m.tz, chrono_tz::Asia::Shanghai);
         assert_eq!(m.file.transforms, vec![Transform::StripExcelFormula, Transform::StripLeadingQuote]);
         assert_eq!(m.file.status["交易关闭|退款"], "refunded");
@@ -771,6 +763,34 @@ status_detail = "订单关闭原因"
     fn missing_required_column() {
         let err = check(&base().replace("created_at = \"订单创建时间\"\n", "")).unwrap_err();
         assert!(matches!(&err, MappingError::Invalid { key, .. } if key == "columns.created_at"), "{err}");
+    }
+
+    #[test]
+    fn file_format_is_read_in_any_case_and_a_bad_one_is_named() {
+        for (name, kind) in [("csv", FileKind::Csv), ("TSV", FileKind::Tsv), ("JsonL", FileKind::Jsonl)] {
+            let m = check(&base().replace("timezone = ", &format!("format = \"{name}\"\ntimezone = "))).unwrap();
+            assert_eq!(m.file.format, Some(kind), "{name}");
+        }
+        let err = check(&base().replace("timezone = ", "format = \"xlsx\"\ntimezone = ")).unwrap_err().to_string();
+        assert!(err.contains("`xlsx` is not a file format; use csv, tsv or jsonl"), "{err}");
+    }
+
+    #[test]
+    fn encoding_takes_whatwg_labels_and_a_bad_one_is_named_with_examples() {
+        for (label, enc) in [
+            ("utf-8", encoding_rs::UTF_8),
+            ("windows-1252", encoding_rs::WINDOWS_1252),
+            ("GB18030", encoding_rs::GB18030),
+            ("shift_jis", encoding_rs::SHIFT_JIS),
+        ] {
+            let m = check(&base().replace("encoding = \"gbk\"", &format!("encoding = \"{label}\""))).unwrap();
+            assert_eq!(m.file.encoding, Encoding::Fixed(enc), "{label}");
+        }
+        let err = check(&base().replace("encoding = \"gbk\"", "encoding = \"utf-9\"")).unwrap_err();
+        assert!(matches!(err, MappingError::Parse { .. }), "{err}");
+        let err = err.to_string();
+        assert!(err.contains("t.toml") && err.contains("`utf-9` is not an encoding"), "{err}");
+        assert!(err.contains("utf-8, gbk, gb18030"), "{err}");
     }
 
     #[test]

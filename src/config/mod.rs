@@ -13,6 +13,7 @@
 //! assert_eq!(cfg.rfm.monetary, custlens::analytics::rfm::Monetary::Average);
 //! ```
 
+pub mod encoding;
 pub mod mapping;
 
 use crate::analytics::rfm::RfmConfig;
@@ -259,7 +260,7 @@ impl Config {
                 ));
             }
             if let (Some(f), None) = (s.format.as_deref(), &s.mapping) {
-                let known = f == "canonical" || crate::ingest::adapters::by_name(f).is_some();
+                let known = crate::ingest::named_format(f).is_some();
                 if !known {
                     return Err(self.invalid(
                         &format!("sources[{i}].format"),

@@ -165,9 +165,9 @@ pub const ADAPTERS: &[Adapter] = &[
     },
 ];
 
-/// The adapter called `name`.
+/// The adapter called `name`, in any letter case (`Shopify`, `JD`), spaces around ignored.
 pub fn by_name(name: &str) -> Option<&'static Adapter> {
-    ADAPTERS.iter().find(|a| a.name == name)
+    ADAPTERS.iter().find(|a| a.name.eq_ignore_ascii_case(name.trim()))
 }
 
 /// The first adapter whose signature the (trimmed) headers contain.
@@ -877,6 +877,18 @@ line_amount = "line_total"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adapter_names_are_matched_in_any_letter_case() {
+        assert_eq!(by_name("Shopify").map(|a| a.name), Some("shopify"));
+        assert_eq!(by_name("SHOPIFY-Customers").map(|a| a.name), Some("shopify-customers"));
+        assert_eq!(by_name(" JD ").map(|a| a.name), Some("jd"));
+        assert!(by_name("shopify_customers").is_none(), "only case is forgiven, not spelling");
+        assert!(by_name("").is_none());
+        for a in ADAPTERS {
+            assert_eq!(by_name(&a.name.to_uppercase()).map(|b| b.name), Some(a.name));
+        }
+    }
 
     #[test]
     fn every_adapter_mapping_checks() {

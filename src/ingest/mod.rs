@@ -82,12 +82,12 @@ pub enum Format {
     Detect,
 }
 
-/// A `format` name: `canonical` or an adapter.
-fn named_format(name: &str) -> Option<Format> {
-    match name {
-        "canonical" => Some(Format::Canonical),
-        _ => adapters::by_name(name).map(|a| Format::Adapter(a.name)),
+/// A `format` name: `canonical` or an adapter, in any letter case.
+pub fn named_format(name: &str) -> Option<Format> {
+    if name.trim().eq_ignore_ascii_case("canonical") {
+        return Some(Format::Canonical);
     }
+    adapters::by_name(name).map(|a| Format::Adapter(a.name))
 }
 
 /// One input file and how to read it.
@@ -138,7 +138,9 @@ pub struct IngestReport {
 /// Expands files and folders (sorted, skipping hidden files, `.toml` and `.md`) into input specs.
 ///
 /// `format` (`--format`) and `mapping` (`--mapping`) apply to every CLI input; with no CLI inputs
-/// the config's `[[sources]]` are used, paths relative to the config file.
+/// the config's `[[sources]]` are used, paths relative to the config file. A CLI input, or a file
+/// in a CLI folder, that `[[sources]]` lists is read as its entry says (unless `--format` or
+/// `--mapping` is given).
 pub fn plan_inputs(
     cfg: &Config,
     inputs: &[PathBuf],
@@ -172,25 +174,31 @@ pub fn plan_inputs(
     if sources.is_empty() {
         return Err(IngestError::NoInput { message: "pass --input PATH or list [[sources]] in custlens.toml".into() });
     }
+    let configured = |s: &SourceConfig| -> Result<Format, IngestError> {
+        Ok(match (&s.mapping, s.format.as_deref()) {
+            (Some(m), _) => Format::Mapping(cfg.resolve(m)),
+            (None, Some(name)) => {
+                named_format(name).ok_or_else(|| IngestError::UnknownFormat { name: name.to_string() })?
+            }
+            (None, None) => Format::Detect,
+        })
+    };
+    let listed = |p: &Path| cfg.sources.iter().find(|c| same_path(&cfg.resolve(&c.path), p));
     let mut specs = Vec::new();
     for s in &sources {
         let from_cfg = inputs.is_empty();
         let path = if from_cfg { cfg.resolve(&s.path) } else { s.path.clone() };
-        let fmt = match (&cli_format, from_cfg) {
-            (Some(f), _) => Some(f.clone()),
-            (None, true) => Some(match (&s.mapping, s.format.as_deref()) {
-                (Some(m), _) => Format::Mapping(cfg.resolve(m)),
-                (None, Some(name)) => {
-                    named_format(name).ok_or_else(|| IngestError::UnknownFormat { name: name.to_string() })?
-                }
-                (None, None) => Format::Detect,
-            }),
-            (None, false) => listed_format(cfg, &path),
-        };
         for file in expand(&path)? {
-            // A CLI input listed in [[sources]], or a file of a CLI folder listed there, is read the
-            // way the config says.
-            let format = fmt.clone().or_else(|| listed_format(cfg, &file)).unwrap_or(Format::Detect);
+            // A CLI input (or a file in a CLI folder) listed in [[sources]] is read the way the
+            // config says: its format or mapping, time zone, phone region, channel, store, sheet.
+            let s = match from_cfg {
+                true => s,
+                false => listed(&path).or_else(|| listed(&file)).unwrap_or(s),
+            };
+            let format = match &cli_format {
+                Some(f) => f.clone(),
+                None => configured(s)?,
+            };
             specs.push(InputSpec {
                 path: file,
                 format,
@@ -203,17 +211,6 @@ pub fn plan_inputs(
         }
     }
     Ok(specs)
-}
-
-/// How the config's `[[sources]]` say to read `path`, when they list it.
-fn listed_format(cfg: &Config, path: &Path) -> Option<Format> {
-    cfg.sources.iter().find(|c| same_path(&cfg.resolve(&c.path), path)).map(|c| {
-        match (&c.mapping, c.format.as_deref()) {
-            (Some(m), _) => Format::Mapping(cfg.resolve(m)),
-            (None, Some(name)) => named_format(name).unwrap_or(Format::Detect),
-            (None, None) => Format::Detect,
-        }
-    })
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
@@ -357,7 +354,7 @@ fn ingest_file(
             // file order on this thread (the lake is not shared).
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window, IngestError>>(1);
             let sha256 = std::thread::scope(|scope| -> Result<String, IngestError> {
-                let producer = scope.spawn(|| produce_windows(reader, first, &mapping, &phones, &shown, tx));
+                let producer = scope.spawn(|| produce_windows(*reader, first, &mapping, &phones, &shown, tx));
                 for window in rx {
                     merge.merge_window(&mapping, window?, lake, merger)?;
                 }
@@ -720,8 +717,15 @@ fn raw_text(table: &read::RawTable, line: u64) -> String {
 
 /// How a file's records come: a workbook read whole, or a text file in parts.
 enum Body {
-    Whole { table: read::RawTable, sha256: String },
-    Text { reader: TextReader, first: read::RawTable },
+    Whole {
+        table: read::RawTable,
+        sha256: String,
+    },
+    /// The reader boxed: its parts' decoder would make every `Body` large.
+    Text {
+        reader: Box<TextReader>,
+        first: read::RawTable,
+    },
 }
 
 /// A text export read in parts.
@@ -752,7 +756,7 @@ impl TextFormat {
                     self.settled = read::settle_encoding(self.encoding, &p.bytes);
                 }
                 // An all-ASCII part reads the same in every encoding.
-                self.settled.unwrap_or(Encoding::Utf8)
+                self.settled.unwrap_or(Encoding::Fixed(encoding_rs::UTF_8))
             })
             .collect();
         let (kind, delimiter, headers) = (self.kind, self.delimiter, self.headers.as_slice());
@@ -791,7 +795,7 @@ impl TextFormat {
         if self.settled.is_none() {
             self.settled = read::settle_encoding(self.encoding, &p.bytes);
         }
-        let enc = self.settled.unwrap_or(Encoding::Utf8);
+        let enc = self.settled.unwrap_or(Encoding::Fixed(encoding_rs::UTF_8));
         let text = read::decode_at(&p.bytes, enc, 1).map_err(file_err)?;
         let t = read::read_part(&text, self.kind, self.delimiter, None, 1).map_err(file_err)?;
         self.headers = t.headers.clone();
@@ -857,11 +861,20 @@ fn open_source(spec: &InputSpec, opts: &IngestOptions) -> Result<(Mapping, Body)
     let sep = delimiter.unwrap_or(if kind == FileKind::Tsv { b'\t' } else { b',' });
     let src: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(head).chain(file));
     let mut parts = stream::Parts::new(src, kind, sep, part_bytes);
+    let encoding = match encoding {
+        // UTF-16 and ISO-2022-JP: decoded to UTF-8 as read, since their bytes cannot be cut at
+        // line feeds.
+        Encoding::Fixed(enc) if !enc.is_ascii_compatible() => {
+            parts = parts.decoding(enc);
+            Encoding::Fixed(encoding_rs::UTF_8)
+        }
+        e => e,
+    };
     let mut text = TextFormat { kind, delimiter, encoding, settled: None, headers: Vec::new() };
     let first = text.first(&mut parts, &shown)?;
     let reader = TextReader { parts, text };
     let mapping = settle_mapping(mapping, spec, &first.headers, opts)?;
-    Ok((mapping, Body::Text { reader, first }))
+    Ok((mapping, Body::Text { reader: Box::new(reader), first }))
 }
 
 /// The mapping a file is read with: the given or detected one, else canonical headers.
@@ -1411,23 +1424,35 @@ mod tests {
     }
 
     #[test]
-    fn files_of_a_cli_folder_are_read_as_the_config_lists_them() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("g");
-        std::fs::create_dir_all(&dir).unwrap();
-        for f in ["a.jsonl", "b.csv", "c.csv"] {
-            std::fs::write(dir.join(f), "x\n").unwrap();
+    fn files_of_a_cli_folder_are_read_as_sources_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.csv", "b.jsonl", "c.csv", "custlens.toml"] {
+            std::fs::write(dir.path().join(f), "x\n").unwrap();
         }
-        let text = "[[sources]]\npath = \"a.jsonl\"\nmapping = \"m/a.toml\"\n\n[[sources]]\npath = \"b.csv\"\nformat = \"jd\"\n";
-        std::fs::write(dir.join("custlens.toml"), text).unwrap();
-        let cfg = Config::load(Some(&dir.join("custlens.toml")), &[]).unwrap();
-        let formats = |inputs: &[PathBuf], format: Option<&str>| {
-            plan_inputs(&cfg, inputs, format, None).unwrap().into_iter().map(|s| s.format).collect::<Vec<_>>()
+        let text = "[[sources]]\npath = \"a.csv\"\nformat = \"JD\"\ntimezone = \"Asia/Tokyo\"\n\n\
+                    [[sources]]\npath = \"b.jsonl\"\nmapping = \"m/b.toml\"\n";
+        let cfg_path = dir.path().join("custlens.toml");
+        let mut cfg = Config::from_str_with_overrides(text, Some(&cfg_path), &[]).unwrap();
+        cfg.base_dir = dir.path().to_path_buf();
+        let plan = |format: Option<&str>| {
+            plan_inputs(&cfg, &[dir.path().to_path_buf()], format, None)
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.path.file_name().unwrap().to_str().unwrap().to_string(), s.format, s.timezone))
+                .collect::<Vec<_>>()
         };
-        let listed = vec![Format::Mapping(dir.join("m/a.toml")), Format::Adapter("jd"), Format::Detect];
-        assert_eq!(formats(std::slice::from_ref(&dir), None), listed, "the folder's files");
-        assert_eq!(formats(&[dir.join("b.csv")], None), vec![Format::Adapter("jd")], "a listed file");
-        assert_eq!(formats(std::slice::from_ref(&dir), Some("canonical")), vec![Format::Canonical; 3], "--format wins");
+        let tokyo = Some("Asia/Tokyo".to_string());
+        assert_eq!(
+            plan(None),
+            [
+                ("a.csv".to_string(), Format::Adapter("jd"), tokyo.clone()),
+                ("b.jsonl".to_string(), Format::Mapping(dir.path().join("m/b.toml")), None),
+                ("c.csv".to_string(), Format::Detect, None),
+            ]
+        );
+        let forced = plan(Some("Canonical"));
+        assert!(forced.iter().all(|(_, f, _)| *f == Format::Canonical), "--format wins: {forced:?}");
+        assert_eq!(forced[0].2, tokyo, "the listed file keeps its time zone");
     }
 
     #[test]

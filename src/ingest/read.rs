@@ -177,34 +177,34 @@ pub fn decode_into<'a>(
 ) -> Result<Option<&'a str>, String> {
     let before = first_line.saturating_sub(1) as usize;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
-    let lines_before = |end: usize| before + memchr::memchr_iter(b'\n', &bytes[..end]).count() + 1;
     let mut with = |enc: &'static encoding_rs::Encoding, name: &str| -> Result<Option<&'a str>, String> {
-        let mut decoder = enc.new_decoder_without_bom_handling();
+        // A UTF-16 file's own BOM goes too (encodings without a BOM are unaffected).
+        let mut decoder = enc.new_decoder_with_bom_removal();
         buf.clear();
         buf.reserve(decoder.max_utf8_buffer_length_without_replacement(bytes.len()).ok_or("the part is too large")?);
         match decoder.decode_to_string_without_replacement(bytes, buf, true) {
             (encoding_rs::DecoderResult::InputEmpty, _) => Ok(None),
-            (encoding_rs::DecoderResult::Malformed(bad, after), read) => {
-                let at = lines_before(read - bad as usize - after as usize);
+            (encoding_rs::DecoderResult::Malformed(..), _) => {
+                // `buf` holds the text before the bad bytes (in any encoding, even UTF-16, whose
+                // bytes count line feeds wrongly).
+                let at = before + memchr::memchr_iter(b'\n', buf.as_bytes()).count() + 1;
                 Err(format!("not valid {name} (first bad byte on line {at}); set `encoding` in the mapping"))
             }
             (encoding_rs::DecoderResult::OutputFull, _) => Err(format!("cannot decode {name}: output buffer full")),
         }
     };
     match encoding {
-        Encoding::Utf8 => std::str::from_utf8(bytes).map(Some).map_err(|e| {
-            let line = lines_before(e.valid_up_to());
+        Encoding::Fixed(enc) if enc == encoding_rs::UTF_8 => std::str::from_utf8(bytes).map(Some).map_err(|e| {
+            let line = before + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() + 1;
             format!(
                 "not valid UTF-8 (first bad byte on line {line}); set `encoding = \"gbk\"` or another in the mapping"
             )
         }),
+        Encoding::Fixed(enc) => with(enc, enc.name()),
         Encoding::Auto => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(Some(s)),
             Err(_) => with(encoding_rs::GB18030, "UTF-8 or GB18030"),
         },
-        Encoding::Gbk => with(encoding_rs::GB18030, "GBK/GB18030"),
-        Encoding::Windows1252 => with(encoding_rs::WINDOWS_1252, "Windows-1252"),
-        Encoding::ShiftJis => with(encoding_rs::SHIFT_JIS, "Shift-JIS"),
         Encoding::AutoLatin => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(Some(s)),
             Err(_) => {
@@ -229,13 +229,13 @@ pub fn settle_encoding(encoding: Encoding, bytes: &[u8]) -> Option<Encoding> {
         return None;
     }
     if std::str::from_utf8(bytes).is_ok() {
-        return Some(Encoding::Utf8);
+        return Some(Encoding::Fixed(encoding_rs::UTF_8));
     }
-    Some(match encoding {
-        Encoding::Auto => Encoding::Gbk,
-        _ if shift_jis_japanese(bytes).is_some() => Encoding::ShiftJis,
-        _ => Encoding::Windows1252,
-    })
+    Some(Encoding::Fixed(match encoding {
+        Encoding::Auto => encoding_rs::GB18030,
+        _ if shift_jis_japanese(bytes).is_some() => encoding_rs::SHIFT_JIS,
+        _ => encoding_rs::WINDOWS_1252,
+    }))
 }
 
 /// The text when `bytes` are valid Shift-JIS holding Japanese (kana or kanji), as Amazon's JP
@@ -784,8 +784,30 @@ mod tests {
     fn gbk_auto_detected_and_bom_stripped() {
         let (bytes, _, _) = encoding_rs::GBK.encode("订单编号,状态\n1,交易成功\n");
         assert_eq!(decode(&bytes, Encoding::Auto).unwrap(), "订单编号,状态\n1,交易成功\n");
-        assert!(decode(&bytes, Encoding::Utf8).unwrap_err().contains("UTF-8"));
+        assert!(decode(&bytes, Encoding::Fixed(encoding_rs::UTF_8)).unwrap_err().contains("UTF-8"));
         assert_eq!(decode(b"\xEF\xBB\xBFa,b", Encoding::Auto).unwrap(), "a,b");
+    }
+
+    #[test]
+    fn whatwg_encodings_decode_and_bad_bytes_name_the_encoding_and_line() {
+        let text = "name,city\nJosé,Zürich\n李雷,北京\n";
+        for enc in [encoding_rs::GB18030, encoding_rs::BIG5, encoding_rs::UTF_16BE, encoding_rs::EUC_JP] {
+            let text = if enc == encoding_rs::EUC_JP || enc == encoding_rs::BIG5 { "a,b\n李,北\n" } else { text };
+            let bytes: Vec<u8> = if enc == encoding_rs::UTF_16BE {
+                [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect()
+            } else {
+                enc.encode(text).0.into_owned()
+            };
+            assert_eq!(decode(&bytes, Encoding::Fixed(enc)).unwrap(), text, "{}", enc.name());
+        }
+        let cp1252 = encoding_rs::WINDOWS_1252.encode("a\nJosé\n").0.into_owned();
+        assert_eq!(decode(&cp1252, Encoding::Fixed(encoding_rs::WINDOWS_1252)).unwrap(), "a\nJosé\n");
+        let mut sjis = encoding_rs::SHIFT_JIS.encode("a\nマグ\n").0.into_owned();
+        sjis.extend(b"\x81\n"); // a lead byte with no trail byte, on line 3
+        let err = decode_at(&sjis, Encoding::Fixed(encoding_rs::SHIFT_JIS), 10).unwrap_err();
+        assert_eq!(err, "not valid Shift_JIS (first bad byte on line 12); set `encoding` in the mapping");
+        let err = decode(b"a\nb\n\xff\xfe", Encoding::Fixed(encoding_rs::UTF_8)).unwrap_err();
+        assert!(err.starts_with("not valid UTF-8 (first bad byte on line 3)"), "{err}");
     }
 
     #[test]
@@ -829,7 +851,7 @@ mod tests {
                 for r in &t.records { prop_assert_eq!(r.fields.len(), t.headers.len()); }
             }
             let _ = read_text(&s, FileKind::Jsonl, None);
-            let _ = decode(s.as_bytes(), Encoding::Gbk);
+            let _ = decode(s.as_bytes(), Encoding::Fixed(encoding_rs::GBK));
         }
     }
 }

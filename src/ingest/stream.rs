@@ -5,10 +5,13 @@
 //! [`Parts`] reads a file block by block and cuts each part at the last record boundary in it:
 //! the last line feed outside a quoted field for CSV/TSV (quotes open only at a field's start and
 //! `""` is an escaped quote, as the `csv` crate reads them), the last line feed for JSONL. A record
-//! longer than the block makes the part grow until it ends. A line feed byte is never part of a
-//! multi-byte character in UTF-8, GB18030 or Shift-JIS, so the cut never splits a character and
-//! each part decodes on its own. Parts carry the number of their first line, so every record keeps
-//! its physical line number, and the file's SHA-256 is computed over the bytes as they are read.
+//! longer than the block makes the part grow until it ends. A line feed or quote byte is never
+//! part of a multi-byte character in an ASCII-compatible encoding (UTF-8, GB18030, Big5, Shift-JIS,
+//! EUC-JP, EUC-KR, single-byte ones), so the cut never splits a character and each part decodes on
+//! its own. A file in an encoding that is not ASCII-compatible (UTF-16, ISO-2022-JP) is decoded to
+//! UTF-8 as it is read ([`Parts::decoding`]) and cut in UTF-8. Parts carry the number of their
+//! first line, so every record keeps its physical line number, and the file's SHA-256 is computed
+//! over the file's bytes as they are read.
 //!
 //! Written by hand: the `csv` crate's readers parse a stream but cannot hand out independent
 //! parts for parallel decoding and conversion.
@@ -47,6 +50,10 @@ pub struct Parts<R: Read> {
     eof: bool,
     next_line: u64,
     hasher: Sha256,
+    /// Decodes the bytes read to UTF-8 before they are cut ([`Parts::decoding`]).
+    decoder: Option<encoding_rs::Decoder>,
+    /// The bytes read before they are decoded (with a decoder).
+    raw: Vec<u8>,
 }
 
 impl<R: Read> Parts<R> {
@@ -61,7 +68,18 @@ impl<R: Read> Parts<R> {
             eof: false,
             next_line: 1,
             hasher: Sha256::new(),
+            decoder: None,
+            raw: Vec::new(),
         }
+    }
+
+    /// Parts of a file in `encoding` decoded to UTF-8 as it is read (a BOM of the encoding's own
+    /// removed), for encodings whose line feeds and quotes are not single ASCII bytes (UTF-16,
+    /// ISO-2022-JP). The hash stays the file's bytes'. A byte sequence the encoding cannot hold is
+    /// an `InvalidData` error naming the encoding and the line.
+    pub fn decoding(mut self, encoding: &'static encoding_rs::Encoding) -> Parts<R> {
+        self.decoder = Some(encoding.new_decoder_with_bom_removal());
+        self
     }
 
     /// Parts of about `target` bytes from the next one on.
@@ -99,16 +117,17 @@ impl<R: Read> Parts<R> {
 
     fn fill(&mut self, want: usize) -> std::io::Result<()> {
         while !self.eof && self.buf.len() < want {
+            if self.decoder.is_some() {
+                self.fill_decoded(want - self.buf.len())?;
+                continue;
+            }
             let have = self.buf.len();
             self.buf.resize(want, 0);
-            let n = loop {
-                match self.src.read(&mut self.buf[have..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.buf.truncate(have);
-                        return Err(e);
-                    }
+            let n = match read_some(&mut self.src, &mut self.buf[have..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.buf.truncate(have);
+                    return Err(e);
                 }
             };
             self.buf.truncate(have + n);
@@ -118,11 +137,54 @@ impl<R: Read> Parts<R> {
         Ok(())
     }
 
+    /// Reads up to `n` bytes and appends them to the buffer decoded to UTF-8.
+    fn fill_decoded(&mut self, n: usize) -> std::io::Result<()> {
+        let Some(decoder) = self.decoder.as_mut() else { return Ok(()) };
+        self.raw.resize(n.max(1), 0);
+        let got = read_some(&mut self.src, &mut self.raw)?;
+        self.hasher.update(&self.raw[..got]);
+        let last = got == 0;
+        let mut input = &self.raw[..got];
+        loop {
+            let have = self.buf.len();
+            let room = decoder.max_utf8_buffer_length_without_replacement(input.len()).unwrap_or(input.len() + 64);
+            self.buf.resize(have + room, 0);
+            let (result, read, written) =
+                decoder.decode_to_utf8_without_replacement(input, &mut self.buf[have..], last);
+            self.buf.truncate(have + written);
+            input = &input[read..];
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => break,
+                encoding_rs::DecoderResult::OutputFull => continue,
+                encoding_rs::DecoderResult::Malformed(..) => {
+                    let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf).count() as u64;
+                    let name = decoder.encoding().name();
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("not valid {name} (first bad byte on line {line}); set `encoding` in the mapping"),
+                    ));
+                }
+            }
+        }
+        self.eof = last;
+        Ok(())
+    }
+
     /// The end of the last whole record in the buffer (just after its line feed).
     fn boundary(&self) -> Option<usize> {
         match self.kind {
             FileKind::Jsonl => memchr::memrchr(b'\n', &self.buf).map(|i| i + 1),
             FileKind::Csv | FileKind::Tsv => last_record_end(&self.buf, self.delimiter),
+        }
+    }
+}
+
+/// One `read`, retried when interrupted.
+fn read_some(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match src.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
         }
     }
 }
@@ -220,6 +282,49 @@ mod tests {
         let mut p = Parts::new(&text[..], FileKind::Csv, b',', 2);
         while p.next_part().unwrap().is_some() {}
         assert_eq!(p.sha256(), super::super::rows::hex(&Sha256::digest(text)));
+    }
+
+    /// `text` in UTF-16LE with its BOM.
+    fn utf16le(text: &str) -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    }
+
+    #[test]
+    fn utf16_is_decoded_as_read_and_cut_in_utf8() {
+        let text = "订单,金额\n\"A,\n1\",9.5\nB,3\nC,4\n";
+        let bytes = utf16le(text);
+        for target in [1, 3, 7, 1000] {
+            let mut p = Parts::new(&bytes[..], FileKind::Csv, b',', target).decoding(encoding_rs::UTF_16LE);
+            let ps: Vec<Part> = std::iter::from_fn(|| p.next_part().unwrap()).collect();
+            assert_eq!(ps.concat_bytes(), text.as_bytes().to_vec(), "target {target}: BOM removed, UTF-8 out");
+            assert!(ps.iter().all(|p| std::str::from_utf8(&p.bytes).is_ok()), "target {target}");
+            let mut line = 1;
+            for p in &ps {
+                assert_eq!(p.first_line, line, "target {target}");
+                assert_eq!(last_record_end(&p.bytes, b','), Some(p.bytes.len()), "whole records: {p:?}");
+                line += memchr::memchr_iter(b'\n', &p.bytes).count() as u64;
+            }
+            if target == 1 {
+                assert!(ps.len() > 1, "small targets cut the file");
+            }
+            assert_eq!(p.sha256(), super::super::rows::hex(&Sha256::digest(&bytes)), "the hash is the file's");
+        }
+    }
+
+    #[test]
+    fn bad_utf16_names_the_encoding_and_line() {
+        let mut bytes = utf16le("a\nb\nc");
+        bytes.extend([0x00, 0xD8, b'x', 0x00]); // an unpaired high surrogate on line 3
+        let mut p = Parts::new(&bytes[..], FileKind::Csv, b',', 1 << 20).decoding(encoding_rs::UTF_16LE);
+        let err = p.next_part().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(err.to_string(), "not valid UTF-16LE (first bad byte on line 3); set `encoding` in the mapping");
+        let mut odd = utf16le("a\n");
+        odd.push(b'b'); // half a code unit at the end
+        let mut p = Parts::new(&odd[..], FileKind::Csv, b',', 1 << 20).decoding(encoding_rs::UTF_16LE);
+        assert!(p.next_part().unwrap_err().to_string().contains("line 2"));
     }
 
     /// The byte-by-byte reading of the `csv` crate's quoting rules that [`last_record_end`] jumps
